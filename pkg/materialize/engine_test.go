@@ -1,0 +1,144 @@
+package materialize
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/resultmaterialize/controller/pkg/reasons"
+)
+
+func found(content string, limit int64) FileReport {
+	sum := sha256.Sum256([]byte(content))
+	head := []byte(content)
+	if int64(len(head)) > limit {
+		head = head[:limit]
+	}
+	return FileReport{Found: true, Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:]), Head: head}
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func result(name string, threshold int64, policy Policy) Result {
+	return Result{Name: name, Path: "out/" + name, Threshold: threshold, OnOversize: policy, Encoding: EncodingText}
+}
+
+func TestMaterializeDispositions(t *testing.T) {
+	big := strings.Repeat("x", 20)
+	plan := Plan{MaxInlineTotal: 1 << 20, Results: []Result{
+		result("small", 10, PolicyReference),
+		result("large", 10, PolicyReference),
+		result("cut", 10, PolicyTruncate),
+	}}
+	opt := result("opt", 10, PolicyReference)
+	opt.Optional, opt.Default = true, "none"
+	plan.Results = append(plan.Results, opt)
+	reports := []FileReport{found("yes", 10), found(big, 10), found(big, 10), {}}
+
+	got, fail := Materialize(plan, reports)
+	if fail != nil {
+		t.Fatalf("Materialize failed: %v", fail)
+	}
+	wantValues := []Value{
+		{"small", "yes"}, {"small-size", "3"}, {"small-sha256", digest("yes")}, {"small-inline", "true"}, {"small-path", "out/small"},
+		{"large", "out/large"}, {"large-size", "20"}, {"large-sha256", digest(big)}, {"large-inline", "false"}, {"large-path", "out/large"},
+		{"cut", big[:10]}, {"cut-size", "20"}, {"cut-sha256", digest(big)}, {"cut-inline", "false"}, {"cut-path", "out/cut"},
+		{"opt", "none"}, {"opt-size", "0"}, {"opt-sha256", ""}, {"opt-inline", "true"}, {"opt-path", "out/opt"},
+	}
+	if d := cmp.Diff(wantValues, got.Values); d != "" {
+		t.Errorf("values (-want +got):\n%s", d)
+	}
+	wantRows := []Row{
+		{Name: "small", Path: "out/small", Size: 3, SHA256: digest("yes"), Inline: true, Reason: Inline},
+		{Name: "large", Path: "out/large", Size: 20, SHA256: digest(big), Reason: Reference},
+		{Name: "cut", Path: "out/cut", Size: 20, SHA256: digest(big), Reason: Truncated},
+		{Name: "opt", Path: "out/opt", Inline: true, Reason: Defaulted},
+	}
+	if d := cmp.Diff(wantRows, got.Rows); d != "" {
+		t.Errorf("rows (-want +got):\n%s", d)
+	}
+}
+
+func TestMaterializeEncodings(t *testing.T) {
+	b64 := result("bin", 10, PolicyReference)
+	b64.Encoding = EncodingBase64
+	trim := result("flag", 10, PolicyReference)
+	trim.TrimNewline = true
+	crlf := result("crlf", 10, PolicyReference)
+	crlf.TrimNewline = true
+	exact := result("exact", 10, PolicyReference)
+	plan := Plan{MaxInlineTotal: 100, Results: []Result{b64, trim, crlf, exact}}
+	got, fail := Materialize(plan, []FileReport{found("\xff\x00", 10), found("true\n\n", 10), found("ok\r\n", 10), found("ok\n", 10)})
+	if fail != nil {
+		t.Fatalf("Materialize failed: %v", fail)
+	}
+	want := map[string]string{"bin": "/wA=", "flag": "true\n", "crlf": "ok", "exact": "ok\n"}
+	for _, v := range got.Values {
+		if w, ok := want[v.Name]; ok && v.Value != w {
+			t.Errorf("%s = %q, want %q", v.Name, v.Value, w)
+		}
+	}
+}
+
+func TestMaterializeFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		result  Result
+		report  FileReport
+		reason  reasons.Reason
+		message string
+	}{{
+		name:    "missing",
+		result:  result("a", 10, PolicyReference),
+		report:  FileReport{},
+		reason:  reasons.ResultMissing,
+		message: `result "a": file "out/a" does not exist in the workspace; mark the result optional to surface a default instead`,
+	}, {
+		name:    "oversize fail",
+		result:  result("a", 4, PolicyFail),
+		report:  found("12345", 4),
+		reason:  reasons.ResultOversize,
+		message: `result "a": file "out/a" is 5 bytes, above its threshold of 4 bytes (onOversize: fail)`,
+	}, {
+		name:    "invalid utf-8",
+		result:  result("a", 10, PolicyReference),
+		report:  found("ok\xffno", 10),
+		reason:  reasons.ResultInvalidUTF8,
+		message: `result "a": file "out/a" is not valid UTF-8 at byte offset 2; set encoding: base64 to surface binary content`,
+	}, {
+		name:    "invalid utf-8 in truncated head",
+		result:  result("a", 3, PolicyTruncate),
+		report:  found("\xffabcdef", 3),
+		reason:  reasons.ResultInvalidUTF8,
+		message: `result "a": file "out/a" is not valid UTF-8 at byte offset 0; set encoding: base64 to surface binary content`,
+	}, {
+		name:    "source error",
+		result:  result("a", 10, PolicyReference),
+		report:  FileReport{Found: true, Error: &FileError{Reason: reasons.ResultUnreadable, Message: `"out/a" is a directory, not a regular file`}},
+		reason:  reasons.ResultUnreadable,
+		message: `result "a": "out/a" is a directory, not a regular file`,
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, fail := Materialize(Plan{MaxInlineTotal: 100, Results: []Result{tc.result}}, []FileReport{tc.report})
+			if fail == nil {
+				t.Fatal("Materialize succeeded, want a failure")
+			}
+			if fail.Reason != tc.reason || fail.Message != tc.message {
+				t.Errorf("failure = %s %q, want %s %q", fail.Reason, fail.Message, tc.reason, tc.message)
+			}
+		})
+	}
+}
+
+func TestMaterializeMismatchedReports(t *testing.T) {
+	_, fail := Materialize(Plan{Results: []Result{result("a", 1, PolicyReference)}}, nil)
+	if fail == nil || fail.Reason != reasons.ReaderOutputInvalid {
+		t.Fatalf("failure = %v, want %s", fail, reasons.ReaderOutputInvalid)
+	}
+}
