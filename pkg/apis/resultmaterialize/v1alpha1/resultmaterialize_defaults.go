@@ -1,0 +1,31 @@
+package v1alpha1
+
+import (
+	"context"
+
+	"github.com/resultmaterialize/controller/pkg/materialize"
+)
+
+// SetDefaults fills in the defaults that do not depend on the cluster's
+// configuration; threshold and policy come from config-materialize when
+// the run is resolved.
+func (rm *ResultMaterialize) SetDefaults(ctx context.Context) {
+	rm.Spec.SetDefaults(ctx)
+}
+
+// SetDefaults sets the directory to the workspace root, each path to the
+// result's name and each encoding to text.
+func (s *ResultMaterializeSpec) SetDefaults(context.Context) {
+	if s.Directory == "" {
+		s.Directory = "."
+	}
+	for i := range s.Results {
+		r := &s.Results[i]
+		if r.Path == "" {
+			r.Path = r.Name
+		}
+		if r.Encoding == "" {
+			r.Encoding = materialize.EncodingText
+		}
+	}
+}

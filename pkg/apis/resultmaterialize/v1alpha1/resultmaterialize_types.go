@@ -1,0 +1,82 @@
+package v1alpha1
+
+import (
+	"github.com/resultmaterialize/controller/pkg/materialize"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// +genclient
+// +genclient:noStatus
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ResultMaterialize is a reusable spec for materializing results from a
+// workspace. A CustomRun names it in customRef, or embeds its spec in
+// customSpec; the CustomRun's params override it field by field.
+type ResultMaterialize struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec says what to read and how to surface it.
+	Spec ResultMaterializeSpec `json:"spec,omitempty"`
+}
+
+// ResultMaterializeSpec says which result files to read and how to surface
+// them.
+type ResultMaterializeSpec struct {
+	// Workspace names the CustomRun workspace binding to read. Empty means
+	// the only one bound.
+	// +optional
+	Workspace string `json:"workspace,omitempty"`
+	// Directory is the folder inside the workspace holding the result
+	// files. Empty means the workspace root.
+	// +optional
+	Directory string `json:"directory,omitempty"`
+	// Results lists the results to materialize.
+	// +optional
+	Results []ResultSpec `json:"results,omitempty"`
+	// Threshold is the inline limit per result, a byte quantity such as
+	// "4Ki" or "1000". Empty means the cluster's result-size-threshold.
+	// +optional
+	Threshold string `json:"threshold,omitempty"`
+	// OnOversize is reference, fail or truncate. Empty means the cluster's
+	// default-on-oversize.
+	// +optional
+	OnOversize materialize.Policy `json:"onOversize,omitempty"`
+}
+
+// ResultSpec is one result to materialize.
+type ResultSpec struct {
+	// Name is the CustomRun result name.
+	Name string `json:"name"`
+	// Path is the file relative to Directory. Empty means Name.
+	// +optional
+	Path string `json:"path,omitempty"`
+	// Threshold overrides the spec's threshold for this result.
+	// +optional
+	Threshold string `json:"threshold,omitempty"`
+	// OnOversize overrides the spec's policy for this result.
+	// +optional
+	OnOversize materialize.Policy `json:"onOversize,omitempty"`
+	// Optional makes a missing file surface Default instead of failing.
+	// +optional
+	Optional bool `json:"optional,omitempty"`
+	// Default is the value of a missing optional result; empty if unset.
+	// +optional
+	Default string `json:"default,omitempty"`
+	// Encoding is text (the default) or base64 for binary content.
+	// +optional
+	Encoding materialize.Encoding `json:"encoding,omitempty"`
+	// TrimNewline drops one trailing newline from an inline text value.
+	// +optional
+	TrimNewline bool `json:"trimNewline,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ResultMaterializeList is a list of ResultMaterialize objects.
+type ResultMaterializeList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	Items []ResultMaterialize `json:"items"`
+}

@@ -1,0 +1,82 @@
+package v1alpha1
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/resultmaterialize/controller/pkg/materialize"
+	"knative.dev/pkg/apis"
+)
+
+// Validate checks the object's spec.
+func (rm *ResultMaterialize) Validate(ctx context.Context) *apis.FieldError {
+	return rm.Spec.Validate(ctx).ViaField("spec")
+}
+
+// Validate checks every field against what the API allows. Each error
+// carries its field path, the value and what is allowed.
+func (s *ResultMaterializeSpec) Validate(context.Context) *apis.FieldError {
+	var errs *apis.FieldError
+	if s.Directory != "" && s.Directory != "." {
+		if _, err := materialize.CleanPath(s.Directory); err != nil {
+			errs = errs.Also(invalid(s.Directory, "directory", err.Error()))
+		}
+	}
+	errs = errs.Also(validateThreshold(s.Threshold, "threshold"))
+	errs = errs.Also(validatePolicy(s.OnOversize, "onOversize"))
+	if len(s.Results) == 0 {
+		errs = errs.Also(apis.ErrMissingField("results"))
+	}
+	names := make([]string, 0, len(s.Results))
+	for i, r := range s.Results {
+		errs = errs.Also(r.validate().ViaFieldIndex("results", i))
+		names = append(names, r.Name)
+	}
+	if err := materialize.CheckCollisions(names); err != nil {
+		errs = errs.Also(&apis.FieldError{Message: err.Error(), Paths: []string{"results"}})
+	}
+	return errs
+}
+
+func (r ResultSpec) validate() *apis.FieldError {
+	var errs *apis.FieldError
+	if err := materialize.CheckName(r.Name); err != nil {
+		errs = errs.Also(invalid(r.Name, "name", err.Error()))
+	}
+	if r.Path != "" {
+		if _, err := materialize.CleanPath(r.Path); err != nil {
+			errs = errs.Also(invalid(r.Path, "path", err.Error()))
+		}
+	}
+	errs = errs.Also(validateThreshold(r.Threshold, "threshold"))
+	errs = errs.Also(validatePolicy(r.OnOversize, "onOversize"))
+	if r.Encoding != "" && !slices.Contains(materialize.Encodings, r.Encoding) {
+		errs = errs.Also(invalid(string(r.Encoding), "encoding", fmt.Sprintf("want one of %q", materialize.Encodings)))
+	}
+	if r.Default != "" && !r.Optional {
+		errs = errs.Also(invalid(r.Default, "default", "a default applies only to an optional result: set optional: true"))
+	}
+	return errs
+}
+
+func validateThreshold(q, field string) *apis.FieldError {
+	if q == "" {
+		return nil
+	}
+	if _, err := materialize.ParseThreshold(q); err != nil {
+		return invalid(q, field, err.Error())
+	}
+	return nil
+}
+
+func validatePolicy(p materialize.Policy, field string) *apis.FieldError {
+	if p == "" || slices.Contains(materialize.Policies, p) {
+		return nil
+	}
+	return invalid(string(p), field, fmt.Sprintf("want one of %q", materialize.Policies))
+}
+
+func invalid(value, field, detail string) *apis.FieldError {
+	return &apis.FieldError{Message: fmt.Sprintf("invalid value: %s", value), Paths: []string{field}, Details: detail}
+}
