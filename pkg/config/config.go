@@ -1,0 +1,179 @@
+// Package config reads the config-materialize ConfigMap: cluster-wide
+// defaults and limits for every ResultMaterialize run.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/resultmaterialize/controller/pkg/materialize"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Name is the ConfigMap's name, in the controller's namespace.
+const Name = "config-materialize"
+
+// Keys of config-materialize.
+const (
+	KeyThreshold         = "result-size-threshold"
+	KeyMaxInlineTotal    = "max-inline-total"
+	KeyDefaultOnOversize = "default-on-oversize"
+	KeyReaderImage       = "reader-image"
+	KeyReaderTimeout     = "reader-timeout"
+	KeyReaderCPURequest  = "reader-cpu-request"
+	KeyReaderMemRequest  = "reader-memory-request"
+	KeyReaderCPULimit    = "reader-cpu-limit"
+	KeyReaderMemLimit    = "reader-memory-limit"
+	KeyAllowSecrets      = "allow-secret-workspaces"
+	KeyKeepFailedReaders = "keep-failed-readers"
+)
+
+// ReaderImageEnv is the controller environment variable holding the
+// reader image ko built; reader-image overrides it.
+const ReaderImageEnv = "READER_IMAGE"
+
+// Defaults documented in the README and in config/config-materialize.yaml.
+const (
+	DefaultThreshold      int64 = 4096
+	DefaultMaxInlineTotal int64 = 128 << 10
+	DefaultReaderTimeout        = 2 * time.Minute
+)
+
+// Config is the parsed config-materialize.
+type Config struct {
+	// Threshold is the inline limit per result unless a run overrides it.
+	Threshold int64
+	// MaxInlineTotal caps the inline bytes of one run.
+	MaxInlineTotal int64
+	// DefaultOnOversize applies unless a run or result overrides it.
+	DefaultOnOversize materialize.Policy
+	// ReaderImage runs the reader pods.
+	ReaderImage string
+	// ReaderTimeout bounds how long a reader pod may stay Pending, and is
+	// its activeDeadlineSeconds.
+	ReaderTimeout time.Duration
+	// ReaderResources are the reader container's requests and limits.
+	ReaderResources corev1.ResourceRequirements
+	// AllowSecretWorkspaces lets secret bindings be read.
+	AllowSecretWorkspaces bool
+	// KeepFailedReaders leaves failed reader pods in place for debugging.
+	KeepFailedReaders bool
+}
+
+// Default returns the configuration in force when config-materialize is
+// empty or missing.
+func Default() *Config {
+	return &Config{
+		Threshold:         DefaultThreshold,
+		MaxInlineTotal:    DefaultMaxInlineTotal,
+		DefaultOnOversize: materialize.PolicyReference,
+		ReaderImage:       os.Getenv(ReaderImageEnv),
+		ReaderTimeout:     DefaultReaderTimeout,
+		ReaderResources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{
+				corev1.ResourceCPU:    resource.MustParse("10m"),
+				corev1.ResourceMemory: resource.MustParse("16Mi"),
+			},
+			Limits: corev1.ResourceList{
+				corev1.ResourceCPU:    resource.MustParse("500m"),
+				corev1.ResourceMemory: resource.MustParse("64Mi"),
+			},
+		},
+	}
+}
+
+// FromConfigMap parses config-materialize. Missing keys keep their
+// defaults; any invalid value is an error naming the key, the value and
+// what is allowed.
+func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
+	c := Default()
+	data := cm.Data
+	if v, ok := data[KeyThreshold]; ok {
+		n, err := materialize.ParseThreshold(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", KeyThreshold, err)
+		}
+		c.Threshold = n
+	}
+	if v, ok := data[KeyMaxInlineTotal]; ok {
+		n, err := materialize.ParseThreshold(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", KeyMaxInlineTotal, err)
+		}
+		c.MaxInlineTotal = n
+	}
+	if v, ok := data[KeyDefaultOnOversize]; ok {
+		p := materialize.Policy(v)
+		if !validPolicy(p) {
+			return nil, fmt.Errorf("%s: %q is not a policy: want one of %q", KeyDefaultOnOversize, v, materialize.Policies)
+		}
+		c.DefaultOnOversize = p
+	}
+	if v, ok := data[KeyReaderImage]; ok && v != "" {
+		c.ReaderImage = v
+	}
+	if v, ok := data[KeyReaderTimeout]; ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return nil, fmt.Errorf("%s: %q is not a duration of at least 1s (such as \"2m\")", KeyReaderTimeout, v)
+		}
+		c.ReaderTimeout = d
+	}
+	for key, set := range map[string]struct {
+		list corev1.ResourceList
+		name corev1.ResourceName
+	}{
+		KeyReaderCPURequest: {c.ReaderResources.Requests, corev1.ResourceCPU},
+		KeyReaderMemRequest: {c.ReaderResources.Requests, corev1.ResourceMemory},
+		KeyReaderCPULimit:   {c.ReaderResources.Limits, corev1.ResourceCPU},
+		KeyReaderMemLimit:   {c.ReaderResources.Limits, corev1.ResourceMemory},
+	} {
+		v, ok := data[key]
+		if !ok {
+			continue
+		}
+		q, err := resource.ParseQuantity(v)
+		if err != nil || q.Sign() <= 0 {
+			return nil, fmt.Errorf("%s: %q is not a positive quantity (such as \"100m\" or \"64Mi\")", key, v)
+		}
+		set.list[set.name] = q
+	}
+	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		req, limit := c.ReaderResources.Requests[name], c.ReaderResources.Limits[name]
+		if req.Cmp(limit) > 0 {
+			return nil, fmt.Errorf("reader %s request %s is above its limit %s", name, req.String(), limit.String())
+		}
+	}
+	var err error
+	if c.AllowSecretWorkspaces, err = parseBool(data, KeyAllowSecrets); err != nil {
+		return nil, err
+	}
+	if c.KeepFailedReaders, err = parseBool(data, KeyKeepFailedReaders); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func parseBool(data map[string]string, key string) (bool, error) {
+	v, ok := data[key]
+	if !ok {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s: %q is not a boolean: want true or false", key, v)
+	}
+	return b, nil
+}
+
+func validPolicy(p materialize.Policy) bool {
+	for _, known := range materialize.Policies {
+		if p == known {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,68 @@
+package resultmaterialize
+
+import (
+	"context"
+
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	rminformer "github.com/resultmaterialize/controller/pkg/client/injection/informers/resultmaterialize/v1alpha1/resultmaterialize"
+	"github.com/resultmaterialize/controller/pkg/config"
+	"github.com/resultmaterialize/controller/pkg/workspace"
+	tektoncontroller "github.com/tektoncd/pipeline/pkg/controller"
+	customruninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1beta1/customrun"
+	customrunreconciler "github.com/tektoncd/pipeline/pkg/client/injection/reconciler/pipeline/v1beta1/customrun"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+	kubeclient "knative.dev/pkg/client/injection/kube/client"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
+	"knative.dev/pkg/logging"
+	"knative.dev/pkg/system"
+)
+
+// ControllerName names the controller in logs, leader election and events.
+const ControllerName = "resultmaterialize-controller"
+
+// APIVersion is what a CustomRun's customRef or customSpec names.
+var APIVersion = v1alpha1.SchemeGroupVersion.String()
+
+// NewController wires the reconciler to its informers and config store.
+func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
+	logger := logging.FromContext(ctx)
+	kube := kubeclient.Get(ctx)
+	customRunInformer := customruninformer.Get(ctx)
+
+	store := config.NewStore(logger.Named("config-store"))
+	watchConfig(cmw, store)
+
+	r := &Reconciler{
+		Clock:   clock.RealClock{},
+		Sources: workspace.Sources{ConfigMap: &workspace.ConfigMapSource{Kube: kube}},
+		lister:  rminformer.Get(ctx).Lister(),
+	}
+	impl := customrunreconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {
+		return controller.Options{AgentName: ControllerName, ConfigStore: store}
+	})
+
+	if _, err := customRunInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: tektoncontroller.FilterCustomRunRef(APIVersion, resultmaterialize.Kind),
+		Handler:    controller.HandleAll(impl.Enqueue),
+	}); err != nil {
+		logger.Fatalw("Registering the CustomRun event handler", "error", err)
+	}
+	return impl
+}
+
+// watchConfig registers the store for config-materialize. A missing
+// ConfigMap means the defaults, not a crash.
+func watchConfig(cmw configmap.Watcher, store *config.Store) {
+	if dw, ok := cmw.(configmap.DefaultingWatcher); ok {
+		dw.WatchWithDefault(corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: config.Name, Namespace: system.Namespace()},
+		}, store.OnConfigChanged)
+		return
+	}
+	cmw.Watch(config.Name, store.OnConfigChanged)
+}

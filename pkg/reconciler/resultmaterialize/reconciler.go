@@ -1,0 +1,193 @@
+// Package resultmaterialize reconciles CustomRuns of kind
+// ResultMaterialize: it reads result files from the run's workspace and
+// surfaces them as CustomRun results.
+package resultmaterialize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/resultmaterialize/controller/pkg/client/listers/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/config"
+	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/reasons"
+	"github.com/resultmaterialize/controller/pkg/workspace"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	customrunreconciler "github.com/tektoncd/pipeline/pkg/client/injection/reconciler/pipeline/v1beta1/customrun"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
+	"knative.dev/pkg/controller"
+	"knative.dev/pkg/logging"
+	pkgreconciler "knative.dev/pkg/reconciler"
+)
+
+// Reconciler materializes the results of ResultMaterialize CustomRuns.
+type Reconciler struct {
+	// Clock tells the time for timeouts and retries.
+	Clock clock.PassiveClock
+	// Sources read the workspace bindings.
+	Sources workspace.Sources
+
+	lister v1alpha1.ResultMaterializeLister
+}
+
+var _ customrunreconciler.Interface = (*Reconciler)(nil)
+
+// ReconcileKind drives one CustomRun through its lifecycle: start, then
+// cancellation, timeout or a read attempt, until it is done.
+func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) pkgreconciler.Event {
+	logger := logging.FromContext(ctx).With("attempt", run.GetRetryCount())
+	ctx = logging.WithLogger(ctx, logger)
+	if !run.HasStarted() {
+		now := r.Clock.Now()
+		run.Status.StartTime = nowTime(now)
+		run.Status.InitializeConditions()
+		run.Status.MarkCustomRunRunning(reasons.Running.String(), "Reading result files from the workspace")
+		event(ctx, run, corev1.EventTypeNormal, reasons.Running, "Started materializing results")
+	}
+	if run.IsDone() {
+		return nil
+	}
+	if run.IsCancelled() {
+		if err := r.cleanup(ctx, run); err != nil {
+			return err
+		}
+		r.fail(ctx, run, &materialize.Failure{Reason: reasons.Cancelled,
+			Message: fmt.Sprintf("CustomRun %q was cancelled: %s", run.Name, run.Spec.StatusMessage)})
+		return nil
+	}
+	if run.HasTimedOut(r.Clock) {
+		return r.retryOrFail(ctx, run, &workspace.TransientError{Reason: reasons.TimedOut,
+			Message: fmt.Sprintf("CustomRun %q attempt %d did not finish within its timeout of %s", run.Name, run.GetRetryCount(), run.GetTimeout())})
+	}
+	return r.reconcile(ctx, run)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) pkgreconciler.Event {
+	cfg := config.FromContext(ctx)
+	res, fail, err := r.resolve(ctx, run)
+	if err != nil {
+		return err
+	}
+	if fail != nil {
+		r.fail(ctx, run, fail)
+		return nil
+	}
+	binding, fail := workspace.Select(run, res.workspace)
+	if fail != nil {
+		r.fail(ctx, run, fail)
+		return nil
+	}
+	src, fail := r.Sources.For(binding, cfg.AllowSecretWorkspaces)
+	if fail != nil {
+		r.fail(ctx, run, fail)
+		return nil
+	}
+	reports, err := src.Read(ctx, run, binding, res.plan.Requests())
+	var transient *workspace.TransientError
+	switch {
+	case errors.Is(err, workspace.ErrPending):
+		return r.waitForTimeout(run)
+	case errors.As(err, &transient):
+		return r.retryOrFail(ctx, run, transient)
+	case errors.As(err, &fail):
+		r.fail(ctx, run, fail)
+		return nil
+	case err != nil:
+		return err
+	}
+	outcome, fail := materialize.Materialize(res.plan, reports)
+	if fail != nil {
+		r.fail(ctx, run, fail)
+		return nil
+	}
+	return r.succeed(ctx, run, outcome)
+}
+
+// waitForTimeout re-queues the run when its timeout will expire, so a read
+// that never progresses still ends. A run without spec.timeout has
+// Tekton's default; a timeout of 0 means none.
+func (r *Reconciler) waitForTimeout(run *v1beta1.CustomRun) error {
+	timeout := run.GetTimeout()
+	if timeout <= 0 || run.Status.StartTime == nil {
+		return nil
+	}
+	return controller.NewRequeueAfter(timeout - r.Clock.Since(run.Status.StartTime.Time))
+}
+
+func (r *Reconciler) succeed(ctx context.Context, run *v1beta1.CustomRun, out materialize.Outcome) error {
+	run.Status.Results = make([]v1beta1.CustomRunResult, len(out.Values))
+	for i, v := range out.Values {
+		run.Status.Results[i] = v1beta1.CustomRunResult{Name: v.Name, Value: v.Value}
+	}
+	if err := run.Status.EncodeExtraFields(ExtraFields{Results: out.Rows}); err != nil {
+		return fmt.Errorf("encoding extraFields: %w", err)
+	}
+	inline := 0
+	for _, row := range out.Rows {
+		if row.Inline {
+			inline++
+		}
+	}
+	msg := fmt.Sprintf("Materialized %d results: %d inline, %d by reference or truncated", len(out.Rows), inline, len(out.Rows)-inline)
+	run.Status.MarkCustomRunSucceeded(reasons.Materialized.String(), "%s", msg)
+	logging.FromContext(ctx).Infow("Materialized results", "results", len(out.Rows), "inline", inline)
+	event(ctx, run, corev1.EventTypeNormal, reasons.Materialized, msg)
+	return nil
+}
+
+// ExtraFields is what status.extraFields holds: the per-result table.
+type ExtraFields struct {
+	Results []materialize.Row `json:"results"`
+}
+
+func (r *Reconciler) fail(ctx context.Context, run *v1beta1.CustomRun, f *materialize.Failure) {
+	run.Status.MarkCustomRunFailed(f.Reason.String(), "%s", f.Message)
+	logging.FromContext(ctx).Infow("CustomRun failed", zap.String("reason", f.Reason.String()), zap.String("message", f.Message))
+	event(ctx, run, corev1.EventTypeWarning, f.Reason, f.Message)
+}
+
+// retryOrFail records a failed attempt and starts another while
+// spec.retries allows, and fails the run with the attempt's reason after.
+func (r *Reconciler) retryOrFail(ctx context.Context, run *v1beta1.CustomRun, t *workspace.TransientError) error {
+	if err := r.cleanup(ctx, run); err != nil {
+		return err
+	}
+	if run.GetRetryCount() >= run.Spec.Retries {
+		r.fail(ctx, run, &materialize.Failure{Reason: t.Reason, Message: t.Message})
+		return nil
+	}
+	attempt := run.Status.DeepCopy()
+	attempt.MarkCustomRunFailed(t.Reason.String(), "%s", t.Message)
+	attempt.RetriesStatus = nil
+	retries := append(run.Status.RetriesStatus, *attempt)
+	run.Status = v1beta1.CustomRunStatus{}
+	run.Status.RetriesStatus = retries
+	run.Status.StartTime = nowTime(r.Clock.Now())
+	run.Status.InitializeConditions()
+	run.Status.MarkCustomRunRunning(reasons.Running.String(), "Retrying after %s (attempt %d of %d)", t.Reason, len(retries)+1, run.Spec.Retries+1)
+	logging.FromContext(ctx).Infow("Retrying", zap.String("reason", t.Reason.String()), zap.Int("retry", len(retries)))
+	event(ctx, run, corev1.EventTypeWarning, t.Reason, fmt.Sprintf("Retrying: %s", t.Message))
+	return controller.NewRequeueImmediately()
+}
+
+// cleanup removes what the run's current attempt created in every source.
+func (r *Reconciler) cleanup(ctx context.Context, run *v1beta1.CustomRun) error {
+	for _, src := range []workspace.Source{r.Sources.ConfigMap, r.Sources.Volume} {
+		if src == nil {
+			continue
+		}
+		if err := src.Cleanup(ctx, run); err != nil {
+			return fmt.Errorf("cleaning up CustomRun %s/%s: %w", run.Namespace, run.Name, err)
+		}
+	}
+	return nil
+}
+
+func event(ctx context.Context, run *v1beta1.CustomRun, kind string, reason reasons.Reason, msg string) {
+	if rec := controller.GetEventRecorder(ctx); rec != nil {
+		rec.Event(run, kind, reason.String(), msg)
+	}
+}
