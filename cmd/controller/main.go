@@ -3,9 +3,10 @@ package main
 
 import (
 	"github.com/resultmaterialize/controller/pkg/reconciler/resultmaterialize"
+	"k8s.io/utils/clock"
 	"knative.dev/pkg/injection/sharedmain"
 )
 
 func main() {
-	sharedmain.Main(resultmaterialize.ControllerName, resultmaterialize.NewController)
+	sharedmain.Main(resultmaterialize.ControllerName, resultmaterialize.NewController(clock.RealClock{}))
 }

@@ -8,9 +8,9 @@ import (
 	rminformer "github.com/resultmaterialize/controller/pkg/client/injection/informers/resultmaterialize/v1alpha1/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/workspace"
-	tektoncontroller "github.com/tektoncd/pipeline/pkg/controller"
 	customruninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1beta1/customrun"
 	customrunreconciler "github.com/tektoncd/pipeline/pkg/client/injection/reconciler/pipeline/v1beta1/customrun"
+	tektoncontroller "github.com/tektoncd/pipeline/pkg/controller"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
@@ -28,17 +28,24 @@ const ControllerName = "resultmaterialize-controller"
 // APIVersion is what a CustomRun's customRef or customSpec names.
 var APIVersion = v1alpha1.SchemeGroupVersion.String()
 
-// NewController wires the reconciler to its informers and config store.
-func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
+// NewController returns the constructor sharedmain runs: it wires the
+// reconciler to its informers and config store. The clock is a parameter
+// so tests can move time.
+func NewController(clk clock.PassiveClock) func(context.Context, configmap.Watcher) *controller.Impl {
+	return func(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
+		store := config.NewStore(logging.FromContext(ctx).Named("config-store"))
+		return newController(ctx, cmw, clk, store)
+	}
+}
+
+func newController(ctx context.Context, cmw configmap.Watcher, clk clock.PassiveClock, store *config.Store) *controller.Impl {
 	logger := logging.FromContext(ctx)
 	kube := kubeclient.Get(ctx)
 	customRunInformer := customruninformer.Get(ctx)
-
-	store := config.NewStore(logger.Named("config-store"))
 	watchConfig(cmw, store)
 
 	r := &Reconciler{
-		Clock:   clock.RealClock{},
+		Clock:   clk,
 		Sources: workspace.Sources{ConfigMap: &workspace.ConfigMapSource{Kube: kube}},
 		lister:  rminformer.Get(ctx).Lister(),
 	}

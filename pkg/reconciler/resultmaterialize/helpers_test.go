@@ -1,0 +1,193 @@
+package resultmaterialize
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	fakerminformer "github.com/resultmaterialize/controller/pkg/client/injection/informers/resultmaterialize/v1alpha1/resultmaterialize/fake"
+	"github.com/resultmaterialize/controller/pkg/config"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	ttesting "github.com/tektoncd/pipeline/pkg/reconciler/testing"
+	"github.com/tektoncd/pipeline/test"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	clocktesting "k8s.io/utils/clock/testing"
+	"knative.dev/pkg/apis"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
+	pkgreconciler "knative.dev/pkg/reconciler"
+	"knative.dev/pkg/system"
+
+	_ "knative.dev/pkg/system/testing"
+)
+
+const ns = "ns"
+
+var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// env is one controller on fake clients.
+type env struct {
+	ctx     context.Context
+	impl    *controller.Impl
+	clients test.Clients
+	clock   *clocktesting.FakePassiveClock
+	runs    cache.Indexer
+	store   *config.Store
+}
+
+func materializeConfig(data map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: config.Name, Namespace: system.Namespace()}, Data: data}
+}
+
+func newEnv(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterialize, cfg map[string]string) *env {
+	t.Helper()
+	ctx, _ := ttesting.SetupFakeContext(t)
+	clients, informers := test.SeedTestData(t, ctx, d)
+	for _, o := range objs {
+		if err := fakerminformer.Get(ctx).Informer().GetIndexer().Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk := clocktesting.NewFakePassiveClock(epoch)
+	cmw := configmap.NewStaticWatcher(materializeConfig(cfg))
+	store := config.NewStore(ttesting.TestLogger(t))
+	impl := newController(ctx, cmw, clk, store)
+	if la, ok := impl.Reconciler.(pkgreconciler.LeaderAware); ok {
+		if err := la.Promote(pkgreconciler.UniversalBucket(), func(pkgreconciler.Bucket, types.NamespacedName) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &env{ctx: ctx, impl: impl, clients: clients, clock: clk, store: store, runs: informers.CustomRun.Informer().GetIndexer()}
+}
+
+// reconcile runs one reconcile of the named run and returns it as stored.
+func (e *env) reconcile(t *testing.T, name string) (*v1beta1.CustomRun, error) {
+	t.Helper()
+	err := e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+name)
+	run, gerr := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, name, metav1.GetOptions{})
+	if gerr != nil {
+		t.Fatalf("getting CustomRun %s: %v", name, gerr)
+	}
+	// Feed the update back to the informer, as the API server would.
+	if ierr := e.runs.Update(run); ierr != nil {
+		t.Fatal(ierr)
+	}
+	return run, err
+}
+
+func events(ctx context.Context) []string {
+	rec := controller.GetEventRecorder(ctx).(*record.FakeRecorder)
+	var out []string
+	for {
+		select {
+		case ev := <-rec.Events:
+			out = append(out, ev)
+		default:
+			return out
+		}
+	}
+}
+
+type runOpt func(*v1beta1.CustomRun)
+
+func newRun(name string, opts ...runOpt) *v1beta1.CustomRun {
+	run := &v1beta1.CustomRun{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: v1beta1.CustomRunSpec{
+			CustomRef: &v1beta1.TaskRef{APIVersion: APIVersion, Kind: "ResultMaterialize"},
+		},
+	}
+	for _, o := range opts {
+		o(run)
+	}
+	return run
+}
+
+func withParam(name string, value ...string) runOpt {
+	return func(r *v1beta1.CustomRun) {
+		v := *v1beta1.NewStructuredValues(value[0], value[1:]...)
+		if name == v1alpha1.ParamResults {
+			v = v1beta1.ParamValue{Type: v1beta1.ParamTypeArray, ArrayVal: value}
+		}
+		r.Spec.Params = append(r.Spec.Params, v1beta1.Param{Name: name, Value: v})
+	}
+}
+
+func withConfigMapWorkspace(wsName, cmName string) runOpt {
+	return func(r *v1beta1.CustomRun) {
+		r.Spec.Workspaces = append(r.Spec.Workspaces, v1beta1.WorkspaceBinding{Name: wsName,
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cmName}}})
+	}
+}
+
+func withWorkspace(b v1beta1.WorkspaceBinding) runOpt {
+	return func(r *v1beta1.CustomRun) { r.Spec.Workspaces = append(r.Spec.Workspaces, b) }
+}
+
+func withRef(name string) runOpt {
+	return func(r *v1beta1.CustomRun) { r.Spec.CustomRef.Name = name }
+}
+
+func withEmbedded(spec string) runOpt {
+	return func(r *v1beta1.CustomRun) {
+		r.Spec.CustomRef = nil
+		r.Spec.CustomSpec = &v1beta1.EmbeddedCustomRunSpec{
+			TypeMeta: runtime.TypeMeta{APIVersion: APIVersion, Kind: "ResultMaterialize"},
+			Spec:     runtime.RawExtension{Raw: []byte(spec)},
+		}
+	}
+}
+
+func withTimeout(d time.Duration) runOpt {
+	return func(r *v1beta1.CustomRun) { r.Spec.Timeout = &metav1.Duration{Duration: d} }
+}
+
+func withRetries(n int) runOpt {
+	return func(r *v1beta1.CustomRun) { r.Spec.Retries = n }
+}
+
+func withStarted(at time.Time) runOpt {
+	return func(r *v1beta1.CustomRun) {
+		r.Status.StartTime = &metav1.Time{Time: at}
+		r.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionUnknown, Reason: "Running"})
+	}
+}
+
+func withCancelled() runOpt {
+	return func(r *v1beta1.CustomRun) {
+		r.Spec.Status = v1beta1.CustomRunSpecStatusCancelled
+		r.Spec.StatusMessage = v1beta1.CustomRunCancelledByPipelineMsg
+	}
+}
+
+func configMap(name string, data map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Data: data}
+}
+
+func results(run *v1beta1.CustomRun) map[string]string {
+	out := map[string]string{}
+	for _, r := range run.Status.Results {
+		out[r.Name] = r.Value
+	}
+	return out
+}
+
+func condition(run *v1beta1.CustomRun) *apis.Condition {
+	return run.Status.GetCondition(apis.ConditionSucceeded)
+}
+
+func extraFields(t *testing.T, run *v1beta1.CustomRun) ExtraFields {
+	t.Helper()
+	var ef ExtraFields
+	if err := json.Unmarshal(run.Status.ExtraFields.Raw, &ef); err != nil {
+		t.Fatalf("decoding extraFields %q: %v", run.Status.ExtraFields.Raw, err)
+	}
+	return ef
+}
