@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Shared settings and helpers for the local cluster scripts.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+KUBE_VERSION="${KUBE_VERSION:-v1.34.4}"
+TEKTON_VERSION="${TEKTON_VERSION:-v1.15.1}"
+RM_CACHE_DIR="${RM_CACHE_DIR:-/var/cache/resultmaterialize}"
+CLUSTER_DIR="${CLUSTER_DIR:-/var/lib/resultmaterialize-cluster}"
+REGISTRY="${REGISTRY:-127.0.0.1:5000}"
+KUBE_BIN="${RM_CACHE_DIR}/kube/${KUBE_VERSION}"
+NODE_NAME="$(hostname | tr '[:upper:]' '[:lower:]')"
+export KUBECONFIG_LOCAL="${CLUSTER_DIR}/pki/admin.kubeconfig"
+export PATH="${KUBE_BIN}:${PATH}"
+
+_start_seconds="${_start_seconds:-$(date +%s)}"
+
+# stage prints a stage heading with the seconds since the script started.
+stage() {
+  echo "[$(( $(date +%s) - _start_seconds ))s] $*"
+}
+
+# wait_for runs a command until it succeeds or the timeout (seconds) passes.
+wait_for() {
+  local timeout="$1" what="$2"
+  shift 2
+  local deadline=$(( $(date +%s) + timeout ))
+  until "$@" >/dev/null 2>&1; do
+    if (( $(date +%s) > deadline )); then
+      echo "timed out after ${timeout}s waiting for ${what}" >&2
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+# daemon starts a command in the background with a pidfile and a log, unless
+# it already runs.
+daemon() {
+  local name="$1"
+  shift
+  local pidfile="${CLUSTER_DIR}/run/${name}.pid"
+  mkdir -p "${CLUSTER_DIR}/run" "${CLUSTER_DIR}/log"
+  if [[ -f "${pidfile}" ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
+    return 0
+  fi
+  setsid "$@" >"${CLUSTER_DIR}/log/${name}.log" 2>&1 < /dev/null &
+  echo $! > "${pidfile}"
+}
+
+kc() {
+  kubectl --kubeconfig "${KUBECONFIG_LOCAL}" "$@"
+}

@@ -1,0 +1,55 @@
+package v1alpha1
+
+import (
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// TestCRDSchemaMatchesTypes keeps config/300-resultmaterialize.yaml in step
+// with the Go types: every JSON field is in the schema and nothing else.
+func TestCRDSchemaMatchesTypes(t *testing.T) {
+	raw, err := os.ReadFile("../../../../config/300-resultmaterialize.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := yaml.UnmarshalStrict(raw, &crd); err != nil {
+		t.Fatalf("decoding the CRD: %v", err)
+	}
+	if got := crd.Spec.Names.Kind; got != "ResultMaterialize" || crd.Spec.Group != SchemeGroupVersion.Group {
+		t.Fatalf("CRD is %s in %s, want ResultMaterialize in %s", got, crd.Spec.Group, SchemeGroupVersion.Group)
+	}
+	v := crd.Spec.Versions[0]
+	if v.Name != SchemeGroupVersion.Version {
+		t.Fatalf("CRD version %s, want %s", v.Name, SchemeGroupVersion.Version)
+	}
+	spec := v.Schema.OpenAPIV3Schema.Properties["spec"]
+	compare(t, "spec", reflect.TypeOf(ResultMaterializeSpec{}), spec)
+	compare(t, "spec.results[]", reflect.TypeOf(ResultSpec{}), *spec.Properties["results"].Items.Schema)
+}
+
+func compare(t *testing.T, where string, typ reflect.Type, schema apiextensionsv1.JSONSchemaProps) {
+	t.Helper()
+	kinds := map[reflect.Kind]string{reflect.String: "string", reflect.Bool: "boolean", reflect.Slice: "array"}
+	var fromGo, fromSchema []string
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		name := strings.Split(f.Tag.Get("json"), ",")[0]
+		fromGo = append(fromGo, name+":"+kinds[f.Type.Kind()])
+	}
+	for name, prop := range schema.Properties {
+		fromSchema = append(fromSchema, name+":"+prop.Type)
+	}
+	sort.Strings(fromGo)
+	sort.Strings(fromSchema)
+	if d := cmp.Diff(fromGo, fromSchema); d != "" {
+		t.Errorf("%s: Go fields (-) and CRD schema (+) differ:\n%s", where, d)
+	}
+}

@@ -1,0 +1,87 @@
+package v1alpha1
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+)
+
+func TestValidate(t *testing.T) {
+	ok := []ResultSpec{{Name: "a"}}
+	tests := []struct {
+		name string
+		spec ResultMaterializeSpec
+		want string
+	}{
+		{name: "valid", spec: ResultMaterializeSpec{Results: ok, Threshold: "4Ki", OnOversize: materialize.PolicyTruncate, Directory: "out"}},
+		{name: "no results", spec: ResultMaterializeSpec{}, want: "missing field(s): spec.results"},
+		{name: "bad threshold", spec: ResultMaterializeSpec{Results: ok, Threshold: "4KB"},
+			want: "invalid value: 4KB: spec.threshold\n\"4KB\" is not a byte quantity: want a non-negative integer with an optional suffix Ki, Mi, Gi, k, M or G"},
+		{name: "bad policy", spec: ResultMaterializeSpec{Results: ok, OnOversize: "drop"},
+			want: "invalid value: drop: spec.onOversize\nwant one of [\"reference\" \"fail\" \"truncate\"]"},
+		{name: "bad directory", spec: ResultMaterializeSpec{Results: ok, Directory: "/abs"},
+			want: "invalid value: /abs: spec.directory\npath \"/abs\" is absolute: want a path relative to the workspace root"},
+		{name: "bad result path", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Path: "../a"}}},
+			want: "invalid value: ../a: spec.results[0].path\npath \"../a\" contains \"..\": paths must stay inside the workspace"},
+		{name: "bad result threshold", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Threshold: "2Mi"}}},
+			want: "invalid value: 2Mi: spec.results[0].threshold\n\"2Mi\" is 2097152 bytes, above the limit of 1048576 bytes (1Mi)"},
+		{name: "collision", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a"}, {Name: "a-sha256"}}},
+			want: "result \"a-sha256\" collides with a companion of result \"a\": spec.results"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rm := &ResultMaterialize{Spec: tc.spec}
+			got := ""
+			if err := rm.Validate(context.Background()); err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("Validate() =\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestApplyParamsAndDefaults(t *testing.T) {
+	spec := ResultMaterializeSpec{Threshold: "1Ki", Results: []ResultSpec{{Name: "a", Optional: true, Default: "x"}, {Name: "b"}}}
+	params := v1beta1.Params{
+		{Name: "results", Value: *v1beta1.NewStructuredValues("a=dir/a.txt", "c")},
+		{Name: "on-oversize", Value: *v1beta1.NewStructuredValues("fail")},
+		{Name: "workspace", Value: *v1beta1.NewStructuredValues("out")},
+	}
+	if err := spec.ApplyParams(params); err != nil {
+		t.Fatal(err)
+	}
+	spec.SetDefaults(context.Background())
+	want := ResultMaterializeSpec{Workspace: "out", Directory: ".", Threshold: "1Ki", OnOversize: materialize.PolicyFail, Results: []ResultSpec{
+		{Name: "a", Path: "dir/a.txt", Optional: true, Default: "x", Encoding: materialize.EncodingText},
+		{Name: "c", Path: "c", Encoding: materialize.EncodingText},
+	}}
+	if d := cmp.Diff(want, spec); d != "" {
+		t.Errorf("spec (-want +got):\n%s", d)
+	}
+}
+
+func TestApplyParamsErrors(t *testing.T) {
+	tests := []struct {
+		param v1beta1.Param
+		want  string
+	}{
+		{v1beta1.Param{Name: "nope", Value: *v1beta1.NewStructuredValues("1")},
+			"unknown param \"nope\": params[nope]\naccepted params are [\"workspace\" \"directory\" \"results\" \"threshold\" \"on-oversize\"]"},
+		{v1beta1.Param{Name: "threshold", Value: *v1beta1.NewStructuredValues("1", "2")},
+			"invalid value type: array: params[threshold].value\nparam \"threshold\" must be a string"},
+		{v1beta1.Param{Name: "results", Value: *v1beta1.NewStructuredValues("a=", "b")},
+			"invalid value: a=: params[results].value\nwant \"name\" or \"name=relative/path\""},
+	}
+	for _, tc := range tests {
+		var spec ResultMaterializeSpec
+		got := spec.ApplyParams(v1beta1.Params{tc.param})
+		if got == nil || got.Error() != tc.want {
+			t.Errorf("ApplyParams(%s) =\n%v\nwant\n%s", tc.param.Name, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/resultmaterialize/controller/pkg/materialize"
+	"go.uber.org/zap/zaptest"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+func cm(data map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{Data: data}
+}
+
+func TestFromConfigMapDefaults(t *testing.T) {
+	t.Setenv(ReaderImageEnv, "registry.example/reader@sha256:abc")
+	c, err := FromConfigMap(cm(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Threshold != 4096 || c.MaxInlineTotal != 128<<10 || c.DefaultOnOversize != materialize.PolicyReference ||
+		c.ReaderTimeout != 2*time.Minute || c.AllowSecretWorkspaces || c.ReaderImage != "registry.example/reader@sha256:abc" {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestFromConfigMapValues(t *testing.T) {
+	c, err := FromConfigMap(cm(map[string]string{
+		KeyThreshold: "1Ki", KeyMaxInlineTotal: "10Ki", KeyDefaultOnOversize: "truncate", KeyReaderImage: "img",
+		KeyReaderTimeout: "30s", KeyReaderMemLimit: "128Mi", KeyAllowSecrets: "true", KeyKeepFailedReaders: "true",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := c.ReaderResources.Limits[corev1.ResourceMemory]
+	if c.Threshold != 1024 || c.MaxInlineTotal != 10240 || c.DefaultOnOversize != materialize.PolicyTruncate || c.ReaderImage != "img" ||
+		c.ReaderTimeout != 30*time.Second || mem.Cmp(resource.MustParse("128Mi")) != 0 || !c.AllowSecretWorkspaces || !c.KeepFailedReaders {
+		t.Errorf("parsed = %+v", c)
+	}
+}
+
+func TestFromConfigMapErrors(t *testing.T) {
+	tests := map[string]struct {
+		data map[string]string
+		want string
+	}{
+		"threshold":     {map[string]string{KeyThreshold: "4KB"}, `result-size-threshold: "4KB" is not a byte quantity: want a non-negative integer with an optional suffix Ki, Mi, Gi, k, M or G`},
+		"budget":        {map[string]string{KeyMaxInlineTotal: "2Mi"}, `max-inline-total: "2Mi" is 2097152 bytes, above the limit of 1048576 bytes (1Mi)`},
+		"policy":        {map[string]string{KeyDefaultOnOversize: "drop"}, `default-on-oversize: "drop" is not a policy: want one of ["reference" "fail" "truncate"]`},
+		"timeout":       {map[string]string{KeyReaderTimeout: "soon"}, `reader-timeout: "soon" is not a duration of at least 1s (such as "2m")`},
+		"resource":      {map[string]string{KeyReaderCPULimit: "-1"}, `reader-cpu-limit: "-1" is not a positive quantity (such as "100m" or "64Mi")`},
+		"request>limit": {map[string]string{KeyReaderMemRequest: "1Gi"}, `reader memory request 1Gi is above its limit 64Mi`},
+		"bool":          {map[string]string{KeyAllowSecrets: "yes please"}, `allow-secret-workspaces: "yes please" is not a boolean: want true or false`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := FromConfigMap(cm(tc.data))
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error = %v, want %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestStoreKeepsLastGoodConfig(t *testing.T) {
+	s := NewStore(zaptest.NewLogger(t).Sugar())
+	if s.Load().Threshold != DefaultThreshold {
+		t.Fatalf("initial threshold %d, want the default", s.Load().Threshold)
+	}
+	s.OnConfigChanged(cm(map[string]string{KeyThreshold: "100"}))
+	s.OnConfigChanged(cm(map[string]string{KeyThreshold: "-5"}))
+	if got := FromContext(s.ToContext(t.Context())).Threshold; got != 100 {
+		t.Errorf("threshold after an invalid update = %d, want the last good 100", got)
+	}
+}
