@@ -67,7 +67,19 @@ type Plan struct {
 func (p Plan) Requests() []FileRequest {
 	reqs := make([]FileRequest, len(p.Results))
 	for i, r := range p.Results {
-		reqs[i] = FileRequest{Path: r.Path, Limit: r.Threshold}
+		reqs[i] = FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.OnOversize == PolicyTruncate}
 	}
 	return reqs
+}
+
+// MaxReportBytes bounds the JSON a reader prints for reqs: each file's head
+// in base64, its digest, its path twice (request echo and error message)
+// and a fixed allowance for field names and messages.
+func MaxReportBytes(reqs []FileRequest) int64 {
+	const perFile = 1024
+	total := int64(64)
+	for _, r := range reqs {
+		total += perFile + 2*int64(len(r.Path))*6 + (r.Limit+2)/3*4
+	}
+	return total
 }

@@ -8,6 +8,10 @@ type FileRequest struct {
 	Path string `json:"path"`
 	// Limit is how many leading bytes to return; the rest is only hashed.
 	Limit int64 `json:"limit"`
+	// KeepOversizeHead returns the head of a file larger than Limit too;
+	// only truncate needs it, so other oversize content never leaves the
+	// workspace.
+	KeepOversizeHead bool `json:"keepOversizeHead,omitempty"`
 }
 
 // FileReport is what a workspace source learned of one file. The reader pod

@@ -78,7 +78,9 @@ func report(files map[string][]byte, volPath string, req materialize.FileRequest
 	}
 	sum := sha256.Sum256(content)
 	rep.Found, rep.Size, rep.SHA256 = true, int64(len(content)), hex.EncodeToString(sum[:])
-	rep.Head = content[:min(int64(len(content)), req.Limit)]
+	if rep.Size <= req.Limit || req.KeepOversizeHead {
+		rep.Head = content[:min(rep.Size, req.Limit)]
+	}
 	return rep
 }
 

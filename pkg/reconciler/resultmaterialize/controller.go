@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	kubeclient "knative.dev/pkg/client/injection/kube/client"
+	filteredpodinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/pod/filtered"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
@@ -44,10 +45,14 @@ func newController(ctx context.Context, cmw configmap.Watcher, clk clock.Passive
 	customRunInformer := customruninformer.Get(ctx)
 	watchConfig(cmw, store)
 
+	podInformer := filteredpodinformer.Get(ctx, workspace.ManagedByLabel)
 	r := &Reconciler{
-		Clock:   clk,
-		Sources: workspace.Sources{ConfigMap: &workspace.ConfigMapSource{Kube: kube}},
-		lister:  rminformer.Get(ctx).Lister(),
+		Clock: clk,
+		Sources: workspace.Sources{
+			ConfigMap: &workspace.ConfigMapSource{Kube: kube},
+			Volume:    &workspace.PodSource{Kube: kube, Pods: podInformer.Lister(), Clock: clk},
+		},
+		lister: rminformer.Get(ctx).Lister(),
 	}
 	impl := customrunreconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {
 		return controller.Options{AgentName: ControllerName, ConfigStore: store}
@@ -58,6 +63,13 @@ func newController(ctx context.Context, cmw configmap.Watcher, clk clock.Passive
 		Handler:    controller.HandleAll(impl.Enqueue),
 	}); err != nil {
 		logger.Fatalw("Registering the CustomRun event handler", "error", err)
+	}
+	// A reader pod's progress re-enqueues the run that owns it.
+	if _, err := podInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: tektoncontroller.FilterOwnerCustomRunRef(customRunInformer.Lister(), APIVersion, resultmaterialize.Kind),
+		Handler:    controller.HandleAll(impl.EnqueueControllerOf),
+	}); err != nil {
+		logger.Fatalw("Registering the reader pod event handler", "error", err)
 	}
 	return impl
 }

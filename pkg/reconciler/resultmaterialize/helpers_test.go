@@ -183,9 +183,9 @@ func condition(run *v1beta1.CustomRun) *apis.Condition {
 	return run.Status.GetCondition(apis.ConditionSucceeded)
 }
 
-func extraFields(t *testing.T, run *v1beta1.CustomRun) ExtraFields {
+func extraFields(t *testing.T, run *v1beta1.CustomRun) v1alpha1.ExtraFields {
 	t.Helper()
-	var ef ExtraFields
+	var ef v1alpha1.ExtraFields
 	if err := json.Unmarshal(run.Status.ExtraFields.Raw, &ef); err != nil {
 		t.Fatalf("decoding extraFields %q: %v", run.Status.ExtraFields.Raw, err)
 	}

@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	rmv1alpha1 "github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/client/listers/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
@@ -89,7 +91,7 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) pkgr
 	var transient *workspace.TransientError
 	switch {
 	case errors.Is(err, workspace.ErrPending):
-		return r.waitForTimeout(run)
+		return r.waitFor(run, err)
 	case errors.As(err, &transient):
 		return r.retryOrFail(ctx, run, transient)
 	case errors.As(err, &fail):
@@ -106,15 +108,26 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) pkgr
 	return r.succeed(ctx, run, outcome)
 }
 
-// waitForTimeout re-queues the run when its timeout will expire, so a read
-// that never progresses still ends. A run without spec.timeout has
-// Tekton's default; a timeout of 0 means none.
-func (r *Reconciler) waitForTimeout(run *v1beta1.CustomRun) error {
-	timeout := run.GetTimeout()
-	if timeout <= 0 || run.Status.StartTime == nil {
+// waitFor re-queues the run when the source asks to look again or when the
+// run's timeout expires, whichever is first, so a read that never
+// progresses still ends. A run without spec.timeout has Tekton's default
+// of 60 minutes; a timeout of 0 means none.
+func (r *Reconciler) waitFor(run *v1beta1.CustomRun, err error) error {
+	var after time.Duration
+	var pending *workspace.PendingError
+	if errors.As(err, &pending) {
+		after = pending.RecheckAfter
+	}
+	if timeout := run.GetTimeout(); timeout > 0 && run.Status.StartTime != nil {
+		left := timeout - r.Clock.Since(run.Status.StartTime.Time)
+		if after == 0 || left < after {
+			after = left
+		}
+	}
+	if after <= 0 {
 		return nil
 	}
-	return controller.NewRequeueAfter(timeout - r.Clock.Since(run.Status.StartTime.Time))
+	return controller.NewRequeueAfter(after)
 }
 
 func (r *Reconciler) succeed(ctx context.Context, run *v1beta1.CustomRun, out materialize.Outcome) error {
@@ -122,7 +135,7 @@ func (r *Reconciler) succeed(ctx context.Context, run *v1beta1.CustomRun, out ma
 	for i, v := range out.Values {
 		run.Status.Results[i] = v1beta1.CustomRunResult{Name: v.Name, Value: v.Value}
 	}
-	if err := run.Status.EncodeExtraFields(ExtraFields{Results: out.Rows}); err != nil {
+	if err := run.Status.EncodeExtraFields(rmv1alpha1.ExtraFields{Results: out.Rows}); err != nil {
 		return fmt.Errorf("encoding extraFields: %w", err)
 	}
 	inline := 0
@@ -136,11 +149,6 @@ func (r *Reconciler) succeed(ctx context.Context, run *v1beta1.CustomRun, out ma
 	logging.FromContext(ctx).Infow("Materialized results", "results", len(out.Rows), "inline", inline)
 	event(ctx, run, corev1.EventTypeNormal, reasons.Materialized, msg)
 	return nil
-}
-
-// ExtraFields is what status.extraFields holds: the per-result table.
-type ExtraFields struct {
-	Results []materialize.Row `json:"results"`
 }
 
 func (r *Reconciler) fail(ctx context.Context, run *v1beta1.CustomRun, f *materialize.Failure) {

@@ -122,7 +122,7 @@ func TestReconcileExtraFieldsTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ExtraFields{Results: []materialize.Row{
+	want := v1alpha1.ExtraFields{Results: []materialize.Row{
 		{Name: "flag", Path: "flag", Size: 3, SHA256: sum(small), Inline: true, Reason: materialize.Inline},
 		{Name: "blob", Path: "blob", Size: 5000, SHA256: sum(large), Reason: materialize.Reference},
 	}}

@@ -1,0 +1,14 @@
+package v1alpha1
+
+import "github.com/resultmaterialize/controller/pkg/materialize"
+
+// ExtraFields is what a ResultMaterialize CustomRun's status.extraFields
+// holds.
+type ExtraFields struct {
+	// ReaderPod names the reader pod of the current attempt while it runs,
+	// so a pod deleted before it finished is noticed rather than silently
+	// made again.
+	ReaderPod string `json:"readerPod,omitempty"`
+	// Results is the per-result table of a finished run.
+	Results []materialize.Row `json:"results,omitempty"`
+}

@@ -1,0 +1,136 @@
+// Package reader reads result files below a workspace root for the reader
+// pod. Every path is opened through os.Root, so "..", absolute paths and
+// symlinks can never leave the root, and only regular files are read, so
+// a FIFO or device never blocks it. Files are streamed: at most Limit bytes
+// are kept, and the whole file is hashed in one pass.
+package reader
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/reasons"
+)
+
+// Output is the one JSON document the reader prints.
+type Output struct {
+	Files []materialize.FileReport `json:"files"`
+}
+
+// bufferSize is the read size; large enough that syscalls cost little
+// next to hashing.
+const bufferSize = 256 << 10
+
+// ReadAll reports on every request, in order.
+func ReadAll(root *os.Root, reqs []materialize.FileRequest) Output {
+	out := Output{Files: make([]materialize.FileReport, len(reqs))}
+	buf := make([]byte, bufferSize)
+	for i, req := range reqs {
+		out.Files[i] = Read(root, req, buf)
+	}
+	return out
+}
+
+// Read reports on one file. buf is scratch space reused across calls.
+func Read(root *os.Root, req materialize.FileRequest, buf []byte) materialize.FileReport {
+	rep := materialize.FileReport{Path: req.Path}
+	clean, err := materialize.CleanPath(req.Path)
+	if err != nil {
+		return unreadable(rep, err.Error())
+	}
+	info, err := root.Stat(clean)
+	if err != nil {
+		return statError(rep, err)
+	}
+	if !info.Mode().IsRegular() {
+		return notRegular(rep, info.Mode())
+	}
+	// O_NONBLOCK: if the file was swapped for a FIFO since Stat, opening
+	// it still does not wait for a writer.
+	f, err := root.OpenFile(clean, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return statError(rep, err)
+	}
+	defer f.Close()
+	if info, err = f.Stat(); err != nil {
+		return statError(rep, err)
+	}
+	if !info.Mode().IsRegular() {
+		return notRegular(rep, info.Mode())
+	}
+	rep.Found = true
+	h := sha256.New()
+	head := make([]byte, 0, min(req.Limit, info.Size()))
+	for {
+		n, err := f.Read(buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			if keep := req.Limit - int64(len(head)); keep > 0 {
+				head = append(head, buf[:min(int64(n), keep)]...)
+			}
+			rep.Size += int64(n)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return unreadable(rep, fmt.Sprintf("reading %q: %v", req.Path, errors.Unwrap(err)))
+		}
+	}
+	rep.SHA256 = hex.EncodeToString(h.Sum(nil))
+	if rep.Size <= req.Limit || req.KeepOversizeHead {
+		rep.Head = head
+	}
+	return rep
+}
+
+func statError(rep materialize.FileReport, err error) materialize.FileReport {
+	var cause error = err
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		cause = pe.Err
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return rep
+	case errors.Is(err, fs.ErrPermission):
+		return unreadable(rep, fmt.Sprintf("%q: permission denied for the reader (uid %d): make the file world-readable", rep.Path, os.Getuid()))
+	case errors.Is(err, syscall.ELOOP):
+		return unreadable(rep, fmt.Sprintf("%q: too many levels of symbolic links", rep.Path))
+	case errors.Is(err, syscall.ENXIO):
+		return unreadable(rep, fmt.Sprintf("%q is a socket or device, not a regular file", rep.Path))
+	case strings.Contains(cause.Error(), "escapes"):
+		return unreadable(rep, fmt.Sprintf("%q escapes the workspace through a symbolic link", rep.Path))
+	default:
+		return unreadable(rep, fmt.Sprintf("%q: %v", rep.Path, cause))
+	}
+}
+
+func notRegular(rep materialize.FileReport, mode fs.FileMode) materialize.FileReport {
+	kind := "special file"
+	switch {
+	case mode.IsDir():
+		kind = "directory"
+	case mode&fs.ModeNamedPipe != 0:
+		kind = "FIFO"
+	case mode&fs.ModeSocket != 0:
+		kind = "socket"
+	case mode&fs.ModeDevice != 0:
+		kind = "device"
+	}
+	return unreadable(rep, fmt.Sprintf("%q is a %s, not a regular file", rep.Path, kind))
+}
+
+func unreadable(rep materialize.FileReport, msg string) materialize.FileReport {
+	rep.Found = true
+	rep.Error = &materialize.FileError{Reason: reasons.ResultUnreadable, Message: msg}
+	return rep
+}
