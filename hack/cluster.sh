@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# A single-node Kubernetes with Tekton and ResultMaterialize, built here
+# from source. All state lives under CLUSTER_DIR; built binaries and images
+# are cached under RM_CACHE_DIR so later runs skip the builds.
+#
+#   hack/cluster.sh up       build or reuse everything, start the cluster,
+#                            install Tekton, the provisioner and the controller
+#   hack/cluster.sh down     stop everything and remove all state
+#   hack/cluster.sh status   print what runs
+#   hack/cluster.sh env      print the export line for KUBECONFIG
+#   hack/cluster.sh install  (re)install the controller with ko apply -f config/
+set -euo pipefail
+LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
+export _start_seconds="$(date +%s)"
+source "${LIB}/common.sh"
+
+node_ip() {
+  ip -4 route get 192.0.2.255 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -1 \
+    || hostname -I | awk '{print $1}'
+}
+
+install_packages() {
+  local missing=()
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  [[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
+  command -v etcd >/dev/null || missing+=(etcd-server)
+  command -v iptables >/dev/null || missing+=(iptables)
+  command -v conntrack >/dev/null || missing+=(conntrack)
+  command -v socat >/dev/null || missing+=(socat)
+  [[ -x /bin/busybox ]] || missing+=(busybox-static)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v curl >/dev/null || missing+=(curl)
+  if (( ${#missing[@]} )); then
+    stage "installing ${missing[*]} from apt"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if ! command -v ko >/dev/null || ! command -v crane >/dev/null; then
+    stage "installing ko and crane"
+    GOBIN=/usr/local/bin go install github.com/google/ko@v0.19.1
+    GOBIN=/usr/local/bin go install github.com/google/go-containerregistry/cmd/crane@v0.22.1
+  fi
+}
+
+# install_controller installs ResultMaterialize exactly as the README
+# tells users: ko apply -f config/. Only the image repository and ko's
+# base image are the harness's.
+install_controller() {
+  (
+    cd "${REPO_ROOT}"
+    KO_DOCKER_REPO="${REGISTRY}/resultmaterialize" KO_DEFAULTBASEIMAGE="${REGISTRY}/base:latest" \
+      KUBECONFIG="${KUBECONFIG_LOCAL}" ko apply --insecure-registry --sbom=none -f config/ >/dev/null
+  )
+  kc -n resultmaterialize rollout restart deploy/resultmaterialize-controller >/dev/null
+  kc -n resultmaterialize rollout status deploy/resultmaterialize-controller --timeout=180s
+}
+
+cmd_up() {
+  install_packages
+  export NODE_IP="$(node_ip)"
+  stage "kubernetes ${KUBE_VERSION} binaries"
+  "${LIB}/build-kube.sh"
+  stage "registry and base images"
+  "${LIB}/images.sh"
+  stage "tekton ${TEKTON_VERSION} images"
+  "${LIB}/tekton.sh" build
+  stage "local-path-provisioner"
+  "${LIB}/local-path.sh" build
+  "${LIB}/local-path.sh" push
+  stage "certificates"
+  "${LIB}/pki.sh"
+  stage "etcd"
+  "${LIB}/node.sh" start_etcd
+  stage "kube-apiserver"
+  "${LIB}/node.sh" start_apiserver
+  stage "controller-manager and scheduler"
+  "${LIB}/node.sh" start_controllers
+  stage "containerd, kubelet and kube-proxy"
+  "${LIB}/node.sh" start_node
+  stage "node ${NODE_NAME} Ready; installing local-path-provisioner"
+  "${LIB}/local-path.sh" install
+  stage "installing tekton ${TEKTON_VERSION}"
+  "${LIB}/tekton.sh" install
+  stage "installing resultmaterialize (ko apply -f config/)"
+  install_controller
+  stage "cluster ready: export KUBECONFIG=${KUBECONFIG_LOCAL}"
+}
+
+cmd_down() {
+  local name pidfile
+  for name in kube-proxy kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd registry; do
+    pidfile="${CLUSTER_DIR}/run/${name}.pid"
+    [[ -f "${pidfile}" ]] || continue
+    kill "$(cat "${pidfile}")" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$(cat "${pidfile}")" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$(cat "${pidfile}")" 2>/dev/null || true
+    rm -f "${pidfile}"
+  done
+  pkill -9 -f "containerd-shim-runc-v2 -namespace k8s.io" 2>/dev/null || true
+  sleep 1
+  if [[ -d "${CLUSTER_DIR}" ]]; then
+    grep -o " ${CLUSTER_DIR}[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "${m}" 2>/dev/null || true; done
+  fi
+  ip link delete cni0 2>/dev/null || true
+  for table in filter nat mangle; do
+    iptables-save -t "${table}" | grep -v -- '-j CNI-\|-j KUBE-\|^:CNI-\|^:KUBE-\|-A CNI-\|-A KUBE-' | iptables-restore -T "${table}" 2>/dev/null || true
+  done
+  rm -rf "${CLUSTER_DIR}"
+  stage "cluster down"
+}
+
+cmd_status() {
+  local name pidfile
+  for name in registry etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy; do
+    pidfile="${CLUSTER_DIR}/run/${name}.pid"
+    if [[ -f "${pidfile}" ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
+      echo "${name}: running (pid $(cat "${pidfile}"))"
+    else
+      echo "${name}: stopped"
+    fi
+  done
+  kc get nodes 2>/dev/null || true
+}
+
+cmd_env() {
+  echo "export KUBECONFIG=${KUBECONFIG_LOCAL}"
+}
+
+cmd_install() {
+  install_controller
+}
+
+case "${1:-up}" in
+  up|down|status|env|install) "cmd_${1:-up}" ;;
+  *) echo "usage: $0 up|down|status|env|install" >&2; exit 2 ;;
+esac
