@@ -85,11 +85,6 @@ func (s *PodSource) Read(ctx context.Context, run *v1beta1.CustomRun, b v1beta1.
 		logger.Infow("Reader pod finished", "latency", s.Clock.Since(pod.CreationTimestamp.Time).String())
 		return reports, s.delete(ctx, pod)
 	case pod.Status.Phase == corev1.PodFailed:
-		if !cfg.KeepFailedReaders {
-			if err := s.delete(ctx, pod); err != nil {
-				return nil, err
-			}
-		}
 		return nil, &TransientError{Reason: reasons.ReaderFailed,
 			Message: fmt.Sprintf("reader pod %q failed: %s", name, failureText(pod))}
 	case pod.Status.Phase == corev1.PodPending || pod.Status.Phase == "":
@@ -195,13 +190,21 @@ func ParseOutput(raw []byte, reqs []materialize.FileRequest, limit int64) ([]mat
 	return out.Files, nil
 }
 
-// Cleanup implements Source: it deletes the current attempt's pod.
+// Cleanup implements Source: it deletes the current attempt's pod, but
+// keeps a failed one when keep-failed-readers is set.
 func (s *PodSource) Cleanup(ctx context.Context, run *v1beta1.CustomRun) error {
-	err := s.Kube.CoreV1().Pods(run.Namespace).Delete(ctx, PodName(run), metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting reader pod %s/%s: %w", run.Namespace, PodName(run), err)
+	pod, err := s.get(ctx, run.Namespace, PodName(run))
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return err
+	case !metav1.IsControlledBy(pod, run):
+		return nil
+	case pod.Status.Phase == corev1.PodFailed && config.FromContext(ctx).KeepFailedReaders:
+		return nil
 	}
-	return nil
+	return s.delete(ctx, pod)
 }
 
 func (s *PodSource) delete(ctx context.Context, pod *corev1.Pod) error {

@@ -2,6 +2,7 @@ package resultmaterialize
 
 import (
 	"context"
+	"io"
 
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
@@ -35,11 +36,20 @@ var APIVersion = v1alpha1.SchemeGroupVersion.String()
 func NewController(clk clock.PassiveClock) func(context.Context, configmap.Watcher) *controller.Impl {
 	return func(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
 		store := config.NewStore(logging.FromContext(ctx).Named("config-store"))
-		return newController(ctx, cmw, clk, store)
+		return newController(ctx, cmw, deps{clock: clk, store: store})
 	}
 }
 
-func newController(ctx context.Context, cmw configmap.Watcher, clk clock.PassiveClock, store *config.Store) *controller.Impl {
+// deps are what tests replace.
+type deps struct {
+	clock clock.PassiveClock
+	store *config.Store
+	// logs reads reader pod logs; nil means pods/log.
+	logs func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
+}
+
+func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controller.Impl {
+	clk, store := d.clock, d.store
 	logger := logging.FromContext(ctx)
 	kube := kubeclient.Get(ctx)
 	customRunInformer := customruninformer.Get(ctx)
@@ -50,7 +60,7 @@ func newController(ctx context.Context, cmw configmap.Watcher, clk clock.Passive
 		Clock: clk,
 		Sources: workspace.Sources{
 			ConfigMap: &workspace.ConfigMapSource{Kube: kube},
-			Volume:    &workspace.PodSource{Kube: kube, Pods: podInformer.Lister(), Clock: clk},
+			Volume:    &workspace.PodSource{Kube: kube, Pods: podInformer.Lister(), Clock: clk, Logs: d.logs},
 		},
 		lister: rminformer.Get(ctx).Lister(),
 	}

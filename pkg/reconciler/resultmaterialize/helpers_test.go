@@ -3,6 +3,7 @@ package resultmaterialize
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"testing"
 	"time"
 
@@ -48,6 +49,12 @@ func materializeConfig(data map[string]string) *corev1.ConfigMap {
 
 func newEnv(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterialize, cfg map[string]string) *env {
 	t.Helper()
+	return newEnvWithLogs(t, d, objs, cfg, nil)
+}
+
+func newEnvWithLogs(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterialize, cfg map[string]string,
+	logs func(context.Context, *corev1.Pod, int64) (io.ReadCloser, error)) *env {
+	t.Helper()
 	ctx, _ := ttesting.SetupFakeContext(t)
 	clients, informers := test.SeedTestData(t, ctx, d)
 	for _, o := range objs {
@@ -58,7 +65,7 @@ func newEnv(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterialize, cfg m
 	clk := clocktesting.NewFakePassiveClock(epoch)
 	cmw := configmap.NewStaticWatcher(materializeConfig(cfg))
 	store := config.NewStore(ttesting.TestLogger(t))
-	impl := newController(ctx, cmw, clk, store)
+	impl := newController(ctx, cmw, deps{clock: clk, store: store, logs: logs})
 	if la, ok := impl.Reconciler.(pkgreconciler.LeaderAware); ok {
 		if err := la.Promote(pkgreconciler.UniversalBucket(), func(pkgreconciler.Bucket, types.NamespacedName) {}); err != nil {
 			t.Fatal(err)
