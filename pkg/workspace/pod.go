@@ -38,7 +38,9 @@ func (e *PendingError) Is(target error) bool { return target == ErrPending }
 
 // PodSource reads persistentVolumeClaim, csi and secret bindings through
 // one short-lived reader pod per attempt, whose stdout is one JSON document
-// read through pods/log.
+// read through pods/log. Read never deletes the pod: Cleanup does, once the
+// run is seen done or moves to another attempt, so a reconcile of a stale
+// copy of the run finds the same pod and reaches the same outcome.
 type PodSource struct {
 	Kube  kubernetes.Interface
 	Pods  corelisters.PodLister
@@ -83,7 +85,7 @@ func (s *PodSource) Read(ctx context.Context, run *v1beta1.CustomRun, b v1beta1.
 			return nil, err
 		}
 		logger.Infow("Reader pod finished", "latency", s.Clock.Since(pod.CreationTimestamp.Time).String())
-		return reports, s.delete(ctx, pod)
+		return reports, nil
 	case pod.Status.Phase == corev1.PodFailed:
 		return nil, &TransientError{Reason: reasons.ReaderFailed,
 			Message: fmt.Sprintf("reader pod %q failed: %s", name, failureText(pod))}
@@ -91,9 +93,6 @@ func (s *PodSource) Read(ctx context.Context, run *v1beta1.CustomRun, b v1beta1.
 		waited := s.Clock.Since(pod.CreationTimestamp.Time)
 		if waited < cfg.ReaderTimeout {
 			return nil, &PendingError{RecheckAfter: cfg.ReaderTimeout - waited}
-		}
-		if err := s.delete(ctx, pod); err != nil {
-			return nil, err
 		}
 		return nil, &materialize.Failure{Reason: reasons.ReaderUnschedulable,
 			Message: fmt.Sprintf("reader pod %q stayed Pending for %s, past reader-timeout %s: %s", name, waited.Round(time.Second), cfg.ReaderTimeout, pendingText(pod))}

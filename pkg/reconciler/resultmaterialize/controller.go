@@ -9,6 +9,7 @@ import (
 	rminformer "github.com/resultmaterialize/controller/pkg/client/injection/informers/resultmaterialize/v1alpha1/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/workspace"
+	pipelineclient "github.com/tektoncd/pipeline/pkg/client/injection/client"
 	customruninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1beta1/customrun"
 	customrunreconciler "github.com/tektoncd/pipeline/pkg/client/injection/reconciler/pipeline/v1beta1/customrun"
 	tektoncontroller "github.com/tektoncd/pipeline/pkg/controller"
@@ -62,7 +63,8 @@ func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controll
 			ConfigMap: &workspace.ConfigMapSource{Kube: kube},
 			Volume:    &workspace.PodSource{Kube: kube, Pods: podInformer.Lister(), Clock: clk, Logs: d.logs},
 		},
-		lister: rminformer.Get(ctx).Lister(),
+		lister:   rminformer.Get(ctx).Lister(),
+		pipeline: pipelineclient.Get(ctx),
 	}
 	impl := customrunreconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {
 		return controller.Options{AgentName: ControllerName, ConfigStore: store}

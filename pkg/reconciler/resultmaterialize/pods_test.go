@@ -182,8 +182,44 @@ func TestReaderPodSucceeded(t *testing.T) {
 			t.Errorf("result %s = %q, want %q", k, results(got)[k], v)
 		}
 	}
+	if names := podNames(t, e); len(names) != 1 {
+		t.Errorf("pods %v: the pod must stay until the run is seen done, so a stale reconcile reads it again", names)
+	}
+	if again, err := e.reconcile(t, run.Name); err != nil || !again.IsSuccessful() {
+		t.Fatalf("reconcile of the done run: err %v condition %+v", err, condition(again))
+	}
 	if names := podNames(t, e); len(names) != 0 {
-		t.Errorf("pods left after reading: %v", names)
+		t.Errorf("pods left after the run was seen done: %v", names)
+	}
+}
+
+func TestReaderPodStaleRunDoesNotRetryTwice(t *testing.T) {
+	// The informer still holds the run as it was before the API server
+	// recorded a retry, and the first attempt's pod is gone.
+	run := pvcRun(withRetries(2), func(r *v1beta1.CustomRun) {
+		r.Status.ExtraFields.Raw = []byte(`{"readerPod":"pvc-reader-0"}`)
+	})
+	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)
+	newer, err := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer.Status.RetriesStatus = []v1beta1.CustomRunStatus{run.Status}
+	if _, err := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).UpdateStatus(e.ctx, newer, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name)
+	if ok, _ := controller.IsRequeueKey(err); !ok {
+		t.Fatalf("Reconcile() = %v, want a requeue to see the newer run", err)
+	}
+	got, _ := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
+	if len(got.Status.RetriesStatus) != 1 {
+		t.Errorf("retries = %d, want the 1 the API server holds", len(got.Status.RetriesStatus))
+	}
+	for _, ev := range events(e.ctx) {
+		if strings.Contains(ev, "Retrying") {
+			t.Errorf("event %q: a stale copy of the run must not start another attempt", ev)
+		}
 	}
 }
 
@@ -266,8 +302,11 @@ func TestReaderPodFailures(t *testing.T) {
 			if !got.IsDone() || c.Reason != string(tc.reason) || !strings.Contains(c.Message, tc.message) {
 				t.Fatalf("condition = %s %q, want Failed %s containing %q", c.Reason, c.Message, tc.reason, tc.message)
 			}
+			if _, err := e.reconcile(t, run.Name); err != nil {
+				t.Fatalf("reconcile of the done run: %v", err)
+			}
 			if names := podNames(t, e); len(names) != 0 && tc.name != "foreign pod with the name" {
-				t.Errorf("pods left: %v", names)
+				t.Errorf("pods left after the run was seen done: %v", names)
 			}
 		})
 	}
@@ -297,8 +336,10 @@ func TestReaderPodKeptWhenConfigured(t *testing.T) {
 	pod := readerPod(t, run, corev1.PodFailed, 5*time.Second)
 	cfg := map[string]string{"reader-image": readerImage, "keep-failed-readers": "true"}
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{pod}}, nil, cfg)
-	if got, _ := e.reconcile(t, run.Name); !got.IsDone() {
-		t.Fatal("run not failed")
+	for range 2 {
+		if got, _ := e.reconcile(t, run.Name); !got.IsDone() {
+			t.Fatal("run not failed")
+		}
 	}
 	if names := podNames(t, e); len(names) != 1 {
 		t.Errorf("pods %v, want the failed reader kept", names)

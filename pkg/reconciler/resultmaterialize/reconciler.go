@@ -16,9 +16,11 @@ import (
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/resultmaterialize/controller/pkg/workspace"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	customrunreconciler "github.com/tektoncd/pipeline/pkg/client/injection/reconciler/pipeline/v1beta1/customrun"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
@@ -32,7 +34,8 @@ type Reconciler struct {
 	// Sources read the workspace bindings.
 	Sources workspace.Sources
 
-	lister v1alpha1.ResultMaterializeLister
+	lister   v1alpha1.ResultMaterializeLister
+	pipeline versioned.Interface
 }
 
 var _ customrunreconciler.Interface = (*Reconciler)(nil)
@@ -50,7 +53,8 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) 
 		event(ctx, run, corev1.EventTypeNormal, reasons.Running, "Started materializing results")
 	}
 	if run.IsDone() {
-		return nil
+		// The reader pod's output was read, or the run failed: remove it.
+		return r.cleanup(ctx, run)
 	}
 	if run.IsCancelled() {
 		if err := r.cleanup(ctx, run); err != nil {
@@ -93,6 +97,9 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) pkgr
 	case errors.Is(err, workspace.ErrPending):
 		return r.waitFor(run, err)
 	case errors.As(err, &transient):
+		if stale, err := r.stale(ctx, run); stale || err != nil {
+			return err
+		}
 		return r.retryOrFail(ctx, run, transient)
 	case errors.As(err, &fail):
 		r.fail(ctx, run, fail)
@@ -179,6 +186,21 @@ func (r *Reconciler) retryOrFail(ctx context.Context, run *v1beta1.CustomRun, t 
 	logging.FromContext(ctx).Infow("Retrying", zap.String("reason", t.Reason.String()), zap.Int("retry", len(retries)))
 	event(ctx, run, corev1.EventTypeWarning, t.Reason, fmt.Sprintf("Retrying: %s", t.Message))
 	return controller.NewRequeueImmediately()
+}
+
+// stale reports whether the API server holds a newer copy of the run than
+// the informer gave. A failed attempt is only recorded from the newest
+// copy: an older one may not yet show that the attempt already ended (its
+// pod deleted by a retry or after success), and would count it twice.
+func (r *Reconciler) stale(ctx context.Context, run *v1beta1.CustomRun) (bool, error) {
+	latest, err := r.pipeline.TektonV1beta1().CustomRuns(run.Namespace).Get(ctx, run.Name, metav1.GetOptions{})
+	if err != nil {
+		return false, fmt.Errorf("getting the latest CustomRun %s/%s: %w", run.Namespace, run.Name, err)
+	}
+	if latest.ResourceVersion != run.ResourceVersion {
+		return true, controller.NewRequeueImmediately()
+	}
+	return false, nil
 }
 
 // cleanup removes what the run's current attempt created in every source.
