@@ -200,12 +200,16 @@ func TestReaderPodStaleRunDoesNotRetryTwice(t *testing.T) {
 		r.Status.ExtraFields.Raw = []byte(`{"readerPod":"pvc-reader-0"}`)
 	})
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)
-	newer, err := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
+	older, err := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	newer := older.DeepCopy()
 	newer.Status.RetriesStatus = []v1beta1.CustomRunStatus{run.Status}
 	if _, err := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).UpdateStatus(e.ctx, newer, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.runs.Update(older); err != nil {
 		t.Fatal(err)
 	}
 	err = e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name)
