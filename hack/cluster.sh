@@ -58,6 +58,13 @@ install_controller() {
 
 cmd_up() {
   install_packages
+  # State left by a run whose processes were killed (a stopped session or
+  # CI job) is torn down first, so up always starts clean.
+  if [[ -d "${CLUSTER_DIR}" ]] && ! { [[ -f "${CLUSTER_DIR}/run/kube-apiserver.pid" ]] \
+      && kill -0 "$(cat "${CLUSTER_DIR}/run/kube-apiserver.pid")" 2>/dev/null; }; then
+    stage "removing a stopped cluster's state"
+    cmd_down
+  fi
   export NODE_IP="$(node_ip)"
   stage "kubernetes ${KUBE_VERSION} binaries"
   "${LIB}/build-kube.sh"

@@ -14,17 +14,17 @@ import (
 type Disposition string
 
 const (
-	// Inline: the whole value is the result.
+	// Inline means the whole value is the result.
 	Inline Disposition = "Inline"
-	// Reference: the value is larger than its threshold and stays in the
+	// Reference means the value is larger than its threshold and stays in the
 	// workspace; the result holds its path.
 	Reference Disposition = "Reference"
-	// Truncated: the result holds the first threshold bytes.
+	// Truncated means the result holds the first threshold bytes.
 	Truncated Disposition = "Truncated"
-	// Demoted: the value fit its threshold but was moved to a reference to
+	// Demoted means the value fit its threshold but was moved to a reference to
 	// keep the run within max-inline-total.
 	Demoted Disposition = "Demoted"
-	// Defaulted: an optional file was missing; the result holds its default.
+	// Defaulted means an optional file was missing; the result holds its default.
 	Defaulted Disposition = "Defaulted"
 )
 

@@ -93,7 +93,7 @@ func Read(root *os.Root, req materialize.FileRequest, buf []byte) materialize.Fi
 }
 
 func statError(rep materialize.FileReport, err error) materialize.FileReport {
-	var cause error = err
+	cause := err
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		cause = pe.Err

@@ -21,7 +21,7 @@ func digest(s string) string {
 
 // workspace builds a hostile workspace below a temp dir, with a secret
 // file outside it that nothing may reach.
-func workspace(t *testing.T) (*os.Root, string) {
+func workspace(t *testing.T) *os.Root {
 	t.Helper()
 	top := t.TempDir()
 	ws := filepath.Join(top, "ws")
@@ -46,7 +46,7 @@ func workspace(t *testing.T) (*os.Root, string) {
 	root, err := os.OpenRoot(ws)
 	must(t, err)
 	t.Cleanup(func() { root.Close() })
-	return root, top
+	return root
 }
 
 func must(t *testing.T, err error) {
@@ -57,7 +57,7 @@ func must(t *testing.T, err error) {
 }
 
 func TestReadHostileWorkspace(t *testing.T) {
-	root, _ := workspace(t)
+	root := workspace(t)
 	tests := []struct {
 		path    string
 		limit   int64
@@ -130,7 +130,7 @@ func TestReadHostileWorkspace(t *testing.T) {
 }
 
 func TestReadTruncateKeepsHead(t *testing.T) {
-	root, _ := workspace(t)
+	root := workspace(t)
 	got := Read(root, materialize.FileRequest{Path: "big", Limit: 10, KeepOversizeHead: true}, make([]byte, 7))
 	if string(got.Head) != strings.Repeat("x", 10) || got.Size != 100 || got.SHA256 != digest(strings.Repeat("x", 100)) {
 		t.Errorf("got head %q size %d sha %s", got.Head, got.Size, got.SHA256)
@@ -169,7 +169,7 @@ func FuzzReadPath(f *testing.F) {
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
-		root, _ := workspace(t)
+		root := workspace(t)
 		done := make(chan materialize.FileReport, 1)
 		go func() { done <- Read(root, materialize.FileRequest{Path: p, Limit: 1 << 10}, make([]byte, 64)) }()
 		select {

@@ -8,57 +8,57 @@ package reasons
 type Reason string
 
 const (
-	// Running: the run has started and its workspace is being read.
+	// Running means the run has started and its workspace is being read.
 	Running Reason = "Running"
-	// Materialized: every requested result was surfaced inline or by reference.
+	// Materialized means every requested result was surfaced inline or by reference.
 	Materialized Reason = "Materialized"
 
-	// InvalidSpec: a param, the embedded spec or the referenced object has
+	// InvalidSpec means a param, the embedded spec or the referenced object has
 	// a value outside what the API allows.
 	InvalidSpec Reason = "InvalidSpec"
-	// ObjectNotFound: customRef names a ResultMaterialize object that does
+	// ObjectNotFound means customRef names a ResultMaterialize object that does
 	// not exist in the run's namespace.
 	ObjectNotFound Reason = "ObjectNotFound"
 
-	// WorkspaceMissing: the run binds no workspace, or not the one asked for.
+	// WorkspaceMissing means the run binds no workspace, or not the one asked for.
 	WorkspaceMissing Reason = "WorkspaceMissing"
-	// WorkspaceAmbiguous: several workspaces are bound and none was chosen.
+	// WorkspaceAmbiguous means several workspaces are bound and none was chosen.
 	WorkspaceAmbiguous Reason = "WorkspaceAmbiguous"
-	// WorkspaceNotSupported: the binding's volume kind cannot be read
+	// WorkspaceNotSupported means the binding's volume kind cannot be read
 	// (emptyDir is private to one pod; others have no shared content).
 	WorkspaceNotSupported Reason = "WorkspaceNotSupported"
-	// SecretWorkspaceRefused: a secret workspace while
+	// SecretWorkspaceRefused means a secret workspace while
 	// allow-secret-workspaces is false, so no secret can leak into results.
 	SecretWorkspaceRefused Reason = "SecretWorkspaceRefused"
-	// WorkspaceSourceNotFound: the ConfigMap behind the binding is missing.
+	// WorkspaceSourceNotFound means the ConfigMap behind the binding is missing.
 	WorkspaceSourceNotFound Reason = "WorkspaceSourceNotFound"
 
-	// ResultMissing: a result file that is not optional does not exist.
+	// ResultMissing means a result file that is not optional does not exist.
 	ResultMissing Reason = "ResultMissing"
-	// ResultUnreadable: a result path escapes the workspace, is not a
+	// ResultUnreadable means a result path escapes the workspace, is not a
 	// regular file, or cannot be read.
 	ResultUnreadable Reason = "ResultUnreadable"
-	// ResultInvalidUTF8: a text result to be surfaced inline is not valid
+	// ResultInvalidUTF8 means a text result to be surfaced inline is not valid
 	// UTF-8; encoding base64 surfaces binary content.
 	ResultInvalidUTF8 Reason = "ResultInvalidUTF8"
-	// ResultOversize: a result larger than its threshold under onOversize fail.
+	// ResultOversize means a result larger than its threshold under onOversize fail.
 	ResultOversize Reason = "ResultOversize"
-	// InlineBudgetExceeded: the inline values exceed max-inline-total and a
+	// InlineBudgetExceeded means the inline values exceed max-inline-total and a
 	// result that would be demoted has onOversize fail.
 	InlineBudgetExceeded Reason = "InlineBudgetExceeded"
 
-	// ReaderFailed: the reader pod failed, was evicted or deleted on every
+	// ReaderFailed means the reader pod failed, was evicted or deleted on every
 	// attempt the run's retries allow.
 	ReaderFailed Reason = "ReaderFailed"
-	// ReaderUnschedulable: the reader pod stayed Pending past reader-timeout.
+	// ReaderUnschedulable means the reader pod stayed Pending past reader-timeout.
 	ReaderUnschedulable Reason = "ReaderUnschedulable"
-	// ReaderOutputInvalid: the reader pod's output was malformed, truncated
+	// ReaderOutputInvalid means the reader pod's output was malformed, truncated
 	// or larger than the cap derived from the spec.
 	ReaderOutputInvalid Reason = "ReaderOutputInvalid"
 
-	// Cancelled: spec.status was set to RunCancelled (Tekton's reason).
+	// Cancelled means spec.status was set to RunCancelled (Tekton's reason).
 	Cancelled Reason = "CustomRunCancelled"
-	// TimedOut: the attempt ran longer than spec.timeout (Tekton's reason).
+	// TimedOut means the attempt ran longer than spec.timeout (Tekton's reason).
 	TimedOut Reason = "CustomRunTimedOut"
 )
 

@@ -170,7 +170,7 @@ func ParseOutput(raw []byte, reqs []materialize.FileRequest, limit int64) ([]mat
 	dec.DisallowUnknownFields()
 	var out reader.Output
 	if err := dec.Decode(&out); err != nil {
-		return nil, fmt.Errorf("output is not a reader document (%d bytes): %v", len(raw), err)
+		return nil, fmt.Errorf("output is not a reader document (%d bytes): %w", len(raw), err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("output has data after the reader document")

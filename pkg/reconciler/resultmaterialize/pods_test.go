@@ -139,7 +139,9 @@ func TestReaderPodCreated(t *testing.T) {
 func TestReaderPodNoAffinityWithoutAssistant(t *testing.T) {
 	run := pvcRun()
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)
-	e.reconcile(t, run.Name)
+	if _, err := e.reconcile(t, run.Name); err == nil {
+		t.Fatal("Reconcile() = nil, want a requeue while the reader pod works")
+	}
 	pod, err := e.clients.Kube.CoreV1().Pods(ns).Get(e.ctx, "pvc-reader-0", metav1.GetOptions{})
 	if err != nil || pod.Spec.Affinity != nil {
 		t.Fatalf("pod %v err %v: want a pod without affinity", pod.Spec.Affinity, err)
@@ -375,7 +377,9 @@ func TestSecretWorkspaceAllowedUsesReaderPod(t *testing.T) {
 	run := newRun("sec", withParam("results", "token"), withWorkspace(v1beta1.WorkspaceBinding{Name: "ws", Secret: &corev1.SecretVolumeSource{SecretName: "creds"}}))
 	cfg := map[string]string{"reader-image": readerImage, "allow-secret-workspaces": "true"}
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, cfg)
-	e.reconcile(t, run.Name)
+	if _, err := e.reconcile(t, run.Name); err == nil {
+		t.Fatal("Reconcile() = nil, want a requeue while the reader pod works")
+	}
 	pod, err := e.clients.Kube.CoreV1().Pods(ns).Get(e.ctx, "sec-reader-0", metav1.GetOptions{})
 	if err != nil || pod.Spec.Volumes[0].Secret == nil || pod.Spec.Volumes[0].Secret.SecretName != "creds" {
 		t.Fatalf("pod %+v err %v: want a reader pod mounting secret creds", pod, err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	rmv1alpha1 "github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
@@ -177,7 +178,7 @@ func (r *Reconciler) retryOrFail(ctx context.Context, run *v1beta1.CustomRun, t 
 	attempt := run.Status.DeepCopy()
 	attempt.MarkCustomRunFailed(t.Reason.String(), "%s", t.Message)
 	attempt.RetriesStatus = nil
-	retries := append(run.Status.RetriesStatus, *attempt)
+	retries := append(slices.Clone(run.Status.RetriesStatus), *attempt)
 	run.Status = v1beta1.CustomRunStatus{}
 	run.Status.RetriesStatus = retries
 	run.Status.StartTime = nowTime(r.Clock.Now())
