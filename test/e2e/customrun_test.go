@@ -147,3 +147,36 @@ spec:
 		t.Errorf("results %v, want status ready", r)
 	}
 }
+
+// TestPipelineEmbeddedSpec: a pipeline task embeds the spec (taskSpec with
+// apiVersion, kind and spec), which Tekton passes as customSpec. It works
+// under Tekton's default enable-api-fields: beta.
+func TestPipelineEmbeddedSpec(t *testing.T) {
+	ctx, c, ns := setup(t)
+	createOutputs(ctx, t, c, ns)
+	pr, cond := runPipeline(ctx, t, c, ns, `
+metadata: {name: embedded}
+spec:
+  workspaces: [{name: outputs, configMap: {name: outputs}}]
+  pipelineSpec:
+    workspaces: [{name: outputs}]
+    tasks:
+      - name: materialize
+        taskSpec:
+          apiVersion: custom.tekton.dev/v1alpha1
+          kind: ResultMaterialize
+          spec:
+            results: [{name: version}]
+        workspaces: [{name: outputs, workspace: outputs}]
+      - name: use
+        when: [{input: "$(tasks.materialize.results.version)", operator: in, values: ["1.4.2"]}]
+        taskSpec:
+          steps: [{name: echo, image: busybox, script: "echo released"}]
+`)
+	if cond.Status != corev1.ConditionTrue || len(pr.Status.SkippedTasks) != 0 {
+		t.Fatalf("PipelineRun %s %s, skipped %v: want Succeeded with use run", cond.Status, cond.Reason, pr.Status.SkippedTasks)
+	}
+	if run := customRunOf(ctx, t, c, ns, pr.Name); run.Spec.CustomSpec == nil || results(run)["version"] != "1.4.2" {
+		t.Errorf("CustomRun spec %+v results %v, want an embedded spec surfacing version", run.Spec, results(run))
+	}
+}
