@@ -105,6 +105,7 @@ cmd_down() {
     rm -f "${pidfile}"
   done
   pkill -9 -f "containerd-shim-runc-v2 -namespace k8s.io" 2>/dev/null || true
+  pkill -f "crane registry serve --address ${REGISTRY}" 2>/dev/null || true
   sleep 1
   if [[ -d "${CLUSTER_DIR}" ]]; then
     grep -o " ${CLUSTER_DIR}[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "${m}" 2>/dev/null || true; done

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The local registry keeps manifests in memory, so images pushed in an
-# earlier run are saved as tarballs and pushed again after a restart.
+# The local registry keeps blobs on disk but manifests in memory, so after
+# a restart the images pushed earlier are gone though their layers remain.
+# save records each manifest's exact bytes; restore puts them back, so
+# every digest-pinned reference resolves again without a rebuild.
 #
-#   image-cache.sh save DIR REF...   save each image under DIR
-#   image-cache.sh restore DIR       push every saved image; fails if none
+#   image-cache.sh save DIR REF...   record the manifests of REF@digest...
+#   image-cache.sh restore DIR       put every recorded manifest back; fails
+#                                    when none is recorded or a blob is gone
 set -euo pipefail
 
 cmd="$1" dir="$2"
@@ -14,7 +17,7 @@ case "${cmd}" in
     mkdir -p "${dir}"
     i=0
     for ref in "$@"; do
-      crane pull --insecure "${ref}" "${dir}/${i}.tar" 2>/dev/null
+      crane manifest --insecure "${ref}" > "${dir}/${i}.json"
       echo "${ref}" > "${dir}/${i}.ref"
       i=$((i + 1))
     done
@@ -23,8 +26,15 @@ case "${cmd}" in
     compgen -G "${dir}/*.ref" >/dev/null || exit 1
     for f in "${dir}"/*.ref; do
       ref="$(cat "${f}")"
-      # A ko reference is name@sha256:digest; push by tag-less name.
-      crane push --insecure "${f%.ref}.tar" "${ref%@*}" >/dev/null 2>&1
+      manifest="${f%.ref}.json"
+      registry="${ref%%/*}" repo="${ref#*/}"
+      repo="${repo%@*}" digest="${ref#*@}"
+      media="$(grep -o '"mediaType": *"[^"]*"' "${manifest}" | head -1 | sed 's/.*: *"\(.*\)"/\1/')"
+      curl -sf -X PUT -H "Content-Type: ${media}" --data-binary "@${manifest}" \
+        "http://${registry}/v2/${repo}/manifests/${digest}" >/dev/null
+      # The blobs must be there too: a registry directory that was wiped
+      # needs a rebuild.
+      crane validate --insecure --fast --remote "${ref}" >/dev/null 2>&1 || exit 1
     done
     ;;
 esac

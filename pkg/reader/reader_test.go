@@ -56,16 +56,18 @@ func must(t *testing.T, err error) {
 	}
 }
 
+type readCase struct {
+	path    string
+	limit   int64
+	found   bool
+	size    int64
+	head    string
+	errText string
+}
+
 func TestReadHostileWorkspace(t *testing.T) {
 	root := workspace(t)
-	tests := []struct {
-		path    string
-		limit   int64
-		found   bool
-		size    int64
-		head    string
-		errText string
-	}{
+	tests := []readCase{
 		{path: "small", limit: 10, found: true, size: 5, head: "hello"},
 		{path: "empty", limit: 10, found: true, size: 0, head: ""},
 		{path: "nul", limit: 10, found: true, size: 3, head: "a\x00b"},
@@ -86,14 +88,7 @@ func TestReadHostileWorkspace(t *testing.T) {
 		{path: ".", limit: 10, found: true, errText: `"." is a directory, not a regular file`},
 	}
 	if os.Getuid() != 0 {
-		tests = append(tests, struct {
-			path    string
-			limit   int64
-			found   bool
-			size    int64
-			head    string
-			errText string
-		}{path: "unreadable", limit: 10, found: true, errText: `"unreadable": permission denied`})
+		tests = append(tests, readCase{path: "unreadable", limit: 10, found: true, errText: `"unreadable": permission denied`})
 	}
 	buf := make([]byte, 16)
 	for _, tc := range tests {
