@@ -12,6 +12,7 @@ import (
 	rmv1alpha1 "github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/metrics"
 	"github.com/resultmaterialize/controller/pkg/reader"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
@@ -48,6 +49,8 @@ type PodSource struct {
 	// Logs streams at most limit bytes of a reader pod's log; nil reads
 	// pods/log through Kube.
 	Logs func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
+	// Metrics records reader latency; nil records nothing.
+	Metrics *metrics.Recorder
 }
 
 var _ Source = (*PodSource)(nil)
@@ -84,7 +87,9 @@ func (s *PodSource) Read(ctx context.Context, run *v1beta1.CustomRun, b v1beta1.
 		if err != nil {
 			return nil, err
 		}
-		logger.Infow("Reader pod finished", "latency", s.Clock.Since(pod.CreationTimestamp.Time).String())
+		latency := s.Clock.Since(pod.CreationTimestamp.Time)
+		logger.Infow("Reader pod finished", "latency", latency.String())
+		s.Metrics.ReaderLatency(ctx, latency)
 		return reports, nil
 	case pod.Status.Phase == corev1.PodFailed:
 		return nil, &TransientError{Reason: reasons.ReaderFailed,

@@ -8,11 +8,14 @@ import (
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	rminformer "github.com/resultmaterialize/controller/pkg/client/injection/informers/resultmaterialize/v1alpha1/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/config"
+	"github.com/resultmaterialize/controller/pkg/metrics"
 	"github.com/resultmaterialize/controller/pkg/workspace"
 	pipelineclient "github.com/tektoncd/pipeline/pkg/client/injection/client"
 	customruninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1beta1/customrun"
 	customrunreconciler "github.com/tektoncd/pipeline/pkg/client/injection/reconciler/pipeline/v1beta1/customrun"
 	tektoncontroller "github.com/tektoncd/pipeline/pkg/controller"
+	"go.opentelemetry.io/otel"
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
@@ -36,15 +39,21 @@ var APIVersion = v1alpha1.SchemeGroupVersion.String()
 // so tests can move time.
 func NewController(clk clock.PassiveClock) func(context.Context, configmap.Watcher) *controller.Impl {
 	return func(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
-		store := config.NewStore(logging.FromContext(ctx).Named("config-store"))
-		return newController(ctx, cmw, deps{clock: clk, store: store})
+		logger := logging.FromContext(ctx)
+		rec, err := metrics.New(otel.GetMeterProvider())
+		if err != nil {
+			logger.Fatalw("Creating metrics", zap.Error(err))
+		}
+		store := config.NewStore(logger.Named("config-store"))
+		return newController(ctx, cmw, deps{clock: clk, store: store, metrics: rec})
 	}
 }
 
 // deps are what tests replace.
 type deps struct {
-	clock clock.PassiveClock
-	store *config.Store
+	clock   clock.PassiveClock
+	store   *config.Store
+	metrics *metrics.Recorder
 	// logs reads reader pod logs; nil means pods/log.
 	logs func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
 }
@@ -61,8 +70,9 @@ func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controll
 		Clock: clk,
 		Sources: workspace.Sources{
 			ConfigMap: &workspace.ConfigMapSource{Kube: kube},
-			Volume:    &workspace.PodSource{Kube: kube, Pods: podInformer.Lister(), Clock: clk, Logs: d.logs},
+			Volume:    &workspace.PodSource{Kube: kube, Pods: podInformer.Lister(), Clock: clk, Logs: d.logs, Metrics: d.metrics},
 		},
+		Metrics:  d.metrics,
 		lister:   rminformer.Get(ctx).Lister(),
 		pipeline: pipelineclient.Get(ctx),
 	}

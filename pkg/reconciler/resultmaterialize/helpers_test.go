@@ -10,9 +10,11 @@ import (
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	fakerminformer "github.com/resultmaterialize/controller/pkg/client/injection/informers/resultmaterialize/v1alpha1/resultmaterialize/fake"
 	"github.com/resultmaterialize/controller/pkg/config"
+	"github.com/resultmaterialize/controller/pkg/metrics"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	ttesting "github.com/tektoncd/pipeline/pkg/reconciler/testing"
 	"github.com/tektoncd/pipeline/test"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -41,6 +43,7 @@ type env struct {
 	clock   *clocktesting.FakePassiveClock
 	runs    cache.Indexer
 	store   *config.Store
+	metrics *sdkmetric.ManualReader
 }
 
 func materializeConfig(data map[string]string) *corev1.ConfigMap {
@@ -65,13 +68,19 @@ func newEnvWithLogs(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterializ
 	clk := clocktesting.NewFakePassiveClock(epoch)
 	cmw := configmap.NewStaticWatcher(materializeConfig(cfg))
 	store := config.NewStore(ttesting.TestLogger(t))
-	impl := newController(ctx, cmw, deps{clock: clk, store: store, logs: logs})
+	reader := sdkmetric.NewManualReader()
+	rec, err := metrics.New(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	impl := newController(ctx, cmw, deps{clock: clk, store: store, logs: logs, metrics: rec})
 	if la, ok := impl.Reconciler.(pkgreconciler.LeaderAware); ok {
 		if err := la.Promote(pkgreconciler.UniversalBucket(), func(pkgreconciler.Bucket, types.NamespacedName) {}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return &env{ctx: ctx, impl: impl, clients: clients, clock: clk, store: store, runs: informers.CustomRun.Informer().GetIndexer()}
+	return &env{ctx: ctx, impl: impl, clients: clients, clock: clk, store: store, metrics: reader,
+		runs: informers.CustomRun.Informer().GetIndexer()}
 }
 
 // reconcile runs one reconcile of the named run and returns it as stored.

@@ -14,6 +14,7 @@ import (
 	"github.com/resultmaterialize/controller/pkg/client/listers/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/metrics"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/resultmaterialize/controller/pkg/workspace"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
@@ -34,6 +35,8 @@ type Reconciler struct {
 	Clock clock.PassiveClock
 	// Sources read the workspace bindings.
 	Sources workspace.Sources
+	// Metrics counts outcomes; nil records nothing.
+	Metrics *metrics.Recorder
 
 	lister   v1alpha1.ResultMaterializeLister
 	pipeline versioned.Interface
@@ -155,12 +158,15 @@ func (r *Reconciler) succeed(ctx context.Context, run *v1beta1.CustomRun, out ma
 	msg := fmt.Sprintf("Materialized %d results: %d inline, %d by reference or truncated", len(out.Rows), inline, len(out.Rows)-inline)
 	run.Status.MarkCustomRunSucceeded(reasons.Materialized.String(), "%s", msg)
 	logging.FromContext(ctx).Infow("Materialized results", "results", len(out.Rows), "inline", inline)
+	r.Metrics.RunDone(ctx, reasons.Materialized)
+	r.Metrics.Materialized(ctx, out.Rows)
 	event(ctx, run, corev1.EventTypeNormal, reasons.Materialized, msg)
 	return nil
 }
 
 func (r *Reconciler) fail(ctx context.Context, run *v1beta1.CustomRun, f *materialize.Failure) {
 	run.Status.MarkCustomRunFailed(f.Reason.String(), "%s", f.Message)
+	r.Metrics.RunDone(ctx, f.Reason)
 	logging.FromContext(ctx).Infow("CustomRun failed", zap.String("reason", f.Reason.String()), zap.String("message", f.Message))
 	event(ctx, run, corev1.EventTypeWarning, f.Reason, f.Message)
 }

@@ -1,0 +1,76 @@
+// Package metrics records what the controller does as OpenTelemetry
+// instruments; knative's sharedmain exports them as config-observability
+// says (Prometheus on :9090 by default).
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/reasons"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Recorder holds the instruments. Its methods are safe on a nil Recorder.
+type Recorder struct {
+	runs    metric.Int64Counter
+	bytes   metric.Int64Counter
+	results metric.Int64Counter
+	reader  metric.Float64Histogram
+}
+
+// New creates the instruments on the provider's meter.
+func New(mp metric.MeterProvider) (*Recorder, error) {
+	m := mp.Meter("github.com/resultmaterialize/controller")
+	var r Recorder
+	var err error
+	if r.runs, err = m.Int64Counter("resultmaterialize_runs",
+		metric.WithDescription("Finished ResultMaterialize runs by reason")); err != nil {
+		return nil, fmt.Errorf("creating the runs counter: %w", err)
+	}
+	if r.bytes, err = m.Int64Counter("resultmaterialize_read_bytes", metric.WithUnit("By"),
+		metric.WithDescription("Bytes of result files read (hashed) by successful runs")); err != nil {
+		return nil, fmt.Errorf("creating the bytes counter: %w", err)
+	}
+	if r.results, err = m.Int64Counter("resultmaterialize_results",
+		metric.WithDescription("Materialized results by disposition: Inline, Reference, Truncated, Demoted, Defaulted")); err != nil {
+		return nil, fmt.Errorf("creating the results counter: %w", err)
+	}
+	if r.reader, err = m.Float64Histogram("resultmaterialize_reader_duration", metric.WithUnit("s"),
+		metric.WithDescription("Time from creating a reader pod to reading its output")); err != nil {
+		return nil, fmt.Errorf("creating the reader histogram: %w", err)
+	}
+	return &r, nil
+}
+
+// RunDone counts a finished run.
+func (r *Recorder) RunDone(ctx context.Context, reason reasons.Reason) {
+	if r == nil {
+		return
+	}
+	r.runs.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason.String())))
+}
+
+// Materialized counts the bytes and the results of a successful run.
+func (r *Recorder) Materialized(ctx context.Context, rows []materialize.Row) {
+	if r == nil {
+		return
+	}
+	var total int64
+	for _, row := range rows {
+		total += row.Size
+		r.results.Add(ctx, 1, metric.WithAttributes(attribute.String("disposition", string(row.Reason))))
+	}
+	r.bytes.Add(ctx, total)
+}
+
+// ReaderLatency records how long a reader pod took.
+func (r *Recorder) ReaderLatency(ctx context.Context, d time.Duration) {
+	if r == nil {
+		return
+	}
+	r.reader.Record(ctx, d.Seconds())
+}
