@@ -108,7 +108,7 @@ cmd_down() {
   pkill -f "crane registry serve --address ${REGISTRY}" 2>/dev/null || true
   sleep 1
   if [[ -d "${CLUSTER_DIR}" ]]; then
-    grep -o " ${CLUSTER_DIR}[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "${m}" 2>/dev/null || true; done
+    { grep -o " ${CLUSTER_DIR}[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "${m}" 2>/dev/null || true; done
   fi
   ip link delete cni0 2>/dev/null || true
   for table in filter nat mangle; do
