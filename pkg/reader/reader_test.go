@@ -180,3 +180,25 @@ func FuzzReadPath(f *testing.F) {
 		}
 	})
 }
+
+// TestStatErrors covers the errors root cannot provoke in a test that runs
+// as root (which reads any file regardless of its mode).
+func TestStatErrors(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&os.PathError{Op: "openat", Path: "f", Err: syscall.EACCES}, `"f": permission denied for the reader`},
+		{&os.PathError{Op: "openat", Path: "f", Err: syscall.ENXIO}, `"f" is a socket or device, not a regular file`},
+		{&os.PathError{Op: "openat", Path: "f", Err: syscall.EIO}, `"f": input/output error`},
+	}
+	for _, tc := range tests {
+		got := statError(materialize.FileReport{Path: "f"}, tc.err)
+		if got.Error == nil || !strings.Contains(got.Error.Message, tc.want) || !got.Found {
+			t.Errorf("statError(%v) = %+v, want a found file with an error containing %q", tc.err, got.Error, tc.want)
+		}
+	}
+	if got := statError(materialize.FileReport{Path: "f"}, &os.PathError{Op: "openat", Path: "f", Err: syscall.ENOENT}); got.Found || got.Error != nil {
+		t.Errorf("a missing file = %+v, want not found and no error", got)
+	}
+}
