@@ -7,6 +7,7 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${REPO_ROOT}"
 MODULE="$(go list -m)"
 BOILERPLATE="${REPO_ROOT}/hack/boilerplate/boilerplate.go.txt"
+go mod download k8s.io/code-generator
 CODEGEN_PKG="$(go list -m -f '{{.Dir}}' k8s.io/code-generator)"
 export GOBIN="${REPO_ROOT}/_output/bin"
 export PATH="${GOBIN}:${PATH}"

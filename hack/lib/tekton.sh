@@ -18,7 +18,7 @@ build() {
     return 0
   fi
   local src work
-  src="$(cd "${REPO_ROOT}/hack/tekton" && go list -m -f '{{.Dir}}' github.com/tektoncd/pipeline)"
+  src="$(cd "${REPO_ROOT}/hack/tekton" && go mod download github.com/tektoncd/pipeline && go list -m -f '{{.Dir}}' github.com/tektoncd/pipeline)"
   work="$(mktemp -d)"
   trap 'rm -rf "${work}"' RETURN
   cp -r "${src}/config" "${work}/config"
