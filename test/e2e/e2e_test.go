@@ -59,6 +59,15 @@ func setup(t *testing.T) (context.Context, *clients, string) {
 	if _, err := c.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Tekton makes pods under the namespace's default service account,
+	// which the controller-manager creates moments after the namespace.
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := c.kube.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("namespace %s has no default service account: %v", ns, err)
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			dump(c, ns, t)
