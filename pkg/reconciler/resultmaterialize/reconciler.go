@@ -101,9 +101,6 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) pkgr
 	case errors.Is(err, workspace.ErrPending):
 		return r.waitFor(run, err)
 	case errors.As(err, &transient):
-		if stale, err := r.stale(ctx, run); stale || err != nil {
-			return err
-		}
 		return r.retryOrFail(ctx, run, transient)
 	case errors.As(err, &fail):
 		r.fail(ctx, run, fail)
@@ -174,6 +171,9 @@ func (r *Reconciler) fail(ctx context.Context, run *v1beta1.CustomRun, f *materi
 // retryOrFail records a failed attempt and starts another while
 // spec.retries allows, and fails the run with the attempt's reason after.
 func (r *Reconciler) retryOrFail(ctx context.Context, run *v1beta1.CustomRun, t *workspace.TransientError) error {
+	if stale, err := r.stale(ctx, run); stale || err != nil {
+		return err
+	}
 	if err := r.cleanup(ctx, run); err != nil {
 		return err
 	}
