@@ -4,7 +4,7 @@ GOBIN ?= $(shell go env GOPATH)/bin
 .PHONY: help build test test-unit e2e demo codegen verify lint fuzz bench cluster-up cluster-down
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## Build the controller and the reader
 	go build ./...
