@@ -6,7 +6,7 @@
 #
 #   image-cache.sh save DIR REF...   record the manifests of REF@digest...
 #   image-cache.sh restore DIR       put every recorded manifest back; fails
-#                                    when none is recorded or a blob is gone
+#                                    when none is recorded or a config blob is gone
 set -euo pipefail
 
 cmd="$1" dir="$2"
@@ -32,8 +32,9 @@ case "${cmd}" in
       media="$(grep -o '"mediaType": *"[^"]*"' "${manifest}" | head -1 | sed 's/.*: *"\(.*\)"/\1/')"
       curl -sf -X PUT -H "Content-Type: ${media}" --data-binary "@${manifest}" \
         "http://${registry}/v2/${repo}/manifests/${digest}" >/dev/null
-      # The blobs must be there too: a registry directory that was wiped
-      # needs a rebuild.
+      # A wiped registry directory lost the blobs too and needs a rebuild;
+      # checking the manifest and its config blob tells, without pulling
+      # every layer.
       crane validate --insecure --fast --remote "${ref}" >/dev/null 2>&1 || exit 1
     done
     ;;

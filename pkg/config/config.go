@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -107,7 +108,7 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 	}
 	if v, ok := data[KeyDefaultOnOversize]; ok {
 		p := materialize.Policy(v)
-		if !validPolicy(p) {
+		if !slices.Contains(materialize.Policies, p) {
 			return nil, fmt.Errorf("%s: %q is not a policy: want one of %q", KeyDefaultOnOversize, v, materialize.Policies)
 		}
 		c.DefaultOnOversize = p
@@ -167,13 +168,4 @@ func parseBool(data map[string]string, key string) (bool, error) {
 		return false, fmt.Errorf("%s: %q is not a boolean: want true or false", key, v)
 	}
 	return b, nil
-}
-
-func validPolicy(p materialize.Policy) bool {
-	for _, known := range materialize.Policies {
-		if p == known {
-			return true
-		}
-	}
-	return false
 }

@@ -195,9 +195,12 @@ func ParseOutput(raw []byte, reqs []materialize.FileRequest, limit int64) ([]mat
 }
 
 // Cleanup implements Source: it deletes the current attempt's pod, but
-// keeps a failed one when keep-failed-readers is set.
+// keeps a failed one when keep-failed-readers is set. It asks only the
+// informer's cache: every done run is cleaned up on every resync and at
+// start-up, and most never had a pod, so an API read per run would be
+// waste; a pod the cache has not seen yet re-enqueues its run when it does.
 func (s *PodSource) Cleanup(ctx context.Context, run *v1beta1.CustomRun) error {
-	pod, err := s.get(ctx, run.Namespace, PodName(run))
+	pod, err := s.Pods.Pods(run.Namespace).Get(PodName(run))
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil

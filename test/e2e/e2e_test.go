@@ -17,7 +17,6 @@ import (
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -178,7 +177,7 @@ func setConfig(ctx context.Context, t *testing.T, c *clients, data map[string]st
 func readerPods(ctx context.Context, t *testing.T, c *clients, ns string) []corev1.Pod {
 	t.Helper()
 	pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=resultmaterialize"})
-	if err != nil && !apierrors.IsNotFound(err) {
+	if err != nil {
 		t.Fatal(err)
 	}
 	return pods.Items
