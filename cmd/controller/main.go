@@ -16,9 +16,9 @@ import (
 
 func main() {
 	go serveProbes()
-	// The pod informer watches only pods that carry a managed-by label
-	// (reader pods, and Tekton's own), not every pod in the cluster.
-	ctx := filteredinformerfactory.WithSelectors(signals.NewContext(), workspace.ManagedByLabel)
+	// The pod informer watches reader pods only, not every pod in the
+	// cluster.
+	ctx := filteredinformerfactory.WithSelectors(signals.NewContext(), workspace.PodSelector)
 	sharedmain.MainWithContext(ctx, resultmaterialize.ControllerName, resultmaterialize.NewController(clock.RealClock{}))
 }
 

@@ -4,12 +4,11 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reader"
 )
 
@@ -24,14 +23,14 @@ func main() {
 }
 
 func run(rootDir, request string) error {
-	var reqs []materialize.FileRequest
-	if err := json.Unmarshal([]byte(request), &reqs); err != nil {
-		return fmt.Errorf("parsing -request: %w", err)
+	reqs, err := protocol.DecodeRequest(request)
+	if err != nil {
+		return err
 	}
 	root, err := os.OpenRoot(rootDir)
 	if err != nil {
 		return fmt.Errorf("opening the workspace: %w", err)
 	}
 	defer root.Close()
-	return json.NewEncoder(os.Stdout).Encode(reader.ReadAll(root, reqs))
+	return reader.Stream(root, reqs, os.Stdout)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/resultmaterialize/controller/pkg/materialize"
@@ -23,12 +24,14 @@ const (
 	KeyMaxInlineTotal    = "max-inline-total"
 	KeyDefaultOnOversize = "default-on-oversize"
 	KeyReaderImage       = "reader-image"
-	KeyReaderTimeout     = "reader-timeout"
+	KeyReaderStart       = "reader-start-timeout"
+	KeyReaderRead        = "reader-read-timeout"
 	KeyReaderCPURequest  = "reader-cpu-request"
 	KeyReaderMemRequest  = "reader-memory-request"
 	KeyReaderCPULimit    = "reader-cpu-limit"
 	KeyReaderMemLimit    = "reader-memory-limit"
 	KeyAllowSecrets      = "allow-secret-workspaces"
+	KeySecretCSIDrivers  = "secret-csi-drivers"
 	KeyKeepFailedReaders = "keep-failed-readers"
 )
 
@@ -40,8 +43,22 @@ const ReaderImageEnv = "READER_IMAGE"
 const (
 	DefaultThreshold      int64 = 4096
 	DefaultMaxInlineTotal int64 = 128 << 10
-	DefaultReaderTimeout        = 2 * time.Minute
+	DefaultReaderStart          = 2 * time.Minute
+	DefaultReaderRead           = 10 * time.Minute
 )
+
+// Keys lists every key of config-materialize; the README's configuration
+// table must name each one.
+var Keys = []string{
+	KeyThreshold, KeyMaxInlineTotal, KeyDefaultOnOversize, KeyReaderImage,
+	KeyReaderStart, KeyReaderRead,
+	KeyReaderCPURequest, KeyReaderMemRequest, KeyReaderCPULimit, KeyReaderMemLimit,
+	KeyAllowSecrets, KeySecretCSIDrivers, KeyKeepFailedReaders,
+}
+
+// DefaultSecretCSIDrivers are the CSI drivers whose volumes hold secrets:
+// reading them needs allow-secret-workspaces like a secret binding.
+var DefaultSecretCSIDrivers = []string{"secrets-store.csi.k8s.io"}
 
 // Config is the parsed config-materialize.
 type Config struct {
@@ -53,13 +70,18 @@ type Config struct {
 	DefaultOnOversize materialize.Policy
 	// ReaderImage runs the reader pods.
 	ReaderImage string
-	// ReaderTimeout bounds how long a reader pod may stay Pending, and is
-	// its activeDeadlineSeconds.
-	ReaderTimeout time.Duration
+	// ReaderStartTimeout bounds how long a reader pod may stay Pending
+	// (scheduling, volume attach, image pull).
+	ReaderStartTimeout time.Duration
+	// ReaderReadTimeout is the reader pod's activeDeadlineSeconds: how
+	// long it may take to read, counted from when the kubelet takes it.
+	ReaderReadTimeout time.Duration
 	// ReaderResources are the reader container's requests and limits.
 	ReaderResources corev1.ResourceRequirements
 	// AllowSecretWorkspaces lets secret bindings be read.
 	AllowSecretWorkspaces bool
+	// SecretCSIDrivers are CSI drivers read only when secrets are allowed.
+	SecretCSIDrivers []string
 	// KeepFailedReaders leaves failed reader pods in place for debugging.
 	KeepFailedReaders bool
 }
@@ -68,11 +90,13 @@ type Config struct {
 // empty or missing.
 func Default() *Config {
 	return &Config{
-		Threshold:         DefaultThreshold,
-		MaxInlineTotal:    DefaultMaxInlineTotal,
-		DefaultOnOversize: materialize.PolicyReference,
-		ReaderImage:       os.Getenv(ReaderImageEnv),
-		ReaderTimeout:     DefaultReaderTimeout,
+		Threshold:          DefaultThreshold,
+		MaxInlineTotal:     DefaultMaxInlineTotal,
+		DefaultOnOversize:  materialize.PolicyReference,
+		ReaderImage:        os.Getenv(ReaderImageEnv),
+		ReaderStartTimeout: DefaultReaderStart,
+		ReaderReadTimeout:  DefaultReaderRead,
+		SecretCSIDrivers:   DefaultSecretCSIDrivers,
 		ReaderResources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("10m"),
@@ -116,12 +140,24 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 	if v, ok := data[KeyReaderImage]; ok && v != "" {
 		c.ReaderImage = v
 	}
-	if v, ok := data[KeyReaderTimeout]; ok {
+	for key, dst := range map[string]*time.Duration{KeyReaderStart: &c.ReaderStartTimeout, KeyReaderRead: &c.ReaderReadTimeout} {
+		v, ok := data[key]
+		if !ok {
+			continue
+		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Second {
-			return nil, fmt.Errorf("%s: %q is not a duration of at least 1s (such as \"2m\")", KeyReaderTimeout, v)
+			return nil, fmt.Errorf("%s: %q is not a duration of at least 1s (such as \"2m\")", key, v)
 		}
-		c.ReaderTimeout = d
+		*dst = d
+	}
+	if v, ok := data[KeySecretCSIDrivers]; ok {
+		c.SecretCSIDrivers = nil
+		for d := range strings.SplitSeq(v, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				c.SecretCSIDrivers = append(c.SecretCSIDrivers, d)
+			}
+		}
 	}
 	for key, set := range map[string]struct {
 		list corev1.ResourceList

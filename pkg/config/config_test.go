@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ func TestFromConfigMapDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Threshold != 4096 || c.MaxInlineTotal != 128<<10 || c.DefaultOnOversize != materialize.PolicyReference ||
-		c.ReaderTimeout != 2*time.Minute || c.AllowSecretWorkspaces || c.ReaderImage != "registry.example/reader@sha256:abc" {
+		c.ReaderStartTimeout != 2*time.Minute || c.ReaderReadTimeout != 10*time.Minute || !slices.Equal(c.SecretCSIDrivers, []string{"secrets-store.csi.k8s.io"}) || c.AllowSecretWorkspaces || c.ReaderImage != "registry.example/reader@sha256:abc" {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -29,14 +30,14 @@ func TestFromConfigMapDefaults(t *testing.T) {
 func TestFromConfigMapValues(t *testing.T) {
 	c, err := FromConfigMap(cm(map[string]string{
 		KeyThreshold: "1Ki", KeyMaxInlineTotal: "10Ki", KeyDefaultOnOversize: "truncate", KeyReaderImage: "img",
-		KeyReaderTimeout: "30s", KeyReaderMemLimit: "128Mi", KeyAllowSecrets: "true", KeyKeepFailedReaders: "true",
+		KeyReaderStart: "30s", KeyReaderRead: "1h", KeySecretCSIDrivers: " a.csi , b.csi,", KeyReaderMemLimit: "128Mi", KeyAllowSecrets: "true", KeyKeepFailedReaders: "true",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mem := c.ReaderResources.Limits[corev1.ResourceMemory]
 	if c.Threshold != 1024 || c.MaxInlineTotal != 10240 || c.DefaultOnOversize != materialize.PolicyTruncate || c.ReaderImage != "img" ||
-		c.ReaderTimeout != 30*time.Second || mem.Cmp(resource.MustParse("128Mi")) != 0 || !c.AllowSecretWorkspaces || !c.KeepFailedReaders {
+		c.ReaderStartTimeout != 30*time.Second || c.ReaderReadTimeout != time.Hour || !slices.Equal(c.SecretCSIDrivers, []string{"a.csi", "b.csi"}) || mem.Cmp(resource.MustParse("128Mi")) != 0 || !c.AllowSecretWorkspaces || !c.KeepFailedReaders {
 		t.Errorf("parsed = %+v", c)
 	}
 }
@@ -49,7 +50,7 @@ func TestFromConfigMapErrors(t *testing.T) {
 		"threshold":     {map[string]string{KeyThreshold: "4KB"}, `result-size-threshold: "4KB" is not a byte quantity: want a non-negative integer with an optional suffix Ki, Mi, Gi, k, M or G`},
 		"budget":        {map[string]string{KeyMaxInlineTotal: "2Mi"}, `max-inline-total: "2Mi" is 2097152 bytes, above the limit of 1048576 bytes (1Mi)`},
 		"policy":        {map[string]string{KeyDefaultOnOversize: "drop"}, `default-on-oversize: "drop" is not a policy: want one of ["reference" "fail" "truncate"]`},
-		"timeout":       {map[string]string{KeyReaderTimeout: "soon"}, `reader-timeout: "soon" is not a duration of at least 1s (such as "2m")`},
+		"timeout":       {map[string]string{KeyReaderStart: "soon"}, `reader-start-timeout: "soon" is not a duration of at least 1s (such as "2m")`},
 		"resource":      {map[string]string{KeyReaderCPULimit: "-1"}, `reader-cpu-limit: "-1" is not a positive quantity (such as "100m" or "64Mi")`},
 		"request>limit": {map[string]string{KeyReaderMemRequest: "1Gi"}, `reader memory request 1Gi is above its limit 64Mi`},
 		"bool":          {map[string]string{KeyAllowSecrets: "yes please"}, `allow-secret-workspaces: "yes please" is not a boolean: want true or false`},

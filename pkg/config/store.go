@@ -33,7 +33,7 @@ func (s *Store) OnConfigChanged(cm *corev1.ConfigMap) {
 	}
 	s.current.Store(c)
 	s.logger.Infow("Loaded config-materialize", "threshold", c.Threshold, "maxInlineTotal", c.MaxInlineTotal,
-		"defaultOnOversize", c.DefaultOnOversize, "readerImage", c.ReaderImage, "readerTimeout", c.ReaderTimeout.String())
+		"defaultOnOversize", c.DefaultOnOversize, "readerImage", c.ReaderImage, "readerStartTimeout", c.ReaderStartTimeout.String(), "readerReadTimeout", c.ReaderReadTimeout.String())
 }
 
 // Load returns the configuration in force.

@@ -1,24 +1,27 @@
 package materialize
 
 import (
-	"fmt"
 	"sort"
 
+	"github.com/resultmaterialize/controller/pkg/outcome"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
 
-// applyBudget keeps the run's inline bytes within plan.MaxInlineTotal by
-// demoting inline and truncated values to references, largest first and
-// ties broken by name, so the same inputs always give the same outcome. A
-// result whose policy is fail cannot be demoted and fails the run instead.
-// Defaulted values are user-written and never demoted: there is no file to
-// point at.
-func applyBudget(plan Plan, rows []Row, values []string) *Failure {
+// applyBudget keeps the stored (JSON-encoded) bytes of the run's inline
+// values within plan.MaxInlineTotal by demoting inline and truncated values
+// to references, largest first and ties broken by name, so the same inputs
+// always give the same outcome. A result whose policy is fail, or an array
+// (surfaced whole or not at all), cannot be demoted and fails the run
+// instead. Defaulted values are user-written and never demoted: there is
+// no file to point at.
+func applyBudget(plan Plan, rows []Row, values []string) error {
 	var total int64
 	var candidates []int
+	stored := make([]int64, len(values))
 	for i, row := range rows {
 		if row.Reason == Inline || row.Reason == Truncated || row.Reason == Defaulted {
-			total += int64(len(values[i]))
+			stored[i] = JSONLen(values[i])
+			total += stored[i]
 		}
 		if row.Reason == Inline || row.Reason == Truncated {
 			candidates = append(candidates, i)
@@ -28,7 +31,7 @@ func applyBudget(plan Plan, rows []Row, values []string) *Failure {
 		return nil
 	}
 	sort.SliceStable(candidates, func(a, b int) bool {
-		la, lb := len(values[candidates[a]]), len(values[candidates[b]])
+		la, lb := stored[candidates[a]], stored[candidates[b]]
 		if la != lb {
 			return la > lb
 		}
@@ -38,17 +41,21 @@ func applyBudget(plan Plan, rows []Row, values []string) *Failure {
 		if total <= plan.MaxInlineTotal {
 			break
 		}
-		if plan.Results[i].OnOversize == PolicyFail {
-			return &Failure{Reason: reasons.InlineBudgetExceeded,
-				Message: fmt.Sprintf("inline results total %d bytes, above max-inline-total of %d bytes, and result %q (%d bytes), the largest left, has onOversize: fail", total, plan.MaxInlineTotal, rows[i].Name, len(values[i]))}
+		if res := plan.Results[i]; res.OnOversize == PolicyFail || res.Type == TypeArray {
+			why := "has onOversize: fail"
+			if res.Type == TypeArray {
+				why = "is an array, surfaced whole or not at all"
+			}
+			return outcome.Fail(reasons.InlineBudgetExceeded,
+				"inline results total %d bytes as stored JSON, above max-inline-total of %d bytes, and result %q (%d bytes), the largest left, %s", total, plan.MaxInlineTotal, rows[i].Name, stored[i], why)
 		}
-		total -= int64(len(values[i]))
+		total -= stored[i]
 		values[i] = rows[i].Path
 		rows[i].Inline, rows[i].Reason = false, Demoted
 	}
 	if total > plan.MaxInlineTotal {
-		return &Failure{Reason: reasons.InlineBudgetExceeded,
-			Message: fmt.Sprintf("default values of missing optional results total %d bytes, above max-inline-total of %d bytes", total, plan.MaxInlineTotal)}
+		return outcome.Fail(reasons.InlineBudgetExceeded,
+			"default values of missing optional results total %d bytes as stored JSON, above max-inline-total of %d bytes", total, plan.MaxInlineTotal)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
 
@@ -16,8 +18,8 @@ func TestBudgetDemotesLargestFirstTiesByName(t *testing.T) {
 		result("a", 10, PolicyTruncate),
 		result("d", 10, PolicyReference),
 	}}
-	reports := []FileReport{found("123456", 10), found("123456", 10), found("1234567", 10), found("12", 10)}
-	got, fail := Materialize(plan, reports)
+	reports := []protocol.FileReport{found("123456", 10), found("123456", 10), found("1234567", 10), found("12", 10)}
+	got, fail := Materialize(plan, at(plan, reports))
 	if fail != nil {
 		t.Fatalf("Materialize failed: %v", fail)
 	}
@@ -37,21 +39,22 @@ func TestBudgetDemotesLargestFirstTiesByName(t *testing.T) {
 
 func TestBudgetFailPolicy(t *testing.T) {
 	plan := Plan{MaxInlineTotal: 4, Results: []Result{result("a", 10, PolicyFail), result("b", 10, PolicyReference)}}
-	_, fail := Materialize(plan, []FileReport{found("12345", 10), found("1", 10)})
-	if fail == nil || fail.Reason != reasons.InlineBudgetExceeded {
+	_, fail := Materialize(plan, at(plan, []protocol.FileReport{found("12345", 10), found("1", 10)}))
+	if reasonOf(fail) != reasons.InlineBudgetExceeded {
 		t.Fatalf("failure = %v, want %s", fail, reasons.InlineBudgetExceeded)
 	}
-	const want = `inline results total 6 bytes, above max-inline-total of 4 bytes, and result "a" (5 bytes), the largest left, has onOversize: fail`
-	if fail.Message != want {
-		t.Errorf("message = %q, want %q", fail.Message, want)
+	const want = `inline results total 6 bytes as stored JSON, above max-inline-total of 4 bytes, and result "a" (5 bytes), the largest left, has onOversize: fail`
+	if msg := outcome.As(fail).Message; msg != want {
+		t.Errorf("message = %q, want %q", msg, want)
 	}
 }
 
 func TestBudgetDefaultsAlone(t *testing.T) {
 	r := result("a", 10, PolicyReference)
 	r.Optional, r.Default = true, "too long"
-	_, fail := Materialize(Plan{MaxInlineTotal: 3, Results: []Result{r}}, []FileReport{{}})
-	if fail == nil || fail.Reason != reasons.InlineBudgetExceeded {
+	plan := Plan{MaxInlineTotal: 3, Results: []Result{r}}
+	_, fail := Materialize(plan, at(plan, []protocol.FileReport{{}}))
+	if reasonOf(fail) != reasons.InlineBudgetExceeded {
 		t.Fatalf("failure = %v, want %s", fail, reasons.InlineBudgetExceeded)
 	}
 }
@@ -63,13 +66,13 @@ func FuzzBudget(f *testing.F) {
 			return
 		}
 		var plan Plan
-		var reports []FileReport
+		var reports []protocol.FileReport
 		plan.MaxInlineTotal = budget
 		for i, s := range sizes {
 			plan.Results = append(plan.Results, result(fmt.Sprintf("r%02d", i), 100, PolicyReference))
 			reports = append(reports, found(strings.Repeat("x", int(s)), 100))
 		}
-		out, fail := Materialize(plan, reports)
+		out, fail := Materialize(plan, at(plan, reports))
 		if fail != nil {
 			t.Fatalf("reference policy must never fail the budget: %v", fail)
 		}
@@ -85,7 +88,7 @@ func FuzzBudget(f *testing.F) {
 		if total > budget {
 			t.Fatalf("inline total %d above budget %d", total, budget)
 		}
-		again, _ := Materialize(plan, reports)
+		again, _ := Materialize(plan, at(plan, reports))
 		if !cmp.Equal(out, again) {
 			t.Fatal("same inputs gave different outcomes")
 		}

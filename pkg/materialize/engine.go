@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
 
@@ -19,7 +21,7 @@ const (
 	// Reference means the value is larger than its threshold and stays in the
 	// workspace; the result holds its path.
 	Reference Disposition = "Reference"
-	// Truncated means the result holds the first threshold bytes.
+	// Truncated means the result holds the longest prefix within the threshold.
 	Truncated Disposition = "Truncated"
 	// Demoted means the value fit its threshold but was moved to a reference to
 	// keep the run within max-inline-total.
@@ -28,17 +30,8 @@ const (
 	Defaulted Disposition = "Defaulted"
 )
 
-// Companion suffixes: every result name N also yields N-size, N-sha256,
-// N-inline and N-path.
-const (
-	SuffixSize   = "-size"
-	SuffixSHA256 = "-sha256"
-	SuffixInline = "-inline"
-	SuffixPath   = "-path"
-)
-
-// CompanionSuffixes lists the suffixes in the order results are emitted.
-var CompanionSuffixes = []string{SuffixSize, SuffixSHA256, SuffixInline, SuffixPath}
+// Dispositions lists every disposition.
+var Dispositions = []Disposition{Inline, Reference, Truncated, Demoted, Defaulted}
 
 // Row is one line of the per-result table.
 type Row struct {
@@ -65,91 +58,130 @@ type Outcome struct {
 }
 
 // Materialize applies the plan to the reports, which must be index-aligned
-// with plan.Results. It returns a Failure for the first result, in request
-// order, that ends the run.
-func Materialize(plan Plan, reports []FileReport) (Outcome, *Failure) {
+// with plan.Results. It returns an *outcome.Outcome for the first result,
+// in request order, that ends the run or the attempt.
+func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 	if len(reports) != len(plan.Results) {
-		return Outcome{}, &Failure{Reason: reasons.ReaderOutputInvalid,
-			Message: fmt.Sprintf("workspace source reported %d files for %d requested results", len(reports), len(plan.Results))}
+		return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid,
+			"workspace source reported %d files for %d requested results", len(reports), len(plan.Results))
 	}
+	reqs := plan.Requests()
 	rows := make([]Row, len(plan.Results))
 	values := make([]string, len(plan.Results))
 	for i, res := range plan.Results {
-		row, value, fail := decide(res, reports[i])
-		if fail != nil {
-			return Outcome{}, fail
+		if err := protocol.Check(reqs[i], reports[i]); err != nil {
+			return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: %v", res.Name, err)
+		}
+		row, value, err := decide(res, reports[i])
+		if err != nil {
+			return Outcome{}, err
 		}
 		rows[i], values[i] = row, value
 	}
-	if fail := applyBudget(plan, rows, values); fail != nil {
-		return Outcome{}, fail
+	if err := applyBudget(plan, rows, values); err != nil {
+		return Outcome{}, err
+	}
+	for i, res := range plan.Results {
+		if err := checkType(res, values[i]); err != nil {
+			return Outcome{}, err
+		}
 	}
 	out := Outcome{Rows: rows}
 	for i, row := range rows {
-		out.Values = append(out.Values,
-			Value{row.Name, values[i]},
-			Value{row.Name + SuffixSize, strconv.FormatInt(row.Size, 10)},
-			Value{row.Name + SuffixSHA256, row.SHA256},
-			Value{row.Name + SuffixInline, strconv.FormatBool(row.Inline)},
-			Value{row.Name + SuffixPath, row.Path},
-		)
+		out.Values = append(out.Values, Value{row.Name, values[i]})
+		for _, c := range Companions {
+			out.Values = append(out.Values, Value{row.Name + c.Suffix, c.Value(row)})
+		}
 	}
 	return out, nil
 }
 
-func decide(res Result, rep FileReport) (Row, string, *Failure) {
+func decide(res Result, rep protocol.FileReport) (Row, string, error) {
 	row := Row{Name: res.Name, Path: res.Path, Size: rep.Size, SHA256: rep.SHA256}
 	if rep.Error != nil {
-		return row, "", &Failure{Reason: rep.Error.Reason,
-			Message: fmt.Sprintf("result %q: %s", res.Name, rep.Error.Message)}
+		return row, "", outcome.Fail(rep.Error.Reason, "result %q: %s", res.Name, rep.Error.Message)
 	}
 	if !rep.Found {
 		if !res.Optional {
-			return row, "", &Failure{Reason: reasons.ResultMissing,
-				Message: fmt.Sprintf("result %q: file %q does not exist in the workspace; mark the result optional to surface a default instead", res.Name, res.Path)}
+			return row, "", outcome.Fail(reasons.ResultMissing,
+				"result %q: file %q does not exist in the workspace; mark the result optional to surface a default instead", res.Name, res.Path)
 		}
 		row.Size, row.SHA256, row.Inline, row.Reason = 0, "", true, Defaulted
 		return row, res.Default, nil
 	}
+	stored := int64(-1)
 	if rep.Size <= res.Threshold {
-		value, fail := encode(res, rep.Head)
-		row.Inline, row.Reason = true, Inline
-		return row, value, fail
+		value, err := encode(res, rep.Head)
+		if err != nil {
+			return row, "", err
+		}
+		if stored = JSONLen(value); stored <= res.Threshold {
+			row.Inline, row.Reason = true, Inline
+			return row, value, nil
+		}
+	}
+	size := fmt.Sprintf("%d bytes", rep.Size)
+	if stored >= 0 {
+		size = fmt.Sprintf("%d bytes as stored JSON (%d in the file)", stored, rep.Size)
+	}
+	if res.Type == TypeArray {
+		return row, "", outcome.Fail(reasons.ResultOversize,
+			"result %q: file %q is %s, above its threshold of %d bytes; an array result is surfaced whole or not at all: raise its threshold", res.Name, res.Path, size, res.Threshold)
 	}
 	switch res.OnOversize {
 	case PolicyFail:
-		return row, "", &Failure{Reason: reasons.ResultOversize,
-			Message: fmt.Sprintf("result %q: file %q is %d bytes, above its threshold of %d bytes (onOversize: fail)", res.Name, res.Path, rep.Size, res.Threshold)}
+		return row, "", outcome.Fail(reasons.ResultOversize,
+			"result %q: file %q is %s, above its threshold of %d bytes (onOversize: fail)", res.Name, res.Path, size, res.Threshold)
 	case PolicyTruncate:
-		head := rep.Head
-		if int64(len(head)) > res.Threshold {
-			head = head[:res.Threshold]
-		}
-		if res.Encoding != EncodingBase64 {
-			head = TruncateUTF8(head, len(head))
-		}
-		value, fail := encode(Result{Name: res.Name, Path: res.Path, Encoding: res.Encoding}, head)
+		value, err := truncate(res, rep.Head)
 		row.Reason = Truncated
-		return row, value, fail
-	default:
+		return row, value, err
+	case PolicyReference:
 		row.Reason = Reference
 		return row, res.Path, nil
+	default:
+		return row, "", outcome.Fail(reasons.InvalidSpec, "result %q: onOversize %q is not one of %q", res.Name, res.OnOversize, Policies)
 	}
 }
 
-func encode(res Result, b []byte) (string, *Failure) {
-	if res.Encoding == EncodingBase64 {
+// truncate returns the longest prefix of head whose stored value is within
+// the threshold: whole base64 quanta, or text cut on a rune boundary.
+func truncate(res Result, head []byte) (string, error) {
+	switch res.Encoding {
+	case EncodingBase64:
+		n := min(int64(len(head)), res.Threshold/4*3)
+		return base64.StdEncoding.EncodeToString(head[:n]), nil
+	case EncodingText:
+		return encode(Result{Name: res.Name, Path: res.Path, Encoding: EncodingText}, prefixWithin(head, res.Threshold))
+	default:
+		return "", badEncoding(res)
+	}
+}
+
+func encode(res Result, b []byte) (string, error) {
+	switch res.Encoding {
+	case EncodingBase64:
 		return base64.StdEncoding.EncodeToString(b), nil
+	case EncodingText:
+	default:
+		return "", badEncoding(res)
 	}
 	if off := invalidUTF8Offset(b); off >= 0 {
-		return "", &Failure{Reason: reasons.ResultInvalidUTF8,
-			Message: fmt.Sprintf("result %q: file %q is not valid UTF-8 at byte offset %d; set encoding: base64 to surface binary content", res.Name, res.Path, off)}
+		return "", outcome.Fail(reasons.ResultInvalidUTF8,
+			"result %q: file %q is not valid UTF-8 at byte offset %d; set encoding: base64 to surface binary content", res.Name, res.Path, off)
 	}
 	s := string(b)
+	if res.Type == TypeArray {
+		return arrayValue(res, s)
+	}
 	if res.TrimNewline {
 		s = trimOneNewline(s)
 	}
 	return s, nil
+}
+
+func badEncoding(res Result) error {
+	return outcome.Fail(reasons.InvalidSpec, "result %q: encoding %q is not one of %q", res.Name, res.Encoding, Encodings)
 }
 
 func trimOneNewline(s string) string {
@@ -196,4 +228,28 @@ func TruncateUTF8(b []byte, n int) []byte {
 		}
 	}
 	return b
+}
+
+// Companion is a result every requested result N also yields, as
+// N+Suffix.
+type Companion struct {
+	Suffix string
+	Value  func(Row) string
+}
+
+// Companion suffixes.
+const (
+	SuffixSize   = "-size"
+	SuffixSHA256 = "-sha256"
+	SuffixInline = "-inline"
+	SuffixPath   = "-path"
+)
+
+// Companions lists every companion in the order results are emitted. Name
+// collisions, the docs and the engine all read this one list.
+var Companions = []Companion{
+	{SuffixSize, func(r Row) string { return strconv.FormatInt(r.Size, 10) }},
+	{SuffixSHA256, func(r Row) string { return r.SHA256 }},
+	{SuffixInline, func(r Row) string { return strconv.FormatBool(r.Inline) }},
+	{SuffixPath, func(r Row) string { return r.Path }},
 }

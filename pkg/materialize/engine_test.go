@@ -7,16 +7,41 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
 
-func found(content string, limit int64) FileReport {
+func found(content string, limit int64) protocol.FileReport {
 	sum := sha256.Sum256([]byte(content))
 	head := []byte(content)
 	if int64(len(head)) > limit {
 		head = head[:limit]
 	}
-	return FileReport{Found: true, Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:]), Head: head}
+	return protocol.FileReport{Found: true, Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:]), Head: head}
+}
+
+// at makes each report answer its result's request as a source would:
+// the path echoed, and only the head the request keeps.
+func at(plan Plan, reports []protocol.FileReport) []protocol.FileReport {
+	reqs := plan.Requests()
+	for i := range reports {
+		if i < len(reqs) {
+			reports[i].Path = reqs[i].Path
+			if reports[i].Found && reports[i].Error == nil {
+				reports[i].Head = reports[i].Head[:reqs[i].WantHead(reports[i].Size)]
+			}
+		}
+	}
+	return reports
+}
+
+// reasonOf is the reason of err's Outcome, or "" when it has none.
+func reasonOf(err error) reasons.Reason {
+	if o := outcome.As(err); o != nil {
+		return o.Reason
+	}
+	return ""
 }
 
 func digest(s string) string {
@@ -38,9 +63,9 @@ func TestMaterializeDispositions(t *testing.T) {
 	opt := result("opt", 10, PolicyReference)
 	opt.Optional, opt.Default = true, "none"
 	plan.Results = append(plan.Results, opt)
-	reports := []FileReport{found("yes", 10), found(big, 10), found(big, 10), {}}
+	reports := []protocol.FileReport{found("yes", 10), found(big, 10), found(big, 10), {}}
 
-	got, fail := Materialize(plan, reports)
+	got, fail := Materialize(plan, at(plan, reports))
 	if fail != nil {
 		t.Fatalf("Materialize failed: %v", fail)
 	}
@@ -73,7 +98,7 @@ func TestMaterializeEncodings(t *testing.T) {
 	crlf.TrimNewline = true
 	exact := result("exact", 10, PolicyReference)
 	plan := Plan{MaxInlineTotal: 100, Results: []Result{b64, trim, crlf, exact}}
-	got, fail := Materialize(plan, []FileReport{found("\xff\x00", 10), found("true\n\n", 10), found("ok\r\n", 10), found("ok\n", 10)})
+	got, fail := Materialize(plan, at(plan, []protocol.FileReport{found("\xff\x00", 10), found("true\n\n", 10), found("ok\r\n", 10), found("ok\n", 10)}))
 	if fail != nil {
 		t.Fatalf("Materialize failed: %v", fail)
 	}
@@ -89,13 +114,13 @@ func TestMaterializeFailures(t *testing.T) {
 	tests := []struct {
 		name    string
 		result  Result
-		report  FileReport
+		report  protocol.FileReport
 		reason  reasons.Reason
 		message string
 	}{{
 		name:    "missing",
 		result:  result("a", 10, PolicyReference),
-		report:  FileReport{},
+		report:  protocol.FileReport{},
 		reason:  reasons.ResultMissing,
 		message: `result "a": file "out/a" does not exist in the workspace; mark the result optional to surface a default instead`,
 	}, {
@@ -119,18 +144,19 @@ func TestMaterializeFailures(t *testing.T) {
 	}, {
 		name:    "source error",
 		result:  result("a", 10, PolicyReference),
-		report:  FileReport{Found: true, Error: &FileError{Reason: reasons.ResultUnreadable, Message: `"out/a" is a directory, not a regular file`}},
+		report:  protocol.FileReport{Found: true, Error: &protocol.FileError{Reason: reasons.ResultUnreadable, Message: `"out/a" is a directory, not a regular file`}},
 		reason:  reasons.ResultUnreadable,
 		message: `result "a": "out/a" is a directory, not a regular file`,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, fail := Materialize(Plan{MaxInlineTotal: 100, Results: []Result{tc.result}}, []FileReport{tc.report})
+			plan := Plan{MaxInlineTotal: 100, Results: []Result{tc.result}}
+			_, fail := Materialize(plan, at(plan, []protocol.FileReport{tc.report}))
 			if fail == nil {
 				t.Fatal("Materialize succeeded, want a failure")
 			}
-			if fail.Reason != tc.reason || fail.Message != tc.message {
-				t.Errorf("failure = %s %q, want %s %q", fail.Reason, fail.Message, tc.reason, tc.message)
+			if o := outcome.As(fail); o == nil || o.Reason != tc.reason || o.Message != tc.message {
+				t.Errorf("failure = %v, want %s %q", fail, tc.reason, tc.message)
 			}
 		})
 	}
@@ -138,7 +164,7 @@ func TestMaterializeFailures(t *testing.T) {
 
 func TestMaterializeMismatchedReports(t *testing.T) {
 	_, fail := Materialize(Plan{Results: []Result{result("a", 1, PolicyReference)}}, nil)
-	if fail == nil || fail.Reason != reasons.ReaderOutputInvalid {
+	if reasonOf(fail) != reasons.ReaderOutputInvalid {
 		t.Fatalf("failure = %v, want %s", fail, reasons.ReaderOutputInvalid)
 	}
 }

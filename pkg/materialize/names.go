@@ -32,11 +32,11 @@ func CheckCollisions(names []string) error {
 		owner[n] = n
 	}
 	for _, n := range names {
-		for _, suffix := range CompanionSuffixes {
-			if prev, ok := owner[n+suffix]; ok && prev != n {
+		for _, c := range Companions {
+			if prev, ok := owner[n+c.Suffix]; ok && prev != n {
 				return fmt.Errorf("result %q collides with a companion of result %q", prev, n)
 			}
-			owner[n+suffix] = n
+			owner[n+c.Suffix] = n
 		}
 	}
 	return nil

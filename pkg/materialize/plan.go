@@ -4,6 +4,8 @@
 // of Kubernetes: it works on a Plan and on what a workspace source reported.
 package materialize
 
+import "github.com/resultmaterialize/controller/pkg/protocol"
+
 // Policy says what happens to a result larger than its threshold.
 type Policy string
 
@@ -13,8 +15,8 @@ const (
 	PolicyReference Policy = "reference"
 	// PolicyFail fails the run, naming the result, its size and the limit.
 	PolicyFail Policy = "fail"
-	// PolicyTruncate surfaces the first threshold bytes, cut on a UTF-8
-	// boundary for text.
+	// PolicyTruncate surfaces the longest prefix within the threshold, cut
+	// on a UTF-8 boundary for text.
 	PolicyTruncate Policy = "truncate"
 )
 
@@ -34,52 +36,72 @@ const (
 // Encodings lists the accepted encodings.
 var Encodings = []Encoding{EncodingText, EncodingBase64}
 
+// Type is what a consumer of the result receives.
+type Type string
+
+const (
+	// TypeString surfaces the value as a string param.
+	TypeString Type = "string"
+	// TypeArray surfaces a list, so consumers get an array param.
+	TypeArray Type = "array"
+)
+
+// Types lists the accepted result types.
+var Types = []Type{TypeString, TypeArray}
+
+// Format says how an array result's file lists its items.
+type Format string
+
+const (
+	// FormatJSON is a JSON array of strings.
+	FormatJSON Format = "json"
+	// FormatLines is one item per line.
+	FormatLines Format = "lines"
+)
+
+// Formats lists the accepted array formats.
+var Formats = []Format{FormatJSON, FormatLines}
+
 // Result is one fully resolved result request.
 type Result struct {
 	// Name is the CustomRun result name.
-	Name string
+	Name string `json:"name"`
 	// Path is the file's path relative to the workspace root.
-	Path string
-	// Threshold is the largest size, in bytes, surfaced inline.
-	Threshold int64
-	// OnOversize applies when the file is larger than Threshold.
-	OnOversize Policy
+	Path string `json:"path"`
+	// Threshold is the largest stored (JSON-encoded) size, in bytes, of a
+	// value surfaced inline.
+	Threshold int64 `json:"threshold"`
+	// OnOversize applies when the value is larger than Threshold.
+	OnOversize Policy `json:"onOversize"`
 	// Optional makes a missing file surface Default instead of failing.
-	Optional bool
+	Optional bool `json:"optional,omitempty"`
 	// Default is the value of a missing optional result.
-	Default string
+	Default string `json:"default,omitempty"`
 	// Encoding turns bytes into the result string.
-	Encoding Encoding
+	Encoding Encoding `json:"encoding"`
 	// TrimNewline drops one trailing "\n" or "\r\n" from an inline text value.
-	TrimNewline bool
+	TrimNewline bool `json:"trimNewline,omitempty"`
+	// Type is string or array.
+	Type Type `json:"type"`
+	// Format is how an array's file lists its items.
+	Format Format `json:"format,omitempty"`
 }
 
-// Plan is everything a run materializes.
+// Plan is everything one attempt materializes, fixed when it starts.
 type Plan struct {
 	// Results in the order the user listed them.
-	Results []Result
-	// MaxInlineTotal caps the bytes of all inline values of the run.
-	MaxInlineTotal int64
+	Results []Result `json:"results"`
+	// MaxInlineTotal caps the stored bytes of all inline values of the run.
+	MaxInlineTotal int64 `json:"maxInlineTotal"`
 }
 
 // Requests lists what a workspace source must read for the plan: each path
-// with the number of leading bytes to keep.
-func (p Plan) Requests() []FileRequest {
-	reqs := make([]FileRequest, len(p.Results))
+// with the number of leading bytes to keep. A stored value is never
+// shorter than the bytes it came from, so Threshold raw bytes suffice.
+func (p Plan) Requests() []protocol.FileRequest {
+	reqs := make([]protocol.FileRequest, len(p.Results))
 	for i, r := range p.Results {
-		reqs[i] = FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.OnOversize == PolicyTruncate}
+		reqs[i] = protocol.FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.OnOversize == PolicyTruncate && r.Type != TypeArray}
 	}
 	return reqs
-}
-
-// MaxReportBytes bounds the JSON a reader prints for reqs: each file's head
-// in base64, its digest, its path twice (request echo and error message)
-// and a fixed allowance for field names and messages.
-func MaxReportBytes(reqs []FileRequest) int64 {
-	const perFile = 1024
-	total := int64(64)
-	for _, r := range reqs {
-		total += perFile + 2*int64(len(r.Path))*6 + (r.Limit+2)/3*4
-	}
-	return total
 }

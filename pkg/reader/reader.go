@@ -17,31 +17,42 @@ import (
 	"syscall"
 
 	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
-
-// Output is the one JSON document the reader prints.
-type Output struct {
-	Files []materialize.FileReport `json:"files"`
-}
 
 // bufferSize is the read size; large enough that syscalls cost little
 // next to hashing.
 const bufferSize = 256 << 10
 
-// ReadAll reports on every request, in order.
-func ReadAll(root *os.Root, reqs []materialize.FileRequest) Output {
-	out := Output{Files: make([]materialize.FileReport, len(reqs))}
+// Stream reports on every request, in order, printing each report as
+// soon as its file is read: memory holds one file's head at a time, so it
+// stays flat in the number of results.
+func Stream(root *os.Root, reqs []protocol.FileRequest, w io.Writer) error {
+	out := protocol.NewWriter(w)
 	buf := make([]byte, bufferSize)
-	for i, req := range reqs {
-		out.Files[i] = Read(root, req, buf)
+	var head []byte
+	for _, req := range reqs {
+		rep := read(root, req, buf, head[:0])
+		if err := out.Write(rep); err != nil {
+			return err
+		}
+		if cap(rep.Head) > cap(head) {
+			head = rep.Head
+		}
 	}
-	return out
+	return out.Close()
 }
 
 // Read reports on one file. buf is scratch space reused across calls.
-func Read(root *os.Root, req materialize.FileRequest, buf []byte) materialize.FileReport {
-	rep := materialize.FileReport{Path: req.Path}
+func Read(root *os.Root, req protocol.FileRequest, buf []byte) protocol.FileReport {
+	return read(root, req, buf, nil)
+}
+
+// read reports on one file, keeping its head in head's storage when it
+// is large enough: a report must be written before head is reused.
+func read(root *os.Root, req protocol.FileRequest, buf, head []byte) protocol.FileReport {
+	rep := protocol.FileReport{Path: req.Path}
 	clean, err := materialize.CleanPath(req.Path)
 	if err != nil {
 		return unreadable(rep, err.Error())
@@ -68,7 +79,9 @@ func Read(root *os.Root, req materialize.FileRequest, buf []byte) materialize.Fi
 	}
 	rep.Found = true
 	h := sha256.New()
-	head := make([]byte, 0, min(req.Limit, info.Size()))
+	if want := min(req.Limit, info.Size()); int64(cap(head)) < want {
+		head = make([]byte, 0, want)
+	}
 	for {
 		n, err := f.Read(buf)
 		if n > 0 {
@@ -92,7 +105,7 @@ func Read(root *os.Root, req materialize.FileRequest, buf []byte) materialize.Fi
 	return rep
 }
 
-func statError(rep materialize.FileReport, err error) materialize.FileReport {
+func statError(rep protocol.FileReport, err error) protocol.FileReport {
 	cause := err
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
@@ -114,7 +127,7 @@ func statError(rep materialize.FileReport, err error) materialize.FileReport {
 	}
 }
 
-func notRegular(rep materialize.FileReport, mode fs.FileMode) materialize.FileReport {
+func notRegular(rep protocol.FileReport, mode fs.FileMode) protocol.FileReport {
 	kind := "special file"
 	switch {
 	case mode.IsDir():
@@ -129,8 +142,8 @@ func notRegular(rep materialize.FileReport, mode fs.FileMode) materialize.FileRe
 	return unreadable(rep, fmt.Sprintf("%q is a %s, not a regular file", rep.Path, kind))
 }
 
-func unreadable(rep materialize.FileReport, msg string) materialize.FileReport {
+func unreadable(rep protocol.FileReport, msg string) protocol.FileReport {
 	rep.Found = true
-	rep.Error = &materialize.FileError{Reason: reasons.ResultUnreadable, Message: msg}
+	rep.Error = &protocol.FileError{Reason: reasons.ResultUnreadable, Message: msg}
 	return rep
 }

@@ -6,10 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 )
 
 // writeFile writes size bytes of a repeating pattern (not sparse, so the
@@ -51,7 +52,9 @@ func BenchmarkReadAllocs(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			for b.Loop() {
-				ReadAll(root, []materialize.FileRequest{{Path: name, Limit: 4096}})
+				if err := Stream(root, []protocol.FileRequest{{Path: name, Limit: 4096}}, io.Discard); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
@@ -86,7 +89,7 @@ func BenchmarkThroughput(b *testing.B) {
 		plainTime += time.Since(start)
 
 		start = time.Now()
-		if rep := Read(root, materialize.FileRequest{Path: name, Limit: 4096}, buf); rep.Size != size {
+		if rep := Read(root, protocol.FileRequest{Path: name, Limit: 4096}, buf); rep.Size != size {
 			b.Fatalf("read %d bytes, want %d", rep.Size, size)
 		}
 		readerTime += time.Since(start)
@@ -95,4 +98,43 @@ func BenchmarkThroughput(b *testing.B) {
 	b.ReportMetric(mbps(readerTime), "reader-MB/s")
 	b.ReportMetric(mbps(plainTime), "sha256-MB/s")
 	b.ReportMetric(plainTime.Seconds()/readerTime.Seconds(), "ratio")
+}
+
+// BenchmarkStreamResults prints the document for a growing number of
+// 1 MiB results, each kept whole (a 1Mi threshold), side by side with one:
+// the reader holds one head at a time, so bytes allocated per run stay
+// flat in the number of results. It reports the ratio to one result.
+func BenchmarkStreamResults(b *testing.B) {
+	dir := b.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer root.Close()
+	name := writeFile(b, dir, 1<<20)
+	var base float64
+	for _, n := range []int{1, 10, 40} {
+		reqs := make([]protocol.FileRequest, n)
+		for i := range reqs {
+			reqs[i] = protocol.FileRequest{Path: name, Limit: 1 << 20}
+		}
+		b.Run(fmt.Sprintf("results=%d", n), func(b *testing.B) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for b.Loop() {
+				if err := Stream(root, reqs, io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.ReadMemStats(&after)
+			perRun := float64(after.TotalAlloc-before.TotalAlloc) / float64(b.N)
+			if n == 1 {
+				base = perRun
+			}
+			b.ReportMetric(perRun/(1<<20), "MiB-alloc/run")
+			if base > 0 {
+				b.ReportMetric(perRun/base, "x-of-1-result")
+			}
+		})
+	}
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 )
 
 func digest(s string) string {
@@ -93,9 +93,9 @@ func TestReadHostileWorkspace(t *testing.T) {
 	buf := make([]byte, 16)
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
-			done := make(chan materialize.FileReport, 1)
-			go func() { done <- Read(root, materialize.FileRequest{Path: tc.path, Limit: tc.limit}, buf) }()
-			var got materialize.FileReport
+			done := make(chan protocol.FileReport, 1)
+			go func() { done <- Read(root, protocol.FileRequest{Path: tc.path, Limit: tc.limit}, buf) }()
+			var got protocol.FileReport
 			select {
 			case got = <-done:
 			case <-time.After(10 * time.Second):
@@ -126,7 +126,7 @@ func TestReadHostileWorkspace(t *testing.T) {
 
 func TestReadTruncateKeepsHead(t *testing.T) {
 	root := workspace(t)
-	got := Read(root, materialize.FileRequest{Path: "big", Limit: 10, KeepOversizeHead: true}, make([]byte, 7))
+	got := Read(root, protocol.FileRequest{Path: "big", Limit: 10, KeepOversizeHead: true}, make([]byte, 7))
 	if string(got.Head) != strings.Repeat("x", 10) || got.Size != 100 || got.SHA256 != digest(strings.Repeat("x", 100)) {
 		t.Errorf("got head %q size %d sha %s", got.Head, got.Size, got.SHA256)
 	}
@@ -145,7 +145,7 @@ func TestReadSparseMultiGiB(t *testing.T) {
 	root, err := os.OpenRoot(dir)
 	must(t, err)
 	defer root.Close()
-	got := Read(root, materialize.FileRequest{Path: "sparse", Limit: 4096}, make([]byte, bufferSize))
+	got := Read(root, protocol.FileRequest{Path: "sparse", Limit: 4096}, make([]byte, bufferSize))
 	if got.Size != size || got.Error != nil || len(got.Head) != 0 {
 		t.Fatalf("got size %d error %v head %d bytes; want %d, none, none", got.Size, got.Error, len(got.Head), size)
 	}
@@ -165,8 +165,8 @@ func FuzzReadPath(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, p string) {
 		root := workspace(t)
-		done := make(chan materialize.FileReport, 1)
-		go func() { done <- Read(root, materialize.FileRequest{Path: p, Limit: 1 << 10}, make([]byte, 64)) }()
+		done := make(chan protocol.FileReport, 1)
+		go func() { done <- Read(root, protocol.FileRequest{Path: p, Limit: 1 << 10}, make([]byte, 64)) }()
 		select {
 		case got := <-done:
 			if strings.Contains(string(got.Head), "outside") {
@@ -193,12 +193,12 @@ func TestStatErrors(t *testing.T) {
 		{&os.PathError{Op: "openat", Path: "f", Err: syscall.EIO}, `"f": input/output error`},
 	}
 	for _, tc := range tests {
-		got := statError(materialize.FileReport{Path: "f"}, tc.err)
+		got := statError(protocol.FileReport{Path: "f"}, tc.err)
 		if got.Error == nil || !strings.Contains(got.Error.Message, tc.want) || !got.Found {
 			t.Errorf("statError(%v) = %+v, want a found file with an error containing %q", tc.err, got.Error, tc.want)
 		}
 	}
-	if got := statError(materialize.FileReport{Path: "f"}, &os.PathError{Op: "openat", Path: "f", Err: syscall.ENOENT}); got.Found || got.Error != nil {
+	if got := statError(protocol.FileReport{Path: "f"}, &os.PathError{Op: "openat", Path: "f", Err: syscall.ENOENT}); got.Found || got.Error != nil {
 		t.Errorf("a missing file = %+v, want not found and no error", got)
 	}
 }

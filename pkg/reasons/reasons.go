@@ -43,15 +43,37 @@ const (
 	ResultInvalidUTF8 Reason = "ResultInvalidUTF8"
 	// ResultOversize means a result larger than its threshold under onOversize fail.
 	ResultOversize Reason = "ResultOversize"
+	// ResultInvalidArray means an array result's file is not a non-empty
+	// list in its format.
+	ResultInvalidArray Reason = "ResultInvalidArray"
+	// ResultReadAsArray means a string result's value is a JSON array of
+	// strings, which Tekton would pass to consumers as an array param.
+	ResultReadAsArray Reason = "ResultReadAsArray"
 	// InlineBudgetExceeded means the inline values exceed max-inline-total and a
 	// result that would be demoted has onOversize fail.
 	InlineBudgetExceeded Reason = "InlineBudgetExceeded"
 
+	// StatusTooLarge means the finished run's status would exceed what the
+	// API server stores for one object.
+	StatusTooLarge Reason = "StatusTooLarge"
+
 	// ReaderFailed means the reader pod failed, was evicted or deleted on every
 	// attempt the run's retries allow.
 	ReaderFailed Reason = "ReaderFailed"
-	// ReaderUnschedulable means the reader pod stayed Pending past reader-timeout.
+	// ReaderRefused means the API server refused to create the reader pod
+	// (Pod Security, a quota or LimitRange, an admission webhook, an invalid
+	// reader-image or request).
+	ReaderRefused Reason = "ReaderRefused"
+	// ReaderUnschedulable means the reader pod stayed Pending past
+	// reader-start-timeout.
 	ReaderUnschedulable Reason = "ReaderUnschedulable"
+	// ReaderPlacementUnknown means the run carries an affinity assistant
+	// that does not mount the workspace read, and no assistant of the
+	// PipelineRun does.
+	ReaderPlacementUnknown Reason = "ReaderPlacementUnknown"
+	// ReaderLogUnavailable means the reader pod finished but its log could
+	// not be read (node gone, kubelet down, container removed).
+	ReaderLogUnavailable Reason = "ReaderLogUnavailable"
 	// ReaderOutputInvalid means the reader pod's output was malformed, truncated
 	// or larger than the cap derived from the spec.
 	ReaderOutputInvalid Reason = "ReaderOutputInvalid"
@@ -61,6 +83,16 @@ const (
 	// TimedOut means the attempt ran longer than spec.timeout (Tekton's reason).
 	TimedOut Reason = "CustomRunTimedOut"
 )
+
+// All lists every reason; the README's reason table must name each one.
+var All = []Reason{
+	Running, Materialized, InvalidSpec, ObjectNotFound,
+	WorkspaceMissing, WorkspaceAmbiguous, WorkspaceNotSupported, SecretWorkspaceRefused, WorkspaceSourceNotFound,
+	ResultMissing, ResultUnreadable, ResultInvalidUTF8, ResultOversize, ResultInvalidArray, ResultReadAsArray,
+	InlineBudgetExceeded, StatusTooLarge,
+	ReaderFailed, ReaderRefused, ReaderUnschedulable, ReaderPlacementUnknown, ReaderLogUnavailable, ReaderOutputInvalid,
+	Cancelled, TimedOut,
+}
 
 // String returns the reason as Tekton stores it.
 func (r Reason) String() string { return string(r) }

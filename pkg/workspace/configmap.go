@@ -8,7 +8,8 @@ import (
 	"path"
 	"strings"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,18 +27,20 @@ type ConfigMapSource struct {
 var _ Source = (*ConfigMapSource)(nil)
 
 // Read implements Source.
-func (s *ConfigMapSource) Read(ctx context.Context, run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, reqs []materialize.FileRequest) ([]materialize.FileReport, error) {
+// The plan is the one resolved now: the read ends within this reconcile.
+func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
+	run, b, reqs := a.Run, a.Binding, a.Plan.Requests()
 	ref := b.ConfigMap
 	cm, err := s.Kube.CoreV1().ConfigMaps(run.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	files := map[string][]byte{}
 	switch {
 	case apierrors.IsNotFound(err):
 		if ref.Optional == nil || !*ref.Optional {
-			return nil, &materialize.Failure{Reason: reasons.WorkspaceSourceNotFound,
-				Message: fmt.Sprintf("workspace %q is bound to configMap %q, which does not exist in namespace %q", b.Name, ref.Name, run.Namespace)}
+			return Found{}, outcome.Fail(reasons.WorkspaceSourceNotFound,
+				"workspace %q is bound to configMap %q, which does not exist in namespace %q", b.Name, ref.Name, run.Namespace)
 		}
 	case err != nil:
-		return nil, fmt.Errorf("getting configMap %s/%s: %w", run.Namespace, ref.Name, err)
+		return Found{}, fmt.Errorf("getting configMap %s/%s: %w", run.Namespace, ref.Name, err)
 	default:
 		for k, v := range cm.Data {
 			files[k] = []byte(v)
@@ -55,21 +58,21 @@ func (s *ConfigMapSource) Read(ctx context.Context, run *v1beta1.CustomRun, b v1
 		}
 		files = mapped
 	}
-	reports := make([]materialize.FileReport, len(reqs))
+	reports := make([]protocol.FileReport, len(reqs))
 	for i, req := range reqs {
 		reports[i] = report(files, path.Join(b.SubPath, req.Path), req)
 	}
-	return reports, nil
+	return Found{Plan: a.Plan, Reports: reports}, nil
 }
 
-func report(files map[string][]byte, volPath string, req materialize.FileRequest) materialize.FileReport {
-	rep := materialize.FileReport{Path: req.Path}
+func report(files map[string][]byte, volPath string, req protocol.FileRequest) protocol.FileReport {
+	rep := protocol.FileReport{Path: req.Path}
 	content, ok := files[volPath]
 	if !ok {
 		for p := range files {
 			if volPath == "." || strings.HasPrefix(p, volPath+"/") {
 				rep.Found = true
-				rep.Error = &materialize.FileError{Reason: reasons.ResultUnreadable,
+				rep.Error = &protocol.FileError{Reason: reasons.ResultUnreadable,
 					Message: fmt.Sprintf("%q is a directory, not a regular file", req.Path)}
 				return rep
 			}
@@ -78,9 +81,7 @@ func report(files map[string][]byte, volPath string, req materialize.FileRequest
 	}
 	sum := sha256.Sum256(content)
 	rep.Found, rep.Size, rep.SHA256 = true, int64(len(content)), hex.EncodeToString(sum[:])
-	if rep.Size <= req.Limit || req.KeepOversizeHead {
-		rep.Head = content[:min(rep.Size, req.Limit)]
-	}
+	rep.Head = content[:req.WantHead(rep.Size)]
 	return rep
 }
 

@@ -1,19 +1,17 @@
 package workspace
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
-	rmv1alpha1 "github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/metrics"
-	"github.com/resultmaterialize/controller/pkg/reader"
+	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	corev1 "k8s.io/api/core/v1"
@@ -26,22 +24,20 @@ import (
 	"knative.dev/pkg/logging"
 )
 
-// PendingError means a reader pod is still at work. The run is reconciled
-// again on the pod's next change, and at the latest after RecheckAfter.
-type PendingError struct {
-	RecheckAfter time.Duration
-}
+// LogTimeout bounds one read of a reader pod's log: a stalled stream must
+// not hold a worker.
+const LogTimeout = 30 * time.Second
 
-func (e *PendingError) Error() string { return ErrPending.Error() }
-
-// Is makes errors.Is(err, ErrPending) hold.
-func (e *PendingError) Is(target error) bool { return target == ErrPending }
+// leftoverRecheck is how soon to look again after deleting a pod left by
+// an earlier CustomRun of the same name.
+const leftoverRecheck = time.Second
 
 // PodSource reads persistentVolumeClaim, csi and secret bindings through
 // one short-lived reader pod per attempt, whose stdout is one JSON document
-// read through pods/log. Read never deletes the pod: Cleanup does, once the
-// run is seen done or moves to another attempt, so a reconcile of a stale
-// copy of the run finds the same pod and reaches the same outcome.
+// read through pods/log. Read never deletes the attempt's pod: Cleanup
+// does, once the run is seen done or moves to another attempt, so a
+// reconcile of a stale copy of the run finds the same pod and reaches the
+// same outcome.
 type PodSource struct {
 	Kube  kubernetes.Interface
 	Pods  corelisters.PodLister
@@ -56,54 +52,68 @@ type PodSource struct {
 var _ Source = (*PodSource)(nil)
 
 // Read implements Source.
-func (s *PodSource) Read(ctx context.Context, run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, reqs []materialize.FileRequest) ([]materialize.FileReport, error) {
+func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	cfg := config.FromContext(ctx)
-	name := PodName(run)
+	run, name := a.Run, PodName(a.Run)
+	found := Found{ReaderPod: name}
 	pod, err := s.get(ctx, run.Namespace, name)
 	switch {
 	case apierrors.IsNotFound(err):
-		if recordedPod(run) == name {
-			return nil, &TransientError{Reason: reasons.ReaderFailed,
-				Message: fmt.Sprintf("reader pod %q was deleted before it finished", name)}
+		if a.ReaderPod == name {
+			return found, outcome.Retry(reasons.ReaderFailed, "reader pod %q was deleted before it finished", name)
 		}
-		return nil, s.create(ctx, run, b, reqs, cfg)
+		return found, s.create(ctx, a, cfg)
 	case err != nil:
-		return nil, err
+		return found, fmt.Errorf("getting reader pod %s/%s: %w", run.Namespace, name, err)
 	}
 	if !metav1.IsControlledBy(pod, run) {
-		return nil, &materialize.Failure{Reason: reasons.ReaderFailed,
-			Message: fmt.Sprintf("pod %q exists and is not this CustomRun's reader pod", name)}
-	}
-	if err := recordPod(run, name); err != nil {
-		return nil, err
+		return found, s.foreign(ctx, run, pod)
 	}
 	logger := logging.FromContext(ctx).With("pod", name, "phase", pod.Status.Phase)
 	switch {
 	case pod.DeletionTimestamp != nil:
-		return nil, &TransientError{Reason: reasons.ReaderFailed,
-			Message: fmt.Sprintf("reader pod %q was deleted before it finished", name)}
+		return found, outcome.Retry(reasons.ReaderFailed, "reader pod %q was deleted before it finished", name)
 	case pod.Status.Phase == corev1.PodSucceeded:
-		reports, err := s.output(ctx, pod, reqs)
+		found.Plan = recordedPlan(pod, a.Plan)
+		reports, err := s.output(ctx, pod, found.Plan.Requests())
 		if err != nil {
-			return nil, err
+			return found, err
 		}
+		found.Reports = reports
 		latency := s.Clock.Since(pod.CreationTimestamp.Time)
 		logger.Infow("Reader pod finished", "latency", latency.String())
 		s.Metrics.ReaderLatency(ctx, latency)
-		return reports, nil
+		return found, nil
 	case pod.Status.Phase == corev1.PodFailed:
-		return nil, &TransientError{Reason: reasons.ReaderFailed,
-			Message: fmt.Sprintf("reader pod %q failed: %s", name, failureText(pod))}
+		return found, outcome.Retry(reasons.ReaderFailed, "reader pod %q failed: %s", name, failureText(pod))
 	case pod.Status.Phase == corev1.PodPending || pod.Status.Phase == "":
 		waited := s.Clock.Since(pod.CreationTimestamp.Time)
-		if waited < cfg.ReaderTimeout {
-			return nil, &PendingError{RecheckAfter: cfg.ReaderTimeout - waited}
+		if waited < cfg.ReaderStartTimeout {
+			return found, outcome.Wait(cfg.ReaderStartTimeout - waited)
 		}
-		return nil, &materialize.Failure{Reason: reasons.ReaderUnschedulable,
-			Message: fmt.Sprintf("reader pod %q stayed Pending for %s, past reader-timeout %s: %s", name, waited.Round(time.Second), cfg.ReaderTimeout, pendingText(pod))}
+		return found, outcome.Retry(reasons.ReaderUnschedulable, "reader pod %q stayed Pending for %s, past %s %s: %s",
+			name, waited.Round(time.Second), config.KeyReaderStart, cfg.ReaderStartTimeout, pendingText(pod))
 	default:
-		return nil, &PendingError{RecheckAfter: cfg.ReaderTimeout}
+		return found, outcome.Wait(cfg.ReaderReadTimeout)
 	}
+}
+
+// foreign handles a pod that holds this attempt's name but is not this
+// run's. A reader pod of an earlier, deleted CustomRun of the same name
+// is removed (the garbage collector may not have got to it yet) and the
+// name is free again; any other pod is refused.
+func (s *PodSource) foreign(ctx context.Context, run *v1beta1.CustomRun, pod *corev1.Pod) error {
+	owner := metav1.GetControllerOf(pod)
+	if pod.Labels[ManagedByLabel] == ManagedByValue && owner != nil && owner.Kind == "CustomRun" && owner.Name == run.Name && owner.UID != run.UID {
+		if pod.DeletionTimestamp == nil {
+			if err := s.delete(ctx, pod); err != nil {
+				return err
+			}
+			logging.FromContext(ctx).Infow("Deleted the reader pod of an earlier CustomRun of the same name", "pod", pod.Name, "uid", owner.UID)
+		}
+		return outcome.Wait(leftoverRecheck)
+	}
+	return outcome.Fail(reasons.ReaderRefused, "pod %q exists and is not this CustomRun's reader pod: delete or rename it", pod.Name)
 }
 
 // get reads the pod from the informer's cache and, on a miss, from the API:
@@ -116,82 +126,69 @@ func (s *PodSource) get(ctx context.Context, ns, name string) (*corev1.Pod, erro
 	return pod, err
 }
 
-func (s *PodSource) create(ctx context.Context, run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, reqs []materialize.FileRequest, cfg *config.Config) error {
+func (s *PodSource) create(ctx context.Context, a Attempt, cfg *config.Config) error {
 	if cfg.ReaderImage == "" {
-		return &materialize.Failure{Reason: reasons.ReaderFailed,
-			Message: fmt.Sprintf("no reader image: set %s in %s or the controller's %s", config.KeyReaderImage, config.Name, config.ReaderImageEnv)}
+		return outcome.Fail(reasons.ReaderRefused, "no reader image: set %s in %s or the controller's %s", config.KeyReaderImage, config.Name, config.ReaderImageEnv)
 	}
-	pod, err := ReaderPod(run, b, reqs, cfg)
+	place, err := s.placement(ctx, a)
 	if err != nil {
 		return err
 	}
-	_, err = s.Kube.CoreV1().Pods(run.Namespace).Create(ctx, pod, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating reader pod %s/%s: %w", run.Namespace, pod.Name, err)
-	}
-	logging.FromContext(ctx).Infow("Created reader pod", "pod", pod.Name, "files", len(reqs))
-	if err := recordPod(run, pod.Name); err != nil {
+	pod, err := ReaderPod(a.Run, a.Binding, a.Plan, cfg, place)
+	if err != nil {
 		return err
 	}
-	return &PendingError{RecheckAfter: cfg.ReaderTimeout}
+	_, err = s.Kube.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	switch {
+	case apierrors.IsAlreadyExists(err):
+	case err != nil:
+		return Classify(err, "the API server refused reader pod %q", pod.Name)
+	default:
+		logging.FromContext(ctx).Infow("Created reader pod", "pod", pod.Name, "files", len(a.Plan.Results))
+	}
+	return outcome.Wait(cfg.ReaderStartTimeout)
 }
 
-// output reads and checks the reader's one JSON document. Anything
-// malformed, truncated or larger than the spec allows fails the attempt.
-func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, reqs []materialize.FileRequest) ([]materialize.FileReport, error) {
-	limit := materialize.MaxReportBytes(reqs)
+// recordedPlan is the plan the attempt started with, recorded on its pod;
+// a pod made by an earlier controller version has none, and is read with
+// the plan resolved now (the reports are still checked against it).
+func recordedPlan(pod *corev1.Pod, current materialize.Plan) materialize.Plan {
+	var plan materialize.Plan
+	if raw, ok := pod.Annotations[PlanAnnotation]; ok && json.Unmarshal([]byte(raw), &plan) == nil {
+		return plan
+	}
+	return current
+}
+
+// output reads and checks the reader's one JSON document. A log that
+// cannot be read, or anything malformed, truncated or larger than the
+// plan allows, fails the attempt.
+func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, reqs []protocol.FileRequest) ([]protocol.FileReport, error) {
+	ctx, cancel := context.WithTimeout(ctx, LogTimeout)
+	defer cancel()
+	limit := protocol.MaxOutputBytes(reqs)
 	logs := s.Logs
 	if logs == nil {
 		logs = s.kubeLogs
 	}
 	stream, err := logs(ctx, pod, limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("reading the log of reader pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		return nil, outcome.Retry(reasons.ReaderLogUnavailable, "reading the log of reader pod %q: %v", pod.Name, err)
 	}
 	defer stream.Close()
 	raw, err := io.ReadAll(io.LimitReader(stream, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading the log of reader pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		return nil, outcome.Retry(reasons.ReaderLogUnavailable, "reading the log of reader pod %q after %d bytes: %v", pod.Name, len(raw), err)
 	}
-	reports, err := ParseOutput(raw, reqs, limit)
+	reports, err := protocol.Parse(raw, reqs)
 	if err != nil {
-		return nil, &TransientError{Reason: reasons.ReaderOutputInvalid,
-			Message: fmt.Sprintf("reader pod %q: %v", pod.Name, err)}
+		return nil, outcome.Retry(reasons.ReaderOutputInvalid, "reader pod %q: %v", pod.Name, err)
 	}
 	return reports, nil
 }
 
 func (s *PodSource) kubeLogs(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error) {
 	return s.Kube.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "reader", LimitBytes: ptr.To(limit)}).Stream(ctx)
-}
-
-// ParseOutput decodes a reader's output strictly: one document, known
-// fields only, one report per request in order, at most limit bytes.
-func ParseOutput(raw []byte, reqs []materialize.FileRequest, limit int64) ([]materialize.FileReport, error) {
-	if int64(len(raw)) > limit {
-		return nil, fmt.Errorf("output is over %d bytes, the most %d requested files can produce", limit, len(reqs))
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var out reader.Output
-	if err := dec.Decode(&out); err != nil {
-		return nil, fmt.Errorf("output is not a reader document (%d bytes): %w", len(raw), err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("output has data after the reader document")
-	}
-	if len(out.Files) != len(reqs) {
-		return nil, fmt.Errorf("output reports %d files for %d requested", len(out.Files), len(reqs))
-	}
-	for i, f := range out.Files {
-		if f.Path != reqs[i].Path {
-			return nil, fmt.Errorf("output file %d is %q, want %q", i, f.Path, reqs[i].Path)
-		}
-		if int64(len(f.Head)) > reqs[i].Limit || f.Size < int64(len(f.Head)) {
-			return nil, fmt.Errorf("output file %q has %d head bytes for a limit of %d and a size of %d", f.Path, len(f.Head), reqs[i].Limit, f.Size)
-		}
-	}
-	return out.Files, nil
 }
 
 // Cleanup implements Source: it deletes the current attempt's pod, but
@@ -215,8 +212,8 @@ func (s *PodSource) Cleanup(ctx context.Context, run *v1beta1.CustomRun) error {
 }
 
 func (s *PodSource) delete(ctx context.Context, pod *corev1.Pod) error {
-	err := s.Kube.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
+	err := s.Kube.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("deleting reader pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
@@ -253,22 +250,4 @@ func pendingText(pod *corev1.Pod) string {
 		}
 	}
 	return "no reason given by the scheduler or kubelet"
-}
-
-func recordedPod(run *v1beta1.CustomRun) string {
-	var ef rmv1alpha1.ExtraFields
-	if run.Status.DecodeExtraFields(&ef) != nil {
-		return ""
-	}
-	return ef.ReaderPod
-}
-
-func recordPod(run *v1beta1.CustomRun, name string) error {
-	if recordedPod(run) == name {
-		return nil
-	}
-	if err := run.Status.EncodeExtraFields(rmv1alpha1.ExtraFields{ReaderPod: name}); err != nil {
-		return fmt.Errorf("recording the reader pod: %w", err)
-	}
-	return nil
 }

@@ -6,21 +6,30 @@ import (
 
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
-	tknworkspace "github.com/tektoncd/pipeline/pkg/workspace"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"knative.dev/pkg/kmeta"
 )
 
-// Labels on reader pods. ManagedByLabel is also the pod informer's filter.
+// Labels on reader pods. ManagedByLabel=ManagedByValue is also the pod
+// informer's filter, so it caches reader pods and nothing else.
 const (
 	ManagedByLabel = "app.kubernetes.io/managed-by"
 	ManagedByValue = "resultmaterialize"
 	RunLabel       = "custom.tekton.dev/customRun"
 	AttemptLabel   = "custom.tekton.dev/attempt"
 )
+
+// PodSelector selects reader pods for the pod informer.
+const PodSelector = ManagedByLabel + "=" + ManagedByValue
+
+// PlanAnnotation records, on the reader pod, the plan its attempt started
+// with: the pod is created with it in one write, so the outcome is
+// computed from the plan the request was made for.
+const PlanAnnotation = "custom.tekton.dev/plan"
 
 // ReaderUID is the fixed non-root user the reader runs as.
 const ReaderUID = 65532
@@ -35,16 +44,24 @@ func PodName(run *v1beta1.CustomRun) string {
 }
 
 // ReaderPod builds the reader pod for one attempt: restricted Pod
-// Security, the volume read-only, and the affinity assistant's placement
-// when the run carries Tekton's annotation.
-func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, reqs []materialize.FileRequest, cfg *config.Config) (*corev1.Pod, error) {
-	request, err := json.Marshal(reqs)
+// Security, the volume read-only, the plan recorded, the run's service
+// account (no token) and the affinity assistant's placement.
+func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan materialize.Plan, cfg *config.Config, place Placement) (*corev1.Pod, error) {
+	request, err := protocol.EncodeRequest(plan.Requests())
 	if err != nil {
-		return nil, fmt.Errorf("encoding the reader request: %w", err)
+		return nil, err
+	}
+	recorded, err := json.Marshal(plan)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the plan: %w", err)
+	}
+	volume, err := volumeSource(b)
+	if err != nil {
+		return nil, err
 	}
 	labels := map[string]string{
 		ManagedByLabel: ManagedByValue,
-		RunLabel:       run.Name,
+		RunLabel:       kmeta.ChildName(run.Name, ""),
 		AttemptLabel:   fmt.Sprint(run.GetRetryCount()),
 	}
 	for _, k := range []string{"tekton.dev/pipelineRun", "tekton.dev/pipelineTask", "tekton.dev/pipeline"} {
@@ -57,13 +74,15 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, reqs []materi
 			Name:            PodName(run),
 			Namespace:       run.Namespace,
 			Labels:          labels,
+			Annotations:     map[string]string{PlanAnnotation: string(recorded)},
 			OwnerReferences: []metav1.OwnerReference{*kmeta.NewControllerRef(run)},
 		},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
+			ServiceAccountName:            run.Spec.ServiceAccountName,
 			AutomountServiceAccountToken:  ptr.To(false),
 			EnableServiceLinks:            ptr.To(false),
-			ActiveDeadlineSeconds:         ptr.To(int64(cfg.ReaderTimeout.Seconds())),
+			ActiveDeadlineSeconds:         ptr.To(int64(cfg.ReaderReadTimeout.Seconds())),
 			TerminationGracePeriodSeconds: ptr.To(int64(1)),
 			SecurityContext: &corev1.PodSecurityContext{
 				RunAsNonRoot:   ptr.To(true),
@@ -74,7 +93,7 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, reqs []materi
 			Containers: []corev1.Container{{
 				Name:                     "reader",
 				Image:                    cfg.ReaderImage,
-				Args:                     []string{"-root=" + MountPath, "-request=" + string(request)},
+				Args:                     []string{"-root=" + MountPath, "-request=" + request},
 				Resources:                *cfg.ReaderResources.DeepCopy(),
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 				VolumeMounts: []corev1.VolumeMount{{
@@ -88,45 +107,29 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, reqs []materi
 					SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 				},
 			}},
-			Volumes:  []corev1.Volume{{Name: "workspace", VolumeSource: volumeSource(b)}},
-			Affinity: affinity(run),
+			Volumes:      []corev1.Volume{{Name: "workspace", VolumeSource: volume}},
+			Affinity:     place.Affinity,
+			Tolerations:  place.Tolerations,
+			NodeSelector: place.NodeSelector,
 		},
 	}
 	return pod, nil
 }
 
 // volumeSource mounts the binding read-only.
-func volumeSource(b v1beta1.WorkspaceBinding) corev1.VolumeSource {
+func volumeSource(b v1beta1.WorkspaceBinding) (corev1.VolumeSource, error) {
 	switch {
 	case b.PersistentVolumeClaim != nil:
 		pvc := *b.PersistentVolumeClaim
 		pvc.ReadOnly = true
-		return corev1.VolumeSource{PersistentVolumeClaim: &pvc}
+		return corev1.VolumeSource{PersistentVolumeClaim: &pvc}, nil
 	case b.CSI != nil:
 		csi := b.CSI.DeepCopy()
 		csi.ReadOnly = ptr.To(true)
-		return corev1.VolumeSource{CSI: csi}
+		return corev1.VolumeSource{CSI: csi}, nil
+	case b.Secret != nil:
+		return corev1.VolumeSource{Secret: b.Secret.DeepCopy()}, nil
 	default:
-		return corev1.VolumeSource{Secret: b.Secret.DeepCopy()}
+		return corev1.VolumeSource{}, fmt.Errorf("workspace %q has no volume a reader pod can mount", b.Name)
 	}
-}
-
-// affinity is the pod affinity Tekton gives TaskRun pods of a PipelineRun
-// with an affinity assistant, so a ReadWriteOnce volume is reachable. Every
-// coschedule mode that uses an assistant sets the annotation; without it
-// the pod is placed freely.
-func affinity(run *v1beta1.CustomRun) *corev1.Affinity {
-	name := run.Annotations[tknworkspace.AnnotationAffinityAssistantName]
-	if name == "" {
-		return nil
-	}
-	return &corev1.Affinity{PodAffinity: &corev1.PodAffinity{
-		RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
-			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
-				tknworkspace.LabelInstance:  name,
-				tknworkspace.LabelComponent: tknworkspace.ComponentNameAffinityAssistant,
-			}},
-			TopologyKey: corev1.LabelHostname,
-		}},
-	}}
 }

@@ -1,46 +1,60 @@
 // Package workspace reads result files from a CustomRun's workspace
 // binding. Each kind of binding has a Source; Select picks the binding and
 // For picks the source, refusing kinds whose content cannot be shared.
+// Sources only read: they return what they found or an *outcome.Outcome,
+// and never write the run's status.
 package workspace
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 )
 
-// ErrPending means the source started reading and the run will be
-// reconciled again when there is progress (a reader pod changed).
-var ErrPending = errors.New("workspace read in progress")
-
-// TransientError is a failed read attempt that a retry may fix (a reader
-// pod evicted, deleted or failed). The run retries per spec.retries and
-// then fails with this reason and message.
-type TransientError struct {
-	Reason  reasons.Reason
-	Message string
+// Attempt is what one read attempt of a run needs.
+type Attempt struct {
+	Run     *v1beta1.CustomRun
+	Binding v1beta1.WorkspaceBinding
+	// Plan is the plan resolved now, from the live config and object.
+	Plan materialize.Plan
+	// ReaderPod is the reader pod the run's status says this attempt
+	// made, if any.
+	ReaderPod string
 }
 
-func (e *TransientError) Error() string { return string(e.Reason) + ": " + e.Message }
+// Found is what a source read.
+type Found struct {
+	// Plan is the plan the reports answer: for a reader pod, the one
+	// recorded on it when the attempt started, so a config or object
+	// change mid-read applies to the next attempt only.
+	Plan materialize.Plan
+	// Reports has one report per result of Plan, in order.
+	Reports []protocol.FileReport
+	// ReaderPod names the attempt's reader pod, also while it works, so
+	// the run can record it.
+	ReaderPod string
+}
 
 // Source reads files from one kind of binding.
 type Source interface {
-	// Read returns one report per request, index-aligned, or ErrPending, a
-	// *TransientError, a *materialize.Failure, or an error the work queue
+	// Read returns the reports, or an *outcome.Outcome (still working,
+	// the attempt failed, the run failed), or an error the work queue
 	// retries.
-	Read(ctx context.Context, run *v1beta1.CustomRun, binding v1beta1.WorkspaceBinding, reqs []materialize.FileRequest) ([]materialize.FileReport, error)
+	Read(ctx context.Context, a Attempt) (Found, error)
 	// Cleanup removes whatever Read created for the run's current attempt.
 	Cleanup(ctx context.Context, run *v1beta1.CustomRun) error
 }
 
 // Select returns the binding named name, or the only binding when name is
 // empty.
-func Select(run *v1beta1.CustomRun, name string) (v1beta1.WorkspaceBinding, *materialize.Failure) {
+func Select(run *v1beta1.CustomRun, name string) (v1beta1.WorkspaceBinding, error) {
 	bound := run.Spec.Workspaces
 	names := make([]string, len(bound))
 	for i, b := range bound {
@@ -48,11 +62,11 @@ func Select(run *v1beta1.CustomRun, name string) (v1beta1.WorkspaceBinding, *mat
 	}
 	switch {
 	case len(bound) == 0:
-		return v1beta1.WorkspaceBinding{}, &materialize.Failure{Reason: reasons.WorkspaceMissing,
-			Message: "the CustomRun binds no workspace: bind the workspace the producer wrote its result files to"}
+		return v1beta1.WorkspaceBinding{}, outcome.Fail(reasons.WorkspaceMissing,
+			"the CustomRun binds no workspace: bind the workspace the producer wrote its result files to")
 	case name == "" && len(bound) > 1:
-		return v1beta1.WorkspaceBinding{}, &materialize.Failure{Reason: reasons.WorkspaceAmbiguous,
-			Message: fmt.Sprintf("the CustomRun binds %d workspaces (%s) and none was chosen: set the workspace param or spec.workspace", len(bound), strings.Join(names, ", "))}
+		return v1beta1.WorkspaceBinding{}, outcome.Fail(reasons.WorkspaceAmbiguous,
+			"the CustomRun binds %d workspaces (%s) and none was chosen: set the workspace param or spec.workspace", len(bound), strings.Join(names, ", "))
 	case name == "":
 		return bound[0], nil
 	}
@@ -61,8 +75,8 @@ func Select(run *v1beta1.CustomRun, name string) (v1beta1.WorkspaceBinding, *mat
 			return b, nil
 		}
 	}
-	return v1beta1.WorkspaceBinding{}, &materialize.Failure{Reason: reasons.WorkspaceMissing,
-		Message: fmt.Sprintf("workspace %q is not bound; the CustomRun binds: %s", name, strings.Join(names, ", "))}
+	return v1beta1.WorkspaceBinding{}, outcome.Fail(reasons.WorkspaceMissing,
+		"workspace %q is not bound; the CustomRun binds: %s", name, strings.Join(names, ", "))
 }
 
 // Sources holds one source per readable kind of binding.
@@ -74,18 +88,30 @@ type Sources struct {
 	Volume Source
 }
 
-// For returns the source for the binding, or a Failure saying why its
-// kind cannot be read.
-func (s Sources) For(b v1beta1.WorkspaceBinding, allowSecrets bool) (Source, *materialize.Failure) {
+// All lists every source, for cleanup.
+func (s Sources) All() []Source {
+	return []Source{s.ConfigMap, s.Volume}
+}
+
+// For returns the source for the binding, or a terminal Outcome saying why
+// its kind cannot be read.
+func (s Sources) For(b v1beta1.WorkspaceBinding, cfg *config.Config) (Source, error) {
 	switch {
 	case b.ConfigMap != nil:
 		return s.ConfigMap, nil
-	case b.PersistentVolumeClaim != nil, b.CSI != nil:
+	case b.PersistentVolumeClaim != nil:
+		return s.Volume, nil
+	case b.CSI != nil:
+		if slices.Contains(cfg.SecretCSIDrivers, b.CSI.Driver) && !cfg.AllowSecretWorkspaces {
+			return nil, outcome.Fail(reasons.SecretWorkspaceRefused,
+				"workspace %q is bound to a csi volume of driver %q, listed in %s, and %s is false in %s: a secret's content must not leak into results",
+				b.Name, b.CSI.Driver, config.KeySecretCSIDrivers, config.KeyAllowSecrets, config.Name)
+		}
 		return s.Volume, nil
 	case b.Secret != nil:
-		if !allowSecrets {
-			return nil, &materialize.Failure{Reason: reasons.SecretWorkspaceRefused,
-				Message: fmt.Sprintf("workspace %q is bound to secret %q, and allow-secret-workspaces is false in config-materialize: a secret's content must not leak into results", b.Name, b.Secret.SecretName)}
+		if !cfg.AllowSecretWorkspaces {
+			return nil, outcome.Fail(reasons.SecretWorkspaceRefused,
+				"workspace %q is bound to secret %q, and %s is false in %s: a secret's content must not leak into results", b.Name, b.Secret.SecretName, config.KeyAllowSecrets, config.Name)
 		}
 		return s.Volume, nil
 	case b.EmptyDir != nil:
@@ -99,7 +125,7 @@ func (s Sources) For(b v1beta1.WorkspaceBinding, allowSecrets bool) (Source, *ma
 	}
 }
 
-func notSupported(b v1beta1.WorkspaceBinding, kind, why string) *materialize.Failure {
-	return &materialize.Failure{Reason: reasons.WorkspaceNotSupported,
-		Message: fmt.Sprintf("workspace %q is bound to %s, which cannot be read: %s; bind a persistentVolumeClaim, volumeClaimTemplate (in a Pipeline), csi or configMap workspace", b.Name, kind, why)}
+func notSupported(b v1beta1.WorkspaceBinding, kind, why string) error {
+	return outcome.Fail(reasons.WorkspaceNotSupported,
+		"workspace %q is bound to %s, which cannot be read: %s; bind a persistentVolumeClaim, volumeClaimTemplate (in a Pipeline), csi or configMap workspace", b.Name, kind, why)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	rmclient "github.com/resultmaterialize/controller/pkg/client/injection/client"
 	rminformer "github.com/resultmaterialize/controller/pkg/client/injection/informers/resultmaterialize/v1alpha1/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/metrics"
@@ -65,7 +66,7 @@ func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controll
 	customRunInformer := customruninformer.Get(ctx)
 	watchConfig(cmw, store)
 
-	podInformer := filteredpodinformer.Get(ctx, workspace.ManagedByLabel)
+	podInformer := filteredpodinformer.Get(ctx, workspace.PodSelector)
 	r := &Reconciler{
 		Clock: clk,
 		Sources: workspace.Sources{
@@ -74,6 +75,8 @@ func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controll
 		},
 		Metrics:  d.metrics,
 		lister:   rminformer.Get(ctx).Lister(),
+		objects:  rmclient.Get(ctx),
+		runs:     customRunInformer.Lister(),
 		pipeline: pipelineclient.Get(ctx),
 	}
 	impl := customrunreconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {

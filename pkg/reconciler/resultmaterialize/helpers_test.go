@@ -11,6 +11,8 @@ import (
 	fakerminformer "github.com/resultmaterialize/controller/pkg/client/injection/informers/resultmaterialize/v1alpha1/resultmaterialize/fake"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/metrics"
+	"github.com/resultmaterialize/controller/pkg/workspace"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	ttesting "github.com/tektoncd/pipeline/pkg/reconciler/testing"
 	"github.com/tektoncd/pipeline/test"
@@ -19,12 +21,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	clocktesting "k8s.io/utils/clock/testing"
 	"knative.dev/pkg/apis"
+	fakefilteredpodinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/pod/filtered/fake"
+	filteredinformerfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
+	"knative.dev/pkg/injection"
 	pkgreconciler "knative.dev/pkg/reconciler"
 	"knative.dev/pkg/system"
 
@@ -59,7 +65,19 @@ func newEnvWithLogs(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterializ
 	logs func(context.Context, *corev1.Pod, int64) (io.ReadCloser, error)) *env {
 	t.Helper()
 	ctx, _ := ttesting.SetupFakeContext(t)
+	// Tekton's test data seeds pods into its own filtered informer; the
+	// controller's selects reader pods only.
+	ctx = filteredinformerfactory.WithSelectors(ctx, pipelinev1.ManagedByLabelKey, workspace.PodSelector)
+	ctx, _ = injection.Fake.SetupInformers(ctx, &rest.Config{})
 	clients, informers := test.SeedTestData(t, ctx, d)
+	for _, p := range d.Pods {
+		if p.Labels[workspace.ManagedByLabel] != workspace.ManagedByValue {
+			continue
+		}
+		if err := fakefilteredpodinformer.Get(ctx, workspace.PodSelector).Informer().GetIndexer().Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, o := range objs {
 		if err := fakerminformer.Get(ctx).Informer().GetIndexer().Add(o); err != nil {
 			t.Fatal(err)

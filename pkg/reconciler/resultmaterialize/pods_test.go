@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
-	"github.com/resultmaterialize/controller/pkg/reader"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/resultmaterialize/controller/pkg/workspace"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
@@ -25,7 +25,7 @@ import (
 
 const readerImage = "registry.example/reader@sha256:0123"
 
-var readerConfig = map[string]string{"reader-image": readerImage, "reader-timeout": "1m"}
+var readerConfig = map[string]string{"reader-image": readerImage, "reader-start-timeout": "1m", "reader-read-timeout": "3m"}
 
 func withPVC(claim, subPath string) runOpt {
 	return withWorkspace(v1beta1.WorkspaceBinding{Name: "ws", SubPath: subPath,
@@ -54,13 +54,24 @@ func readerPod(t *testing.T, run *v1beta1.CustomRun, phase corev1.PodPhase, age 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pod, err := workspace.ReaderPod(run, run.Spec.Workspaces[0], nil, cfg)
+	pod, err := workspace.ReaderPod(run, run.Spec.Workspaces[0], planOf("flag", "blob"), cfg, workspace.Placement{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pod.CreationTimestamp = metav1.NewTime(epoch.Add(-age))
 	pod.Status.Phase = phase
 	return pod
+}
+
+// planOf is the plan the reconciler resolves for a results param naming
+// these results, under the default config.
+func planOf(names ...string) materialize.Plan {
+	plan := materialize.Plan{MaxInlineTotal: config.DefaultMaxInlineTotal}
+	for _, n := range names {
+		plan.Results = append(plan.Results, materialize.Result{Name: n, Path: n, Threshold: config.DefaultThreshold,
+			OnOversize: materialize.PolicyReference, Encoding: materialize.EncodingText, Type: materialize.TypeString})
+	}
+	return plan
 }
 
 func podNames(t *testing.T, e *env) []string {
@@ -76,7 +87,7 @@ func podNames(t *testing.T, e *env) []string {
 	return names
 }
 
-func logOf(out reader.Output) func(context.Context, *corev1.Pod, int64) (io.ReadCloser, error) {
+func logOf(out protocol.Output) func(context.Context, *corev1.Pod, int64) (io.ReadCloser, error) {
 	raw, _ := json.Marshal(out)
 	return rawLog(string(raw) + "\n")
 }
@@ -122,7 +133,7 @@ func TestReaderPodCreated(t *testing.T) {
 		"labels":    cmp.Diff(map[string]string{"app.kubernetes.io/managed-by": "resultmaterialize", "custom.tekton.dev/customRun": "pvc", "custom.tekton.dev/attempt": "0", "tekton.dev/pipelineRun": "pr"}, pod.Labels),
 		"image":     cmp.Diff(readerImage, c.Image),
 		"automount": cmp.Diff(ptr.To(false), pod.Spec.AutomountServiceAccountToken),
-		"deadline":  cmp.Diff(ptr.To(int64(60)), pod.Spec.ActiveDeadlineSeconds),
+		"deadline":  cmp.Diff(ptr.To(int64(180)), pod.Spec.ActiveDeadlineSeconds),
 	} {
 		if d != "" {
 			t.Errorf("%s (-want +got):\n%s", what, d)
@@ -169,7 +180,7 @@ func TestReaderPodSucceeded(t *testing.T) {
 	run := pvcRun()
 	pod := readerPod(t, run, corev1.PodSucceeded, 5*time.Second)
 	big := strings.Repeat("B", 5000)
-	out := reader.Output{Files: []materialize.FileReport{
+	out := protocol.Output{Files: []protocol.FileReport{
 		{Path: "flag", Found: true, Size: 4, SHA256: sum("true"), Head: []byte("true")},
 		{Path: "blob", Found: true, Size: 5000, SHA256: sum(big)},
 	}}
@@ -265,7 +276,7 @@ func TestReaderPodFailures(t *testing.T) {
 			message: `reader pod "pvc-reader-0" failed: reader: opening the workspace: no such file or directory (exit code 1)`},
 		{name: "evicted", pod: evicted, reason: reasons.ReaderFailed, message: `Evicted: The node was low on resource: ephemeral-storage.`},
 		{name: "pending past reader-timeout", pod: unschedulable, reason: reasons.ReaderUnschedulable,
-			message: `stayed Pending for 2m0s, past reader-timeout 1m0s: Unschedulable: 0/1 nodes are available: 1 node(s) didn't match pod affinity rules.`},
+			message: `stayed Pending for 2m0s, past reader-start-timeout 1m0s: Unschedulable: 0/1 nodes are available: 1 node(s) didn't match pod affinity rules.`},
 		{name: "malformed output", pod: succeeded, logs: rawLog("not json"), reason: reasons.ReaderOutputInvalid,
 			message: `output is not a reader document (8 bytes)`},
 		{name: "truncated output", pod: succeeded, logs: rawLog(`{"files":[{"path":"flag"`), reason: reasons.ReaderOutputInvalid,
@@ -275,21 +286,21 @@ func TestReaderPodFailures(t *testing.T) {
 		{name: "oversized output", pod: succeeded, logs: rawLog(`{"files":[` + strings.Repeat(" ", 20000) + `]}`), reason: reasons.ReaderOutputInvalid,
 			message: `output is over`},
 		{name: "wrong files", pod: succeeded, logs: rawLog(`{"files":[{"path":"blob"},{"path":"flag"}]}`), reason: reasons.ReaderOutputInvalid,
-			message: `output file 0 is "blob", want "flag"`},
-		{name: "head over limit", pod: succeeded, logs: logOf(reader.Output{Files: []materialize.FileReport{
+			message: `report for "blob" answers a request for "flag"`},
+		{name: "head over limit", pod: succeeded, logs: logOf(protocol.Output{Files: []protocol.FileReport{
 			{Path: "flag", Found: true, Size: 5000, Head: []byte(strings.Repeat("x", 4097))}, {Path: "blob"}}}),
-			reason: reasons.ReaderOutputInvalid, message: `output file "flag" has 4097 head bytes for a limit of 4096`},
+			reason: reasons.ReaderOutputInvalid, message: `report for "flag" has 4097 head bytes for a size of 5000 and a limit of 4096: want 0`},
 		{name: "pod deleted while running", pod: deleting, reason: reasons.ReaderFailed, message: `reader pod "pvc-reader-0" was deleted before it finished`},
 		{name: "foreign pod with the name", pod: func(run *v1beta1.CustomRun) *corev1.Pod {
 			pod := readerPod(t, run, corev1.PodRunning, time.Second)
 			pod.OwnerReferences = nil
 			return pod
-		}, reason: reasons.ReaderFailed, message: `pod "pvc-reader-0" exists and is not this CustomRun's reader pod`},
+		}, reason: reasons.ReaderRefused, message: `pod "pvc-reader-0" exists and is not this CustomRun's reader pod: delete or rename it`},
 		{name: "recorded pod gone", run: []runOpt{func(r *v1beta1.CustomRun) {
 			r.Status.ExtraFields.Raw = []byte(`{"readerPod":"pvc-reader-0"}`)
 		}}, reason: reasons.ReaderFailed, message: `reader pod "pvc-reader-0" was deleted before it finished`},
-		{name: "result error from the reader", pod: succeeded, logs: logOf(reader.Output{Files: []materialize.FileReport{
-			{Path: "flag", Found: true, Error: &materialize.FileError{Reason: reasons.ResultUnreadable, Message: `"flag" escapes the workspace through a symbolic link`}}, {Path: "blob"}}}),
+		{name: "result error from the reader", pod: succeeded, logs: logOf(protocol.Output{Files: []protocol.FileReport{
+			{Path: "flag", Found: true, Error: &protocol.FileError{Reason: reasons.ResultUnreadable, Message: `"flag" escapes the workspace through a symbolic link`}}, {Path: "blob"}}}),
 			reason: reasons.ResultUnreadable, message: `result "flag": "flag" escapes the workspace through a symbolic link`},
 	}
 	for _, tc := range tests {

@@ -5,29 +5,42 @@ package resultmaterialize
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
 	rmv1alpha1 "github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	rmversioned "github.com/resultmaterialize/controller/pkg/client/clientset/versioned"
 	"github.com/resultmaterialize/controller/pkg/client/listers/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/metrics"
+	"github.com/resultmaterialize/controller/pkg/outcome"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/resultmaterialize/controller/pkg/workspace"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	customrunreconciler "github.com/tektoncd/pipeline/pkg/client/injection/reconciler/pipeline/v1beta1/customrun"
+	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1beta1"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
+	"knative.dev/pkg/apis"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
 	pkgreconciler "knative.dev/pkg/reconciler"
 )
+
+// ReconcileTimeout bounds one reconcile's API calls, so a stalled API
+// server or log stream never holds a worker.
+const ReconcileTimeout = time.Minute
+
+// MaxStatusBytes is the largest CustomRun the controller writes: etcd
+// stores at most 1.5 MiB per object, and managed fields and the spec share
+// it.
+const MaxStatusBytes = 1408 << 10
 
 // Reconciler materializes the results of ResultMaterialize CustomRuns.
 type Reconciler struct {
@@ -39,6 +52,8 @@ type Reconciler struct {
 	Metrics *metrics.Recorder
 
 	lister   v1alpha1.ResultMaterializeLister
+	objects  rmversioned.Interface
+	runs     tektonlisters.CustomRunLister
 	pipeline versioned.Interface
 }
 
@@ -47,8 +62,17 @@ var _ customrunreconciler.Interface = (*Reconciler)(nil)
 // ReconcileKind drives one CustomRun through its lifecycle: start, then
 // cancellation, timeout or a read attempt, until it is done.
 func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) pkgreconciler.Event {
+	ctx, cancel := context.WithTimeout(ctx, ReconcileTimeout)
+	defer cancel()
 	logger := logging.FromContext(ctx).With("attempt", run.GetRetryCount())
 	ctx = logging.WithLogger(ctx, logger)
+	if run.Status.CompletionTime != nil {
+		// A finished run is final, whatever happens to its spec later:
+		// Tekton cancels every child of a cancelled PipelineRun, finished
+		// ones too, and the generation bump resets Succeeded.
+		r.keepOutcome(run)
+		return r.cleanup(ctx, run)
+	}
 	if !run.HasStarted() {
 		now := r.Clock.Now()
 		run.Status.StartTime = nowTime(now)
@@ -56,76 +80,112 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) 
 		run.Status.MarkCustomRunRunning(reasons.Running.String(), "Reading result files from the workspace")
 		event(ctx, run, corev1.EventTypeNormal, reasons.Running, "Started materializing results")
 	}
-	if run.IsDone() {
-		// The reader pod's output was read, or the run failed: remove it.
-		return r.cleanup(ctx, run)
-	}
 	if run.IsCancelled() {
 		if err := r.cleanup(ctx, run); err != nil {
 			return err
 		}
-		r.fail(ctx, run, &materialize.Failure{Reason: reasons.Cancelled,
-			Message: fmt.Sprintf("CustomRun %q was cancelled: %s", run.Name, run.Spec.StatusMessage)})
-		return nil
+		return r.settle(ctx, run, outcome.Fail(reasons.Cancelled, "CustomRun %q was cancelled: %s", run.Name, run.Spec.StatusMessage))
 	}
 	if run.HasTimedOut(r.Clock) {
-		return r.retryOrFail(ctx, run, &workspace.TransientError{Reason: reasons.TimedOut,
-			Message: fmt.Sprintf("CustomRun %q attempt %d did not finish within its timeout of %s", run.Name, run.GetRetryCount(), run.GetTimeout())})
+		return r.settle(ctx, run, outcome.Retry(reasons.TimedOut,
+			"CustomRun %q attempt %d did not finish within its timeout of %s", run.Name, run.GetRetryCount(), run.GetTimeout()))
 	}
-	return r.reconcile(ctx, run)
+	return r.settle(ctx, run, r.reconcile(ctx, run))
 }
 
-func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) pkgreconciler.Event {
+// keepOutcome restores the Succeeded condition of a finished run from the
+// stored copy, which knative's generated reconciler reset to Unknown on a
+// new generation.
+func (r *Reconciler) keepOutcome(run *v1beta1.CustomRun) {
+	if cond := run.Status.GetCondition(apis.ConditionSucceeded); cond != nil && !cond.IsUnknown() {
+		return
+	}
+	stored, err := r.runs.CustomRuns(run.Namespace).Get(run.Name)
+	if err != nil {
+		return
+	}
+	if cond := stored.Status.GetCondition(apis.ConditionSucceeded); cond != nil && !cond.IsUnknown() {
+		run.Status.SetCondition(cond)
+	}
+}
+
+// settle is the one place an outcome becomes the run's state: a result
+// succeeded, the work goes on, the attempt ended, or the run ended. Any
+// other error is returned for the work queue to retry.
+func (r *Reconciler) settle(ctx context.Context, run *v1beta1.CustomRun, err error) error {
+	o := outcome.As(err)
+	switch {
+	case err == nil:
+		return nil
+	case o == nil:
+		return err
+	case o.Kind == outcome.Waiting:
+		return r.waitFor(run, o.RecheckAfter)
+	case o.Kind == outcome.Retryable:
+		return r.retryOrFail(ctx, run, o)
+	case o.Kind == outcome.Terminal:
+		r.fail(ctx, run, o)
+		return nil
+	default:
+		return fmt.Errorf("outcome of unknown kind %d: %w", o.Kind, err)
+	}
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) error {
 	cfg := config.FromContext(ctx)
-	res, fail, err := r.resolve(ctx, run)
+	rec := recorded(run)
+	a := workspace.Attempt{Run: run, ReaderPod: rec.ReaderPod}
+	var src workspace.Source
+	if rec.ReaderPod == workspace.PodName(run) && rec.Workspace != "" {
+		// The attempt started its reader pod with a plan recorded on it:
+		// the live spec and config are for the next attempt.
+		b, err := workspace.Select(run, rec.Workspace)
+		if err != nil {
+			return err
+		}
+		a.Binding, src = b, r.Sources.Volume
+	} else {
+		res, err := r.resolve(ctx, run)
+		if err != nil {
+			return err
+		}
+		if a.Binding, err = workspace.Select(run, res.workspace); err != nil {
+			return err
+		}
+		if src, err = r.Sources.For(a.Binding, cfg); err != nil {
+			return err
+		}
+		a.Plan = res.plan
+	}
+	found, err := src.Read(ctx, a)
+	if found.ReaderPod != "" && found.ReaderPod != rec.ReaderPod {
+		if rerr := run.Status.EncodeExtraFields(rmv1alpha1.ExtraFields{ReaderPod: found.ReaderPod, Workspace: a.Binding.Name}); rerr != nil {
+			return fmt.Errorf("recording the reader pod: %w", rerr)
+		}
+	}
 	if err != nil {
 		return err
 	}
-	if fail != nil {
-		r.fail(ctx, run, fail)
-		return nil
-	}
-	binding, fail := workspace.Select(run, res.workspace)
-	if fail != nil {
-		r.fail(ctx, run, fail)
-		return nil
-	}
-	src, fail := r.Sources.For(binding, cfg.AllowSecretWorkspaces)
-	if fail != nil {
-		r.fail(ctx, run, fail)
-		return nil
-	}
-	reports, err := src.Read(ctx, run, binding, res.plan.Requests())
-	var transient *workspace.TransientError
-	switch {
-	case errors.Is(err, workspace.ErrPending):
-		return r.waitFor(run, err)
-	case errors.As(err, &transient):
-		return r.retryOrFail(ctx, run, transient)
-	case errors.As(err, &fail):
-		r.fail(ctx, run, fail)
-		return nil
-	case err != nil:
+	out, err := materialize.Materialize(found.Plan, found.Reports)
+	if err != nil {
 		return err
 	}
-	outcome, fail := materialize.Materialize(res.plan, reports)
-	if fail != nil {
-		r.fail(ctx, run, fail)
-		return nil
-	}
-	return r.succeed(ctx, run, outcome)
+	return r.succeed(ctx, run, out)
 }
 
-// waitFor re-queues the run when the source asks to look again or when the
-// run's timeout expires, whichever is first, so a read that never
-// progresses still ends. A run without spec.timeout has Tekton's default
-// of 60 minutes; a timeout of 0 means none.
-func (r *Reconciler) waitFor(run *v1beta1.CustomRun, err error) error {
-	var after time.Duration
-	var pending *workspace.PendingError
-	if errors.As(err, &pending) {
-		after = pending.RecheckAfter
+func recorded(run *v1beta1.CustomRun) rmv1alpha1.ExtraFields {
+	var ef rmv1alpha1.ExtraFields
+	if run.Status.DecodeExtraFields(&ef) != nil {
+		return rmv1alpha1.ExtraFields{}
 	}
+	return ef
+}
+
+// waitFor re-queues the run after the given time or when the run's
+// timeout expires, whichever is first, so a read that never progresses
+// still ends. A run without spec.timeout has Tekton's default of 60
+// minutes; a timeout of 0 means none.
+func (r *Reconciler) waitFor(run *v1beta1.CustomRun, after time.Duration) error {
 	if timeout := run.GetTimeout(); timeout > 0 && run.Status.StartTime != nil {
 		left := timeout - r.Clock.Since(run.Status.StartTime.Time)
 		if after == 0 || left < after {
@@ -139,12 +199,19 @@ func (r *Reconciler) waitFor(run *v1beta1.CustomRun, err error) error {
 }
 
 func (r *Reconciler) succeed(ctx context.Context, run *v1beta1.CustomRun, out materialize.Outcome) error {
+	prior := run.Status.DeepCopy()
 	run.Status.Results = make([]v1beta1.CustomRunResult, len(out.Values))
 	for i, v := range out.Values {
 		run.Status.Results[i] = v1beta1.CustomRunResult{Name: v.Name, Value: v.Value}
 	}
 	if err := run.Status.EncodeExtraFields(rmv1alpha1.ExtraFields{Results: out.Rows}); err != nil {
 		return fmt.Errorf("encoding extraFields: %w", err)
+	}
+	if size := storedSize(run); size > MaxStatusBytes {
+		run.Status = *prior
+		return outcome.Fail(reasons.StatusTooLarge,
+			"the CustomRun with its %d results and their companions would be %d bytes as stored, above the %d bytes the controller writes to one object: lower the thresholds or max-inline-total, or split the results over several tasks",
+			len(out.Rows), size, MaxStatusBytes)
 	}
 	inline := 0
 	for _, row := range out.Rows {
@@ -161,16 +228,25 @@ func (r *Reconciler) succeed(ctx context.Context, run *v1beta1.CustomRun, out ma
 	return nil
 }
 
-func (r *Reconciler) fail(ctx context.Context, run *v1beta1.CustomRun, f *materialize.Failure) {
-	run.Status.MarkCustomRunFailed(f.Reason.String(), "%s", f.Message)
-	r.Metrics.RunDone(ctx, f.Reason)
-	logging.FromContext(ctx).Infow("CustomRun failed", zap.String("reason", f.Reason.String()), zap.String("message", f.Message))
-	event(ctx, run, corev1.EventTypeWarning, f.Reason, f.Message)
+// storedSize is the run's size as JSON, as the API server stores it.
+func storedSize(run *v1beta1.CustomRun) int {
+	raw, err := json.Marshal(run)
+	if err != nil {
+		return 0
+	}
+	return len(raw)
+}
+
+func (r *Reconciler) fail(ctx context.Context, run *v1beta1.CustomRun, o *outcome.Outcome) {
+	run.Status.MarkCustomRunFailed(o.Reason.String(), "%s", o.Message)
+	r.Metrics.RunDone(ctx, o.Reason)
+	logging.FromContext(ctx).Infow("CustomRun failed", zap.String("reason", o.Reason.String()), zap.String("message", o.Message))
+	event(ctx, run, corev1.EventTypeWarning, o.Reason, o.Message)
 }
 
 // retryOrFail records a failed attempt and starts another while
 // spec.retries allows, and fails the run with the attempt's reason after.
-func (r *Reconciler) retryOrFail(ctx context.Context, run *v1beta1.CustomRun, t *workspace.TransientError) error {
+func (r *Reconciler) retryOrFail(ctx context.Context, run *v1beta1.CustomRun, o *outcome.Outcome) error {
 	if stale, err := r.stale(ctx, run); stale || err != nil {
 		return err
 	}
@@ -178,20 +254,20 @@ func (r *Reconciler) retryOrFail(ctx context.Context, run *v1beta1.CustomRun, t 
 		return err
 	}
 	if run.GetRetryCount() >= run.Spec.Retries {
-		r.fail(ctx, run, &materialize.Failure{Reason: t.Reason, Message: t.Message})
+		r.fail(ctx, run, o)
 		return nil
 	}
 	attempt := run.Status.DeepCopy()
-	attempt.MarkCustomRunFailed(t.Reason.String(), "%s", t.Message)
+	attempt.MarkCustomRunFailed(o.Reason.String(), "%s", o.Message)
 	attempt.RetriesStatus = nil
 	retries := append(slices.Clone(run.Status.RetriesStatus), *attempt)
 	run.Status = v1beta1.CustomRunStatus{}
 	run.Status.RetriesStatus = retries
 	run.Status.StartTime = nowTime(r.Clock.Now())
 	run.Status.InitializeConditions()
-	run.Status.MarkCustomRunRunning(reasons.Running.String(), "Retrying after %s (attempt %d of %d)", t.Reason, len(retries)+1, run.Spec.Retries+1)
-	logging.FromContext(ctx).Infow("Retrying", zap.String("reason", t.Reason.String()), zap.Int("retry", len(retries)))
-	event(ctx, run, corev1.EventTypeWarning, t.Reason, fmt.Sprintf("Retrying: %s", t.Message))
+	run.Status.MarkCustomRunRunning(reasons.Running.String(), "Retrying after %s (attempt %d of %d)", o.Reason, len(retries)+1, run.Spec.Retries+1)
+	logging.FromContext(ctx).Infow("Retrying", zap.String("reason", o.Reason.String()), zap.Int("retry", len(retries)))
+	event(ctx, run, corev1.EventTypeWarning, o.Reason, fmt.Sprintf("Retrying: %s", o.Message))
 	return controller.NewRequeueImmediately()
 }
 
@@ -212,7 +288,7 @@ func (r *Reconciler) stale(ctx context.Context, run *v1beta1.CustomRun) (bool, e
 
 // cleanup removes what the run's current attempt created in every source.
 func (r *Reconciler) cleanup(ctx context.Context, run *v1beta1.CustomRun) error {
-	for _, src := range []workspace.Source{r.Sources.ConfigMap, r.Sources.Volume} {
+	for _, src := range r.Sources.All() {
 		if src == nil {
 			continue
 		}

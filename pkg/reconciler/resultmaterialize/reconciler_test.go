@@ -63,11 +63,11 @@ func TestReconcileSucceeds(t *testing.T) {
 	}, {
 		name: "params override the named object field by field",
 		run: newRun("override", withRef("reusable"), withConfigMapWorkspace("ws", "files"),
-			withParam("threshold", "2"), withParam("results", "flag=sub.txt")),
+			withParam("threshold", "4"), withParam("results", "flag=sub.txt")),
 		objs: []*v1alpha1.ResultMaterialize{object("reusable", v1alpha1.ResultMaterializeSpec{
 			OnOversize: materialize.PolicyTruncate,
 			Results:    []v1alpha1.ResultSpec{{Name: "flag", Encoding: materialize.EncodingBase64}, {Name: "blob"}}})},
-		want: map[string]string{"flag": "aW4=", "flag-size": "6", "flag-sha256": sum("in dir"), "flag-inline": "false", "flag-path": "sub.txt"},
+		want: map[string]string{"flag": "aW4g", "flag-size": "6", "flag-sha256": sum("in dir"), "flag-inline": "false", "flag-path": "sub.txt"},
 	}, {
 		name: "optional result missing gives its default",
 		run:  newRun("optional", withConfigMapWorkspace("ws", "files"), withEmbedded(`{"results":[{"name":"none","optional":true,"default":"n/a"}]}`)),

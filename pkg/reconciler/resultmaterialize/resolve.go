@@ -10,9 +10,11 @@ import (
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/outcome"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // resolved is a run's spec after the object or embedded spec, the params
@@ -24,9 +26,9 @@ type resolved struct {
 
 // resolve combines, in increasing precedence, the named object or the
 // embedded spec, and the run's params, then validates the result and
-// fills in cluster defaults. A Failure names the field, the value and what
-// is allowed; an error is transient (the lister failed).
-func (r *Reconciler) resolve(ctx context.Context, run *v1beta1.CustomRun) (*resolved, *materialize.Failure, error) {
+// fills in cluster defaults. A terminal Outcome names the field, the value
+// and what is allowed; any other error is transient.
+func (r *Reconciler) resolve(ctx context.Context, run *v1beta1.CustomRun) (*resolved, error) {
 	var spec v1alpha1.ResultMaterializeSpec
 	switch {
 	case run.Spec.CustomSpec != nil:
@@ -34,30 +36,41 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1beta1.CustomRun) (*reso
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&spec); err != nil {
-				return nil, &materialize.Failure{Reason: reasons.InvalidSpec,
-					Message: fmt.Sprintf("customSpec.spec is not a ResultMaterialize spec: %v", err)}, nil
+				return nil, outcome.Fail(reasons.InvalidSpec, "customSpec.spec is not a ResultMaterialize spec: %v", err)
 			}
 		}
 	case run.Spec.CustomRef != nil && run.Spec.CustomRef.Name != "":
-		name := run.Spec.CustomRef.Name
-		obj, err := r.lister.ResultMaterializes(run.Namespace).Get(name)
-		if apierrors.IsNotFound(err) {
-			return nil, &materialize.Failure{Reason: reasons.ObjectNotFound,
-				Message: fmt.Sprintf("customRef names ResultMaterialize %q, which does not exist in namespace %q", name, run.Namespace)}, nil
-		}
+		obj, err := r.object(ctx, run.Namespace, run.Spec.CustomRef.Name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("getting ResultMaterialize %s/%s: %w", run.Namespace, name, err)
+			return nil, err
 		}
 		spec = *obj.Spec.DeepCopy()
 	}
 	if fe := spec.ApplyParams(run.Spec.Params); fe != nil {
-		return nil, &materialize.Failure{Reason: reasons.InvalidSpec, Message: fe.Error()}, nil
+		return nil, outcome.Fail(reasons.InvalidSpec, "%s", fe.Error())
 	}
 	spec.SetDefaults(ctx)
 	if fe := spec.Validate(ctx); fe != nil {
-		return nil, &materialize.Failure{Reason: reasons.InvalidSpec, Message: fe.Error()}, nil
+		return nil, outcome.Fail(reasons.InvalidSpec, "%s", fe.Error())
 	}
-	return &resolved{workspace: spec.Workspace, plan: planFor(spec, config.FromContext(ctx))}, nil, nil
+	return &resolved{workspace: spec.Workspace, plan: planFor(spec, config.FromContext(ctx))}, nil
+}
+
+// object gets the named ResultMaterialize from the informer's cache and,
+// on a miss, from the API: an object created together with its run may
+// not be in the cache yet.
+func (r *Reconciler) object(ctx context.Context, ns, name string) (*v1alpha1.ResultMaterialize, error) {
+	obj, err := r.lister.ResultMaterializes(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		obj, err = r.objects.CustomV1alpha1().ResultMaterializes(ns).Get(ctx, name, metav1.GetOptions{})
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, outcome.Fail(reasons.ObjectNotFound, "customRef names ResultMaterialize %q, which does not exist in namespace %q", name, ns)
+	case err != nil:
+		return nil, fmt.Errorf("getting ResultMaterialize %s/%s: %w", ns, name, err)
+	}
+	return obj, nil
 }
 
 // planFor turns a valid, defaulted spec into a plan. Per-result values win
@@ -82,6 +95,8 @@ func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) materializ
 			Default:     rs.Default,
 			Encoding:    rs.Encoding,
 			TrimNewline: rs.TrimNewline,
+			Type:        rs.Type,
+			Format:      rs.Format,
 		}
 		if rs.Threshold != "" {
 			res.Threshold, _ = materialize.ParseThreshold(rs.Threshold)

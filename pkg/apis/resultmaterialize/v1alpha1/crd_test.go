@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/resultmaterialize/controller/pkg/materialize"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -32,7 +33,39 @@ func TestCRDSchemaMatchesTypes(t *testing.T) {
 	}
 	spec := v.Schema.OpenAPIV3Schema.Properties["spec"]
 	compare(t, "spec", reflect.TypeOf(ResultMaterializeSpec{}), spec)
-	compare(t, "spec.results[]", reflect.TypeOf(ResultSpec{}), *spec.Properties["results"].Items.Schema)
+	item := *spec.Properties["results"].Items.Schema
+	compare(t, "spec.results[]", reflect.TypeOf(ResultSpec{}), item)
+	enums := map[string][]string{
+		"spec.onOversize":           strs(materialize.Policies),
+		"spec.results[].onOversize": strs(materialize.Policies),
+		"spec.results[].encoding":   strs(materialize.Encodings),
+		"spec.results[].type":       strs(materialize.Types),
+		"spec.results[].format":     strs(materialize.Formats),
+	}
+	props := map[string]apiextensionsv1.JSONSchemaProps{
+		"spec.onOversize":           spec.Properties["onOversize"],
+		"spec.results[].onOversize": item.Properties["onOversize"],
+		"spec.results[].encoding":   item.Properties["encoding"],
+		"spec.results[].type":       item.Properties["type"],
+		"spec.results[].format":     item.Properties["format"],
+	}
+	for field, want := range enums {
+		var got []string
+		for _, e := range props[field].Enum {
+			got = append(got, strings.Trim(string(e.Raw), `"`))
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s: Go list (-) and CRD enum (+) differ:\n%s", field, d)
+		}
+	}
+}
+
+func strs[T ~string](list []T) []string {
+	out := make([]string, len(list))
+	for i, v := range list {
+		out[i] = string(v)
+	}
+	return out
 }
 
 func compare(t *testing.T, where string, typ reflect.Type, schema apiextensionsv1.JSONSchemaProps) {

@@ -9,6 +9,9 @@ type ExtraFields struct {
 	// so a pod deleted before it finished is noticed rather than silently
 	// made again.
 	ReaderPod string `json:"readerPod,omitempty"`
+	// Workspace names the binding the reader pod reads, so the attempt
+	// finishes on the binding it started with.
+	Workspace string `json:"workspace,omitempty"`
 	// Results is the per-result table of a finished run.
 	Results []materialize.Row `json:"results,omitempty"`
 }

@@ -14,7 +14,8 @@ func (rm *ResultMaterialize) SetDefaults(ctx context.Context) {
 }
 
 // SetDefaults sets the directory to the workspace root, each path to the
-// result's name and each encoding to text.
+// result's name, each encoding to text, each type to string and each
+// array's format to json.
 func (s *ResultMaterializeSpec) SetDefaults(context.Context) {
 	if s.Directory == "" {
 		s.Directory = "."
@@ -26,6 +27,12 @@ func (s *ResultMaterializeSpec) SetDefaults(context.Context) {
 		}
 		if r.Encoding == "" {
 			r.Encoding = materialize.EncodingText
+		}
+		if r.Type == "" {
+			r.Type = materialize.TypeString
+		}
+		if r.Type == materialize.TypeArray && r.Format == "" {
+			r.Format = materialize.FormatJSON
 		}
 	}
 }

@@ -69,6 +69,15 @@ type ResultSpec struct {
 	// TrimNewline drops one trailing newline from an inline text value.
 	// +optional
 	TrimNewline bool `json:"trimNewline,omitempty"`
+	// Type is string (the default) or array: a JSON array of strings, or
+	// one item per line with format lines, surfaced so consumers get an
+	// array param.
+	// +optional
+	Type materialize.Type `json:"type,omitempty"`
+	// Format is how an array result's file lists its items: json (the
+	// default) or lines.
+	// +optional
+	Format materialize.Format `json:"format,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -57,6 +57,37 @@ func (r ResultSpec) validate() *apis.FieldError {
 	if r.Default != "" && !r.Optional {
 		errs = errs.Also(invalid(r.Default, "default", "a default applies only to an optional result: set optional: true"))
 	}
+	return errs.Also(r.validateType())
+}
+
+func (r ResultSpec) validateType() *apis.FieldError {
+	if r.Type != "" && !slices.Contains(materialize.Types, r.Type) {
+		return invalid(string(r.Type), "type", fmt.Sprintf("want one of %q", materialize.Types))
+	}
+	if r.Type != materialize.TypeArray {
+		if r.Format != "" {
+			return invalid(string(r.Format), "format", "a format applies only to type: array")
+		}
+		if materialize.ReadAsArray(r.Default) {
+			return invalid(r.Default, "default", "Tekton passes a JSON array of strings to consumers as an array param: set type: array")
+		}
+		return nil
+	}
+	var errs *apis.FieldError
+	if r.Format != "" && !slices.Contains(materialize.Formats, r.Format) {
+		errs = errs.Also(invalid(string(r.Format), "format", fmt.Sprintf("want one of %q", materialize.Formats)))
+	}
+	if r.Encoding == materialize.EncodingBase64 {
+		errs = errs.Also(invalid(string(r.Encoding), "encoding", "an array result is text: its items are strings"))
+	}
+	if r.OnOversize == materialize.PolicyTruncate {
+		errs = errs.Also(invalid(string(r.OnOversize), "onOversize", "an array result is surfaced whole or not at all: above its threshold it fails the run"))
+	}
+	if r.Optional {
+		if _, err := materialize.ParseArray(materialize.FormatJSON, r.Default); err != nil {
+			errs = errs.Also(invalid(r.Default, "default", "an optional array result needs a default that is a non-empty JSON array of strings"))
+		}
+	}
 	return errs
 }
 

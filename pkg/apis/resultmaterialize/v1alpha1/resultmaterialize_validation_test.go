@@ -30,6 +30,21 @@ func TestValidate(t *testing.T) {
 			want: "invalid value: 2Mi: spec.results[0].threshold\n\"2Mi\" is 2097152 bytes, above the limit of 1048576 bytes (1Mi)"},
 		{name: "collision", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a"}, {Name: "a-sha256"}}},
 			want: "result \"a-sha256\" collides with a companion of result \"a\": spec.results"},
+		{name: "array", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: materialize.TypeArray, Format: materialize.FormatLines}}}},
+		{name: "bad type", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: "list"}}},
+			want: "invalid value: list: spec.results[0].type\nwant one of [\"string\" \"array\"]"},
+		{name: "format without array", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Format: materialize.FormatLines}}},
+			want: "invalid value: lines: spec.results[0].format\na format applies only to type: array"},
+		{name: "bad format", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: materialize.TypeArray, Format: "csv"}}},
+			want: "invalid value: csv: spec.results[0].format\nwant one of [\"json\" \"lines\"]"},
+		{name: "array truncated", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: materialize.TypeArray, OnOversize: materialize.PolicyTruncate}}},
+			want: "invalid value: truncate: spec.results[0].onOversize\nan array result is surfaced whole or not at all: above its threshold it fails the run"},
+		{name: "array in base64", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: materialize.TypeArray, Encoding: materialize.EncodingBase64}}},
+			want: "invalid value: base64: spec.results[0].encoding\nan array result is text: its items are strings"},
+		{name: "optional array without a list default", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: materialize.TypeArray, Optional: true, Default: "x"}}},
+			want: "invalid value: x: spec.results[0].default\nan optional array result needs a default that is a non-empty JSON array of strings"},
+		{name: "string default read as an array", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Optional: true, Default: `["x"]`}}},
+			want: "invalid value: [\"x\"]: spec.results[0].default\nTekton passes a JSON array of strings to consumers as an array param: set type: array"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,8 +72,8 @@ func TestApplyParamsAndDefaults(t *testing.T) {
 	}
 	spec.SetDefaults(context.Background())
 	want := ResultMaterializeSpec{Workspace: "out", Directory: ".", Threshold: "1Ki", OnOversize: materialize.PolicyFail, Results: []ResultSpec{
-		{Name: "a", Path: "dir/a.txt", Optional: true, Default: "x", Encoding: materialize.EncodingText},
-		{Name: "c", Path: "c", Encoding: materialize.EncodingText},
+		{Name: "a", Path: "dir/a.txt", Optional: true, Default: "x", Encoding: materialize.EncodingText, Type: materialize.TypeString},
+		{Name: "c", Path: "c", Encoding: materialize.EncodingText, Type: materialize.TypeString},
 	}}
 	if d := cmp.Diff(want, spec); d != "" {
 		t.Errorf("spec (-want +got):\n%s", d)

@@ -1,0 +1,78 @@
+package materialize
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/reasons"
+)
+
+// arrayValue turns an array result's file into the compact JSON list
+// Tekton reads as an array param. Tekton reads an empty list as the
+// string "[]", so a list must have at least one item.
+func arrayValue(res Result, s string) (string, error) {
+	items, err := ParseArray(res.Format, s)
+	if err != nil {
+		return "", outcome.Fail(reasons.ResultInvalidArray, "result %q: file %q: %v", res.Name, res.Path, err)
+	}
+	raw, err := json.Marshal(items)
+	if err != nil {
+		return "", outcome.Fail(reasons.ResultInvalidArray, "result %q: encoding its items: %v", res.Name, err)
+	}
+	return string(raw), nil
+}
+
+// ParseArray reads the items of an array written in format.
+func ParseArray(format Format, s string) ([]string, error) {
+	var items []string
+	switch format {
+	case FormatJSON, "":
+		dec := json.NewDecoder(strings.NewReader(s))
+		if err := dec.Decode(&items); err != nil {
+			return nil, fmt.Errorf("is not a JSON array of strings (%w); write one, or set format: lines for one item per line", err)
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("has data after its JSON array")
+		}
+	case FormatLines:
+		s = strings.TrimSuffix(s, "\n")
+		for line := range strings.SplitSeq(s, "\n") {
+			items = append(items, strings.TrimSuffix(line, "\r"))
+		}
+		if s == "" {
+			items = nil
+		}
+	default:
+		return nil, fmt.Errorf("format %q is not one of %q", format, Formats)
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("holds no items: Tekton passes an empty list as the string \"[]\", so an array result needs at least one item")
+	}
+	return items, nil
+}
+
+// ReadAsArray reports whether Tekton would pass value to a consumer as an
+// array param: it does so for any result that parses as a non-empty JSON
+// array of strings.
+func ReadAsArray(value string) bool {
+	trimmed := bytes.TrimSpace([]byte(value))
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		return false
+	}
+	var items []string
+	return json.Unmarshal(trimmed, &items) == nil && len(items) > 0
+}
+
+// checkType refuses a string result whose value Tekton would read as an
+// array: its consumer would fail the whole PipelineRun later with "param
+// types don't match".
+func checkType(res Result, value string) error {
+	if res.Type == TypeArray || !ReadAsArray(value) {
+		return nil
+	}
+	return outcome.Fail(reasons.ResultReadAsArray,
+		"result %q: its value is a JSON array of strings, which Tekton passes to consumers as an array param; set type: array to surface it as one, or encoding: base64 to keep it a string", res.Name)
+}
