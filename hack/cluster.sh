@@ -104,8 +104,9 @@ cmd_down() {
     kill -9 "$(cat "${pidfile}")" 2>/dev/null || true
     rm -f "${pidfile}"
   done
-  pkill -9 -f "containerd-shim-runc-v2 -namespace k8s.io" 2>/dev/null || true
-  pkill -f "crane registry serve --address ${REGISTRY}" 2>/dev/null || true
+  # Only the shims of the harness's own containerd (its socket is under
+  # CLUSTER_DIR); another runtime's shims on this machine are left alone.
+  pkill -9 -f "containerd-shim-runc-v2 .*-address ${CLUSTER_DIR}/" 2>/dev/null || true
   sleep 1
   if [[ -d "${CLUSTER_DIR}" ]]; then
     { grep -o " ${CLUSTER_DIR}[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "${m}" 2>/dev/null || true; done

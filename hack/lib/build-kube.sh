@@ -5,7 +5,7 @@
 # outside the repository so later runs skip the build.
 set -euo pipefail
 
-KUBE_VERSION="${KUBE_VERSION:-v1.34.4}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 STAGING_VERSION="v0${KUBE_VERSION#v1}"
 CACHE_DIR="${RM_CACHE_DIR:-/var/cache/resultmaterialize}"
 OUT="${CACHE_DIR}/kube/${KUBE_VERSION}"

@@ -31,7 +31,7 @@ start_apiserver() {
     --service-account-key-file="${PKI}/sa.pub" \
     --service-account-signing-key-file="${PKI}/sa.key" \
     --authorization-mode=Node,RBAC \
-    --enable-admission-plugins=NodeRestriction \
+    --enable-admission-plugins=NodeRestriction,OwnerReferencesPermissionEnforcement \
     --allow-privileged=true
   wait_for 120 "kube-apiserver /readyz" curl -sf --cacert "${PKI}/ca.crt" \
     --cert "${PKI}/admin.crt" --key "${PKI}/admin.key" https://127.0.0.1:6443/readyz
