@@ -1,0 +1,218 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"knative.dev/pkg/apis"
+)
+
+// A PipelineRun cancelled after its materialize task finished cancels
+// every child CustomRun, finished ones too: the finished one keeps its
+// outcome and results.
+func TestCancelAfterMaterialize(t *testing.T) {
+	ctx, c, ns := setup(t)
+	doc := `
+metadata:
+  name: cancel-after
+spec:
+  workspaces:
+    - name: shared
+      volumeClaimTemplate:
+        spec:
+          accessModes: [ReadWriteOnce]
+          resources: {requests: {storage: 64Mi}}
+  pipelineSpec:
+    workspaces: [{name: shared}]
+    tasks:
+      - name: produce
+        workspaces: [{name: out, workspace: shared}]
+        taskSpec:
+          workspaces: [{name: out}]
+          steps:
+            - {name: write, image: busybox, script: "printf true > $(workspaces.out.path)/approved"}
+      - name: materialize
+        runAfter: [produce]
+        taskRef: {apiVersion: custom.tekton.dev/v1alpha1, kind: ResultMaterialize}
+        params: [{name: results, value: [approved]}]
+        workspaces: [{name: shared, workspace: shared}]
+      - name: slow
+        runAfter: [materialize]
+        taskSpec:
+          steps: [{name: sleep, image: busybox, script: "sleep 300"}]
+`
+	var pr v1.PipelineRun
+	decode(t, doc, &pr)
+	created, err := c.tekton.TektonV1().PipelineRuns(ns).Create(ctx, &pr, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runName string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, runTimeout, true, func(ctx context.Context) (bool, error) {
+		runs, err := c.tekton.TektonV1beta1().CustomRuns(ns).List(ctx, metav1.ListOptions{LabelSelector: "tekton.dev/pipelineRun=" + created.Name})
+		if err != nil || len(runs.Items) != 1 {
+			return false, nil
+		}
+		runName = runs.Items[0].Name
+		return runs.Items[0].IsSuccessful(), nil
+	})
+	if err != nil {
+		t.Fatalf("materialize did not succeed: %v", err)
+	}
+	latest, err := c.tekton.TektonV1().PipelineRuns(ns).Get(ctx, created.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest.Spec.Status = v1.PipelineRunSpecStatusCancelled
+	if _, err := c.tekton.TektonV1().PipelineRuns(ns).Update(ctx, latest, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(ctx, t, func(ctx context.Context) (apis.ConditionAccessor, error) {
+		got, err := c.tekton.TektonV1().PipelineRuns(ns).Get(ctx, created.Name, metav1.GetOptions{})
+		return &got.Status, err
+	}, "PipelineRun "+created.Name)
+	// Give the controller time to see the cancelled spec.
+	var status string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		run, err := c.tekton.TektonV1beta1().CustomRuns(ns).Get(ctx, runName, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		cond := run.Status.GetCondition(apis.ConditionSucceeded)
+		status = fmt.Sprintf("spec.status %q, observedGeneration %d of %d, %s %s, approved=%q", run.Spec.Status, run.Status.ObservedGeneration, run.Generation, cond.Status, cond.Reason, results(run)["approved"])
+		if cond.Status != corev1.ConditionTrue || cond.Reason != "Materialized" || results(run)["approved"] != "true" {
+			return false, fmt.Errorf("the finished CustomRun changed: %s", status)
+		}
+		return run.Spec.Status == "RunCancelled" && run.Status.ObservedGeneration == run.Generation, nil
+	})
+	if err != nil {
+		t.Fatalf("CustomRun after the cancel: %v (%s)", err, status)
+	}
+}
+
+// A result whose file is a list surfaces as an array: a matrix consumer
+// fans out over its items. A string result that Tekton would read as an
+// array fails the materialize run with its own reason.
+func TestArrayResultMatrix(t *testing.T) {
+	ctx, c, ns := setup(t)
+	doc := `
+metadata:
+  name: fanout
+spec:
+  workspaces:
+    - name: shared
+      volumeClaimTemplate:
+        spec:
+          accessModes: [ReadWriteOnce]
+          resources: {requests: {storage: 64Mi}}
+  pipelineSpec:
+    workspaces: [{name: shared}]
+    tasks:
+      - name: produce
+        workspaces: [{name: out, workspace: shared}]
+        taskSpec:
+          workspaces: [{name: out}]
+          steps:
+            - name: write
+              image: busybox
+              script: |
+                printf 'a\nb\nc\n' > $(workspaces.out.path)/shards
+      - name: materialize
+        runAfter: [produce]
+        taskSpec:
+          apiVersion: custom.tekton.dev/v1alpha1
+          kind: ResultMaterialize
+          spec:
+            results: [{name: shards, type: array, format: lines}]
+        workspaces: [{name: shared, workspace: shared}]
+      - name: consume
+        matrix:
+          params: [{name: shard, value: "$(tasks.materialize.results.shards[*])"}]
+        taskSpec:
+          params: [{name: shard}]
+          steps: [{name: echo, image: busybox, script: "echo $(params.shard)"}]
+`
+	pr, cond := runPipeline(ctx, t, c, ns, doc)
+	if cond.Status != corev1.ConditionTrue {
+		t.Fatalf("PipelineRun %s %q, want Succeeded", cond.Reason, cond.Message)
+	}
+	trs, err := c.tekton.TektonV1().TaskRuns(ns).List(ctx, metav1.ListOptions{LabelSelector: "tekton.dev/pipelineTask=consume,tekton.dev/pipelineRun=" + pr.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shards []string
+	for _, tr := range trs.Items {
+		for _, p := range tr.Spec.Params {
+			shards = append(shards, p.Value.StringVal)
+		}
+	}
+	slices.Sort(shards)
+	if strings.Join(shards, ",") != "a,b,c" {
+		t.Errorf("matrix consumers got %q, want a, b and c", shards)
+	}
+
+	createOutputs(ctx, t, c, ns)
+	cm, err := c.kube.CoreV1().ConfigMaps(ns).Get(ctx, "outputs", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["list"] = `["x","y"]`
+	if _, err := c.kube.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, rc := createCustomRun(ctx, t, c, ns, strings.Replace(configMapRun("looks-like-array"), "[version]", "[list]", 1))
+	if rc.Reason != "ResultReadAsArray" || !strings.Contains(rc.Message, "type: array") {
+		t.Errorf("CustomRun %s %q, want ResultReadAsArray naming type: array", rc.Reason, rc.Message)
+	}
+}
+
+// On a tainted node whose taint the PipelineRun's pod template tolerates,
+// the reader pod follows the affinity assistant there.
+func TestTaintedNode(t *testing.T) {
+	ctx, c, ns := setup(t)
+	nodes, err := c.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) != 1 {
+		t.Skipf("the test taints the only node of a single-node cluster; nodes: %d, err %v", len(nodes.Items), err)
+	}
+	taint := corev1.Taint{Key: "resultmaterialize.e2e/dedicated", Value: "pipelines", Effect: corev1.TaintEffectNoSchedule}
+	setTaint(ctx, t, c, nodes.Items[0].Name, &taint)
+	t.Cleanup(func() { setTaint(context.Background(), t, c, nodes.Items[0].Name, nil) })
+	doc := strings.Replace(pipelineRun("tainted", "true", "reference"), "spec:\n  workspaces:", `spec:
+  taskRunTemplate:
+    podTemplate:
+      tolerations: [{key: resultmaterialize.e2e/dedicated, operator: Equal, value: pipelines, effect: NoSchedule}]
+  workspaces:`, 1)
+	pr, cond := runPipeline(ctx, t, c, ns, doc)
+	if cond.Status != corev1.ConditionTrue {
+		t.Fatalf("PipelineRun %s %q, want Succeeded", cond.Reason, cond.Message)
+	}
+	run := customRunOf(ctx, t, c, ns, pr.Name)
+	if got := results(run)["approved"]; got != "true" {
+		t.Errorf("approved = %q, want true", got)
+	}
+}
+
+func setTaint(ctx context.Context, t *testing.T, c *clients, name string, taint *corev1.Taint) {
+	t.Helper()
+	node, err := c.kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Spec.Taints = slices.DeleteFunc(node.Spec.Taints, func(x corev1.Taint) bool { return x.Key == "resultmaterialize.e2e/dedicated" })
+	if taint != nil {
+		node.Spec.Taints = append(node.Spec.Taints, *taint)
+	}
+	if _, err := c.kube.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
