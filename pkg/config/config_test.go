@@ -1,7 +1,9 @@
 package config
 
 import (
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
 )
 
 func cm(data map[string]string) *corev1.ConfigMap {
@@ -74,5 +77,38 @@ func TestStoreKeepsLastGoodConfig(t *testing.T) {
 	s.OnConfigChanged(cm(map[string]string{KeyThreshold: "-5"}))
 	if got := FromContext(s.ToContext(t.Context())).Threshold; got != 100 {
 		t.Errorf("threshold after an invalid update = %d, want the last good 100", got)
+	}
+}
+
+// TestDocsListEveryKey keeps the README's configuration table and
+// config/config-materialize.yaml in step with Keys.
+func TestDocsListEveryKey(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := os.ReadFile("../../config/config-materialize.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys {
+		if !strings.Contains(string(readme), "| `"+k+"`") && !strings.Contains(string(readme), ", `"+k+"`") {
+			t.Errorf("key %s is not in the README's configuration table", k)
+		}
+		if !strings.Contains(string(shipped), "\n  "+k+":") {
+			t.Errorf("key %s is not in config/config-materialize.yaml", k)
+		}
+	}
+	var cm corev1.ConfigMap
+	if err := yaml.UnmarshalStrict(shipped, &cm); err != nil {
+		t.Fatal(err)
+	}
+	for k := range cm.Data {
+		if !slices.Contains(Keys, k) {
+			t.Errorf("config/config-materialize.yaml sets %s, which is not a key", k)
+		}
+	}
+	if _, err := FromConfigMap(&cm); err != nil {
+		t.Errorf("config/config-materialize.yaml does not parse: %v", err)
 	}
 }

@@ -1,0 +1,146 @@
+package workspace
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/resultmaterialize/controller/pkg/config"
+	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/reasons"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+var dedicated = []corev1.Toleration{{Key: "pool", Operator: corev1.TolerationOpEqual, Value: "pipelines", Effect: corev1.TaintEffectNoSchedule}}
+
+func assistant(name string, claims ...string) *corev1.Pod {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name + "-0", Namespace: "ns", Labels: map[string]string{
+			"app.kubernetes.io/component": "affinity-assistant", "app.kubernetes.io/instance": name}},
+		Spec: corev1.PodSpec{Tolerations: dedicated, NodeSelector: map[string]string{"pool": "pipelines"}},
+	}
+	for _, c := range claims {
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: c, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: c}}})
+	}
+	return pod
+}
+
+func attempt(annotation, claim string) Attempt {
+	run := &v1beta1.CustomRun{ObjectMeta: metav1.ObjectMeta{Name: "run", Namespace: "ns",
+		Annotations: map[string]string{"pipeline.tekton.dev/affinity-assistant": annotation}}}
+	b := v1beta1.WorkspaceBinding{Name: "ws", PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}
+	return Attempt{Run: run, Binding: b}
+}
+
+func instanceOf(p Placement) string {
+	if p.Affinity == nil {
+		return ""
+	}
+	return p.Affinity.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].LabelSelector.MatchLabels["app.kubernetes.io/instance"]
+}
+
+// Item 10: the reader follows the assistant onto a tainted, dedicated
+// pool. Item 14: under coschedule: workspaces it follows the assistant of
+// the claim it reads, not the one the annotation names.
+func TestPlacement(t *testing.T) {
+	tests := []struct {
+		name     string
+		pods     []*corev1.Pod
+		attempt  Attempt
+		instance string
+		reason   reasons.Reason
+	}{
+		{name: "no assistant", attempt: attempt("", "c1")},
+		{name: "assistant mounting the claim", pods: []*corev1.Pod{assistant("aa-1", "c1")}, attempt: attempt("aa-1", "c1"), instance: "aa-1"},
+		{name: "per-pipelinerun assistant mounting every claim", pods: []*corev1.Pod{assistant("aa-1", "c1", "c2")}, attempt: attempt("aa-1", "c2"), instance: "aa-1"},
+		{name: "annotation names another workspace's assistant", pods: []*corev1.Pod{assistant("aa-1", "c1"), assistant("aa-2", "c2")},
+			attempt: attempt("aa-1", "c2"), instance: "aa-2"},
+		{name: "no assistant mounts the claim", pods: []*corev1.Pod{assistant("aa-1", "c1")}, attempt: attempt("aa-1", "c9"),
+			reason: reasons.ReaderPlacementUnknown},
+		{name: "assistant pod not there", attempt: attempt("aa-1", "c1"), instance: "aa-1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kube := fake.NewClientset()
+			for _, p := range tc.pods {
+				if _, err := kube.CoreV1().Pods("ns").Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := &PodSource{Kube: kube}
+			got, err := s.placement(context.Background(), tc.attempt)
+			if tc.reason != "" {
+				if o := outcome.As(err); o == nil || o.Reason != tc.reason || o.Kind != outcome.Terminal {
+					t.Fatalf("placement = %v, want %s", err, tc.reason)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if instanceOf(got) != tc.instance {
+				t.Errorf("affinity to %q, want %q", instanceOf(got), tc.instance)
+			}
+			if len(tc.pods) > 0 && (cmp.Diff(dedicated, got.Tolerations) != "" || got.NodeSelector["pool"] != "pipelines") {
+				t.Errorf("tolerations %v node selector %v, want the assistant's", got.Tolerations, got.NodeSelector)
+			}
+		})
+	}
+}
+
+// Item 10: the reader runs as the run's service account, with no token.
+func TestReaderPodServiceAccount(t *testing.T) {
+	a := attempt("", "c1")
+	a.Run.Spec.ServiceAccountName = "gcs-reader"
+	cfg := config.Default()
+	cfg.ReaderImage = "reader"
+	pod, err := ReaderPod(a.Run, a.Binding, a.Plan, cfg, Placement{Tolerations: dedicated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pod.Spec.ServiceAccountName != "gcs-reader" || pod.Spec.AutomountServiceAccountToken == nil || *pod.Spec.AutomountServiceAccountToken {
+		t.Errorf("service account %q automount %v, want gcs-reader without a token", pod.Spec.ServiceAccountName, pod.Spec.AutomountServiceAccountToken)
+	}
+	if cmp.Diff(dedicated, pod.Spec.Tolerations) != "" {
+		t.Errorf("tolerations %v, want the placement's", pod.Spec.Tolerations)
+	}
+}
+
+// Item 11: the pod informer's selector takes reader pods only, not every
+// pod another manager labels.
+func TestPodSelector(t *testing.T) {
+	sel, err := labels.Parse(PodSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for value, want := range map[string]bool{"resultmaterialize": true, "Helm": false, "tekton-pipelines": false, "argocd": false} {
+		if got := sel.Matches(labels.Set{ManagedByLabel: value}); got != want {
+			t.Errorf("selector %q matches managed-by=%s: %v, want %v", PodSelector, value, got, want)
+		}
+	}
+}
+
+// Item 12: a csi binding of a secret-bearing driver is under the same gate
+// as a secret binding.
+func TestSecretCSIDrivers(t *testing.T) {
+	s := Sources{ConfigMap: &ConfigMapSource{}, Volume: &PodSource{}}
+	csi := func(driver string) v1beta1.WorkspaceBinding {
+		return v1beta1.WorkspaceBinding{Name: "ws", CSI: &corev1.CSIVolumeSource{Driver: driver}}
+	}
+	cfg := config.Default()
+	if _, err := s.For(csi("secrets-store.csi.k8s.io"), cfg); outcome.As(err) == nil || outcome.As(err).Reason != reasons.SecretWorkspaceRefused {
+		t.Errorf("secrets-store csi: %v, want %s", err, reasons.SecretWorkspaceRefused)
+	}
+	if src, err := s.For(csi("gcsfuse.csi.storage.gke.io"), cfg); err != nil || src != s.Volume {
+		t.Errorf("gcs fuse csi: %v, want the reader pod", err)
+	}
+	cfg.AllowSecretWorkspaces = true
+	if src, err := s.For(csi("secrets-store.csi.k8s.io"), cfg); err != nil || src != s.Volume {
+		t.Errorf("secrets-store csi allowed: %v, want the reader pod", err)
+	}
+}
