@@ -1,7 +1,6 @@
 package materialize
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -58,12 +57,11 @@ func ParseArray(format Format, s string) ([]string, error) {
 // array param: it does so for any result that parses as a non-empty JSON
 // array of strings.
 func ReadAsArray(value string) bool {
-	trimmed := bytes.TrimSpace([]byte(value))
-	if len(trimmed) == 0 || trimmed[0] != '[' {
+	if !strings.HasPrefix(strings.TrimLeft(value, " \t\r\n"), "[") {
 		return false
 	}
 	var items []string
-	return json.Unmarshal(trimmed, &items) == nil && len(items) > 0
+	return json.Unmarshal([]byte(value), &items) == nil && len(items) > 0
 }
 
 // checkType refuses a string result whose value Tekton would read as an

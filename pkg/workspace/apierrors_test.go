@@ -21,6 +21,7 @@ func TestClassify(t *testing.T) {
 		{"invalid", apierrors.NewInvalid(schema.GroupKind{Kind: "Pod"}, "p", nil), true},
 		{"too large", apierrors.NewRequestEntityTooLargeError("limit is 3145728"), true},
 		{"namespace gone", apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "ns"), true},
+		{"quota", apierrors.NewForbidden(gr, "p", errors.New("exceeded quota: compute")), false},
 		{"throttled", apierrors.NewTooManyRequests("slow down", 1), false},
 		{"server timeout", apierrors.NewServerTimeout(gr, "create", 1), false},
 		{"internal", apierrors.NewInternalError(errors.New("etcd leader changed")), false},

@@ -7,6 +7,8 @@ import (
 
 	"github.com/resultmaterialize/controller/pkg/outcome"
 	"github.com/resultmaterialize/controller/pkg/reasons"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	tknworkspace "github.com/tektoncd/pipeline/pkg/workspace"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -48,7 +50,7 @@ func (s *PodSource) placement(ctx context.Context, a Attempt) (Placement, error)
 		claim = a.Binding.PersistentVolumeClaim.ClaimName
 	}
 	if claims := claimsOf(pod); claim != "" && len(claims) > 0 && !slices.Contains(claims, claim) {
-		if pod, err = s.assistantFor(ctx, a.Run.Namespace, claim); err != nil {
+		if pod, err = s.assistantFor(ctx, a.Run, claim); err != nil {
 			return Placement{}, err
 		}
 		if pod == nil {
@@ -65,9 +67,15 @@ func (s *PodSource) placement(ctx context.Context, a Attempt) (Placement, error)
 	}, nil
 }
 
-// assistantFor finds the affinity assistant pod that mounts claim.
-func (s *PodSource) assistantFor(ctx context.Context, ns, claim string) (*corev1.Pod, error) {
-	selector := labels.SelectorFromSet(labels.Set{tknworkspace.LabelComponent: tknworkspace.ComponentNameAffinityAssistant})
+// assistantFor finds the affinity assistant pod of the run's PipelineRun
+// that mounts claim.
+func (s *PodSource) assistantFor(ctx context.Context, run *v1beta1.CustomRun, claim string) (*corev1.Pod, error) {
+	ns := run.Namespace
+	set := labels.Set{tknworkspace.LabelComponent: tknworkspace.ComponentNameAffinityAssistant}
+	if pr := run.Labels[pipeline.PipelineRunLabelKey]; pr != "" {
+		set[pipeline.PipelineRunLabelKey] = pr
+	}
+	selector := labels.SelectorFromSet(set)
 	pods, err := s.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
 	if err != nil {
 		return nil, fmt.Errorf("listing affinity assistant pods in %s: %w", ns, err)

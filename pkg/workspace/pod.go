@@ -55,20 +55,23 @@ var _ Source = (*PodSource)(nil)
 func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	cfg := config.FromContext(ctx)
 	run, name := a.Run, PodName(a.Run)
-	found := Found{ReaderPod: name}
 	pod, err := s.get(ctx, run.Namespace, name)
 	switch {
 	case apierrors.IsNotFound(err):
 		if a.ReaderPod == name {
-			return found, outcome.Retry(reasons.ReaderFailed, "reader pod %q was deleted before it finished", name)
+			return Found{}, outcome.Retry(reasons.ReaderFailed, "reader pod %q was deleted before it finished", name)
 		}
-		return found, s.create(ctx, a, cfg)
+		if err := s.create(ctx, a, cfg); err != nil {
+			return Found{}, err
+		}
+		return Found{ReaderPod: name}, outcome.Wait(cfg.ReaderStartTimeout)
 	case err != nil:
-		return found, fmt.Errorf("getting reader pod %s/%s: %w", run.Namespace, name, err)
+		return Found{}, fmt.Errorf("getting reader pod %s/%s: %w", run.Namespace, name, err)
 	}
 	if !metav1.IsControlledBy(pod, run) {
-		return found, s.foreign(ctx, run, pod)
+		return Found{}, s.foreign(ctx, run, pod)
 	}
+	found := Found{ReaderPod: name}
 	logger := logging.FromContext(ctx).With("pod", name, "phase", pod.Status.Phase)
 	switch {
 	case pod.DeletionTimestamp != nil:
@@ -146,7 +149,7 @@ func (s *PodSource) create(ctx context.Context, a Attempt, cfg *config.Config) e
 	default:
 		logging.FromContext(ctx).Infow("Created reader pod", "pod", pod.Name, "files", len(a.Plan.Results))
 	}
-	return outcome.Wait(cfg.ReaderStartTimeout)
+	return nil
 }
 
 // recordedPlan is the plan the attempt started with, recorded on its pod;
@@ -172,6 +175,9 @@ func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, reqs []protocol
 		logs = s.kubeLogs
 	}
 	stream, err := logs(ctx, pod, limit+1)
+	if apierrors.IsTooManyRequests(err) {
+		return nil, fmt.Errorf("reading the log of reader pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
 	if err != nil {
 		return nil, outcome.Retry(reasons.ReaderLogUnavailable, "reading the log of reader pod %q: %v", pod.Name, err)
 	}

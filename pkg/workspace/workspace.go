@@ -37,8 +37,9 @@ type Found struct {
 	Plan materialize.Plan
 	// Reports has one report per result of Plan, in order.
 	Reports []protocol.FileReport
-	// ReaderPod names the attempt's reader pod, also while it works, so
-	// the run can record it.
+	// ReaderPod names the attempt's reader pod once it exists (created,
+	// or found and owned by the run), also while it works, so the run can
+	// record it.
 	ReaderPod string
 }
 

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	ktesting "k8s.io/client-go/testing"
 	"knative.dev/pkg/apis"
+	fakefilteredpodinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/pod/filtered/fake"
 	"knative.dev/pkg/controller"
 )
 
@@ -106,14 +107,16 @@ func TestReaderPodCreateRefused(t *testing.T) {
 		err  error
 		done bool
 	}{
-		{"quota", apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "pvc-reader-0", errors.New("exceeded quota: compute, requested: cpu=10m")), true},
+		{"pod security", apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "pvc-reader-0", errors.New(`violates PodSecurity "restricted:latest"`)), true},
+		{"quota", apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "pvc-reader-0", errors.New("exceeded quota: compute, requested: cpu=10m")), false},
 		{"webhook", apierrors.NewInvalid(schema.GroupKind{Kind: "Pod"}, "pvc-reader-0", nil), true},
 		{"throttled", apierrors.NewTooManyRequests("slow down", 1), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := pvcRun()
 			e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)
-			e.clients.Kube.PrependReactor("create", "pods", func(ktesting.Action) (bool, runtime.Object, error) { return true, nil, tc.err })
+			refuse := true
+			e.clients.Kube.PrependReactor("create", "pods", func(ktesting.Action) (bool, runtime.Object, error) { return refuse, nil, tc.err })
 			got, err := e.reconcile(t, run.Name)
 			if got.IsDone() != tc.done {
 				t.Fatalf("done = %v (err %v, condition %+v), want %v", got.IsDone(), err, condition(got), tc.done)
@@ -121,6 +124,11 @@ func TestReaderPodCreateRefused(t *testing.T) {
 			if !tc.done {
 				if err == nil || controller.IsPermanentError(err) {
 					t.Errorf("Reconcile() = %v, want an error the work queue retries", err)
+				}
+				refuse = false
+				again, _ := e.reconcile(t, run.Name)
+				if again.IsDone() || len(podNames(t, e)) != 1 {
+					t.Errorf("after the refusal passed: done %v (%+v), pods %v; want the reader pod created and the run running", again.IsDone(), condition(again), podNames(t, e))
 				}
 				return
 			}
@@ -208,6 +216,14 @@ func TestLeftoverPodOfAnEarlierRun(t *testing.T) {
 	}
 	if names := podNames(t, e); len(names) != 0 {
 		t.Errorf("pods %v, want the earlier run's pod deleted", names)
+	}
+	// The informer sees the deletion, as the API server would tell it.
+	if err := fakefilteredpodinformer.Get(e.ctx, workspace.PodSelector).Informer().GetIndexer().Delete(pod); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.reconcile(t, run.Name)
+	if again.IsDone() || len(podNames(t, e)) != 1 {
+		t.Errorf("second reconcile: err %v, done %v (%+v), pods %v; want this run's reader pod", err, again.IsDone(), condition(again), podNames(t, e))
 	}
 }
 

@@ -70,7 +70,9 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) 
 		// A finished run is final, whatever happens to its spec later:
 		// Tekton cancels every child of a cancelled PipelineRun, finished
 		// ones too, and the generation bump resets Succeeded.
-		r.keepOutcome(run)
+		if err := r.keepOutcome(run); err != nil {
+			return err
+		}
 		return r.cleanup(ctx, run)
 	}
 	if !run.HasStarted() {
@@ -96,17 +98,18 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) 
 // keepOutcome restores the Succeeded condition of a finished run from the
 // stored copy, which knative's generated reconciler reset to Unknown on a
 // new generation.
-func (r *Reconciler) keepOutcome(run *v1beta1.CustomRun) {
+func (r *Reconciler) keepOutcome(run *v1beta1.CustomRun) error {
 	if cond := run.Status.GetCondition(apis.ConditionSucceeded); cond != nil && !cond.IsUnknown() {
-		return
+		return nil
 	}
 	stored, err := r.runs.CustomRuns(run.Namespace).Get(run.Name)
 	if err != nil {
-		return
+		return fmt.Errorf("getting the stored CustomRun %s/%s: %w", run.Namespace, run.Name, err)
 	}
 	if cond := stored.Status.GetCondition(apis.ConditionSucceeded); cond != nil && !cond.IsUnknown() {
 		run.Status.SetCondition(cond)
 	}
+	return nil
 }
 
 // settle is the one place an outcome becomes the run's state: a result
@@ -124,6 +127,9 @@ func (r *Reconciler) settle(ctx context.Context, run *v1beta1.CustomRun, err err
 	case o.Kind == outcome.Retryable:
 		return r.retryOrFail(ctx, run, o)
 	case o.Kind == outcome.Terminal:
+		if stale, err := r.stale(ctx, run); stale || err != nil {
+			return err
+		}
 		r.fail(ctx, run, o)
 		return nil
 	default:
@@ -170,6 +176,11 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 	if err != nil {
 		return err
 	}
+	// Only the newest copy of the run records an outcome: an older one may
+	// not show that it already finished, and would finish it again.
+	if stale, err := r.stale(ctx, run); stale || err != nil {
+		return err
+	}
 	return r.succeed(ctx, run, out)
 }
 
@@ -188,6 +199,9 @@ func recorded(run *v1beta1.CustomRun) rmv1alpha1.ExtraFields {
 func (r *Reconciler) waitFor(run *v1beta1.CustomRun, after time.Duration) error {
 	if timeout := run.GetTimeout(); timeout > 0 && run.Status.StartTime != nil {
 		left := timeout - r.Clock.Since(run.Status.StartTime.Time)
+		if left <= 0 {
+			return controller.NewRequeueImmediately()
+		}
 		if after == 0 || left < after {
 			after = left
 		}
