@@ -1,7 +1,7 @@
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOBIN ?= $(shell go env GOPATH)/bin
 
-.PHONY: help build test test-unit e2e demo codegen verify lint fuzz bench cluster-up cluster-down
+.PHONY: help build test test-unit e2e demo codegen verify lint fuzz bench bench-cluster chaos cluster-up cluster-down
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ fuzz: ## Run every fuzz target for 20 seconds
 
 bench: ## Reader throughput against plain sha256, and allocations by file size
 	go test -run '^$$' -bench . -benchtime 3x ./pkg/reader/
+
+bench-cluster: ## Time runs on a cluster against TaskRuns and bare pods; keeps a dated table in bench-results/
+	hack/bench-cluster.sh bench
+
+chaos: ## Kill leaders, restart the API server and delete reader pods under load; check every run
+	hack/bench-cluster.sh chaos
 
 cluster-up: ## Start the local cluster with Tekton and the controller
 	hack/cluster.sh up

@@ -9,6 +9,8 @@
 #   hack/cluster.sh status   print what runs
 #   hack/cluster.sh env      print the export line for KUBECONFIG
 #   hack/cluster.sh install  (re)install the controller with ko apply -f config/
+#   hack/cluster.sh restart-apiserver
+#                            stop kube-apiserver and start it again (make chaos)
 set -euo pipefail
 LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)"
 export _start_seconds="$(date +%s)"
@@ -140,7 +142,18 @@ cmd_install() {
   install_controller
 }
 
+cmd_restart_apiserver() {
+  local pidfile="${CLUSTER_DIR}/run/kube-apiserver.pid"
+  [[ -f "${pidfile}" ]] || { echo "kube-apiserver is not running" >&2; exit 1; }
+  kill "$(cat "${pidfile}")"
+  for _ in $(seq 1 60); do kill -0 "$(cat "${pidfile}")" 2>/dev/null || break; sleep 0.5; done
+  rm -f "${pidfile}"
+  NODE_IP="$(node_ip)" "${LIB}/node.sh" start_apiserver
+  stage "kube-apiserver restarted"
+}
+
 case "${1:-up}" in
   up|down|status|env|install) "cmd_${1:-up}" ;;
-  *) echo "usage: $0 up|down|status|env|install" >&2; exit 2 ;;
+  restart-apiserver) cmd_restart_apiserver ;;
+  *) echo "usage: $0 up|down|status|env|install|restart-apiserver" >&2; exit 2 ;;
 esac

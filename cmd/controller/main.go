@@ -2,10 +2,6 @@
 package main
 
 import (
-	"net/http"
-	"os"
-	"time"
-
 	"github.com/resultmaterialize/controller/pkg/reconciler/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/workspace"
 	"k8s.io/utils/clock"
@@ -14,26 +10,14 @@ import (
 	"knative.dev/pkg/signals"
 )
 
+// main runs the controller under sharedmain, which also serves the
+// Deployment's /health and /readiness probes on :8080, reads the API
+// client's rate (KUBE_API_QPS, KUBE_API_BURST) and the worker count
+// (K_THREADS_PER_CONTROLLER) from the environment, and elects leaders per
+// bucket from config-leader-election.
 func main() {
-	go serveProbes()
 	// The pod informer watches reader pods only, not every pod in the
 	// cluster.
 	ctx := filteredinformerfactory.WithSelectors(signals.NewContext(), workspace.PodSelector)
 	sharedmain.MainWithContext(ctx, resultmaterialize.ControllerName, resultmaterialize.NewController(clock.RealClock{}))
-}
-
-// serveProbes answers the Deployment's liveness and readiness probes once
-// the process is up; sharedmain exits on a fatal start-up error.
-func serveProbes() {
-	port := os.Getenv("PROBES_PORT")
-	if port == "" {
-		port = "8080"
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("/readiness", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	server := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	if err := server.ListenAndServe(); err != nil {
-		os.Exit(1)
-	}
 }

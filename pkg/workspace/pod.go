@@ -14,6 +14,7 @@ import (
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,9 +84,7 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 			return found, err
 		}
 		found.Reports = reports
-		latency := s.Clock.Since(pod.CreationTimestamp.Time)
-		logger.Infow("Reader pod finished", "latency", latency.String())
-		s.Metrics.ReaderLatency(ctx, latency)
+		s.done(ctx, logger, pod)
 		return found, nil
 	case pod.Status.Phase == corev1.PodFailed:
 		return found, outcome.Retry(reasons.ReaderFailed, "reader pod %q failed: %s", name, failureText(pod))
@@ -96,9 +95,42 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		}
 		return found, outcome.Retry(reasons.ReaderUnschedulable, "reader pod %q stayed Pending for %s, past %s %s: %s",
 			name, waited.Round(time.Second), config.KeyReaderStart, cfg.ReaderStartTimeout, pendingText(pod))
+	case started(pod):
+		// The document is self-delimiting and parsed strictly, so once
+		// it is all in the log it is the answer, whether or not the
+		// kubelet has reported the pod finished yet; a partial one is
+		// never taken, and is looked at again in a second.
+		found.Plan = recordedPlan(pod, a.Plan)
+		reports, err := s.output(ctx, pod, found.Plan.Requests())
+		if err != nil {
+			return Found{ReaderPod: name}, outcome.Wait(EarlyReadInterval)
+		}
+		found.Reports = reports
+		s.done(ctx, logger, pod)
+		return found, nil
 	default:
 		return found, outcome.Wait(cfg.ReaderReadTimeout)
 	}
+}
+
+// EarlyReadInterval is how often the log of a running reader pod is read
+// for a complete document: at most one read per second per pod.
+const EarlyReadInterval = time.Second
+
+// started reports whether the reader container runs or has run.
+func started(pod *corev1.Pod) bool {
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name == readerContainer && (cs.State.Running != nil || cs.State.Terminated != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *PodSource) done(ctx context.Context, logger *zap.SugaredLogger, pod *corev1.Pod) {
+	latency := s.Clock.Since(pod.CreationTimestamp.Time)
+	logger.Infow("Reader pod output read", "latency", latency.String())
+	s.Metrics.ReaderLatency(ctx, latency)
 }
 
 // foreign handles a pod that holds this attempt's name but is not this
@@ -194,7 +226,7 @@ func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, reqs []protocol
 }
 
 func (s *PodSource) kubeLogs(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error) {
-	return s.Kube.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "reader", LimitBytes: ptr.To(limit)}).Stream(ctx)
+	return s.Kube.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: readerContainer, LimitBytes: ptr.To(limit)}).Stream(ctx)
 }
 
 // Cleanup implements Source: it deletes the current attempt's pod, but

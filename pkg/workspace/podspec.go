@@ -26,6 +26,9 @@ const (
 // PodSelector selects reader pods for the pod informer.
 const PodSelector = ManagedByLabel + "=" + ManagedByValue
 
+// readerContainer names the reader pod's one container.
+const readerContainer = "reader"
+
 // PlanAnnotation records, on the reader pod, the plan its attempt started
 // with: the pod is created with it in one write, so the outcome is
 // computed from the plan the request was made for.
@@ -91,7 +94,7 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
 			Containers: []corev1.Container{{
-				Name:                     "reader",
+				Name:                     readerContainer,
 				Image:                    cfg.ReaderImage,
 				Args:                     []string{"-root=" + MountPath, "-request=" + request},
 				Resources:                *cfg.ReaderResources.DeepCopy(),

@@ -46,7 +46,7 @@ func NewController(clk clock.PassiveClock) func(context.Context, configmap.Watch
 			logger.Fatalw("Creating metrics", zap.Error(err))
 		}
 		store := config.NewStore(logger.Named("config-store"))
-		return newController(ctx, cmw, deps{clock: clk, store: store, metrics: rec})
+		return newController(withEventRecorder(ctx), cmw, deps{clock: clk, store: store, metrics: rec})
 	}
 }
 

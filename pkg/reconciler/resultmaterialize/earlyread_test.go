@@ -1,0 +1,85 @@
+package resultmaterialize
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/resultmaterialize/controller/pkg/protocol"
+	"github.com/resultmaterialize/controller/pkg/workspace"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	"github.com/tektoncd/pipeline/test"
+	corev1 "k8s.io/api/core/v1"
+	"knative.dev/pkg/apis"
+	"knative.dev/pkg/controller"
+)
+
+// runningPod is a reader pod whose container the kubelet reports running:
+// it may have printed its document already.
+func runningPod(t *testing.T, run *v1beta1.CustomRun) *corev1.Pod {
+	t.Helper()
+	pod := readerPod(t, run, corev1.PodRunning, 2*time.Second)
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "reader", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	return pod
+}
+
+func completeOutput() protocol.Output {
+	return protocol.Output{Files: []protocol.FileReport{
+		{Path: "flag", Found: true, Size: 4, SHA256: sum("true"), Head: []byte("true")},
+		{Path: "blob", Found: true, Size: 3, SHA256: sum("abc"), Head: []byte("abc")},
+	}}
+}
+
+func TestReaderPodReadWhileRunning(t *testing.T) {
+	run := pvcRun()
+	e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{runningPod(t, run)}}, nil, readerConfig, logOf(completeOutput()))
+	got, err := e.reconcile(t, run.Name)
+	if err != nil || !got.IsSuccessful() {
+		t.Fatalf("err %v condition %+v: a complete document in a running pod's log is the answer", err, condition(got))
+	}
+	if r := results(got); r["flag"] != "true" || r["blob"] != "abc" {
+		t.Errorf("results %v, want flag true and blob abc", r)
+	}
+}
+
+func TestReaderPodPartialOutputWaits(t *testing.T) {
+	full := `{"files":[{"path":"flag","found":true,"size":4,"sha256":"` + sum("true") + `","head":"dHJ1ZQ=="}`
+	for name, log := range map[string]string{
+		"one of two reports": full,
+		"cut mid-report":     full[:len(full)/2],
+		"nothing yet":        "",
+		"no closing brace":   full + `,{"path":"blob","found":true,"size":3,"sha256":"` + sum("abc") + `","head":"YWJj"}]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			run := pvcRun()
+			e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{runningPod(t, run)}}, nil, readerConfig, rawLog(log))
+			got, err := e.reconcile(t, run.Name)
+			if ok, after := controller.IsRequeueKey(err); !ok || after != workspace.EarlyReadInterval {
+				t.Fatalf("Reconcile() = %v, want a look again in %s", err, workspace.EarlyReadInterval)
+			}
+			if c := got.Status.GetCondition(apis.ConditionSucceeded); c == nil || !c.IsUnknown() || len(got.Status.Results) != 0 {
+				t.Errorf("condition %+v results %v: a partial document must never be taken or fail the run", c, got.Status.Results)
+			}
+		})
+	}
+}
+
+func TestReaderPodNotStartedIsNotRead(t *testing.T) {
+	run := pvcRun()
+	pod := readerPod(t, run, corev1.PodPending, time.Second)
+	var reads atomic.Int32
+	logs := func(context.Context, *corev1.Pod, int64) (io.ReadCloser, error) {
+		reads.Add(1)
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{pod}}, nil, readerConfig, logs)
+	if _, err := e.reconcile(t, run.Name); err == nil {
+		t.Fatal("Reconcile() = nil, want a requeue while the pod is Pending")
+	}
+	if n := reads.Load(); n != 0 {
+		t.Errorf("%d log reads of a pod whose container has not started, want 0", n)
+	}
+}
