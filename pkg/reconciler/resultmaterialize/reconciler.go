@@ -162,6 +162,15 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 			return err
 		}
 		a.Plan = res.plan
+		// A reader pod is only made from the newest copy of the run: an
+		// older one may predate the pod it already has, which a replica
+		// that just took the run's bucket over would otherwise make again
+		// after that pod was read and deleted.
+		if src == r.Sources.Volume {
+			if stale, err := r.stale(ctx, run); stale || err != nil {
+				return err
+			}
+		}
 	}
 	found, err := src.Read(ctx, a)
 	if found.ReaderPod != "" && found.ReaderPod != rec.ReaderPod {
