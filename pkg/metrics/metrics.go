@@ -20,6 +20,9 @@ type Recorder struct {
 	bytes   metric.Int64Counter
 	results metric.Int64Counter
 	reader  metric.Float64Histogram
+	// reconciles counts ReconcileKind calls: the replica that leads the
+	// run's bucket makes them; the others skip the key.
+	reconciles metric.Int64Counter
 }
 
 // New creates the instruments on the provider's meter.
@@ -43,7 +46,19 @@ func New(mp metric.MeterProvider) (*Recorder, error) {
 		metric.WithDescription("Time from creating a reader pod to reading its output")); err != nil {
 		return nil, fmt.Errorf("creating the reader histogram: %w", err)
 	}
+	if r.reconciles, err = m.Int64Counter("resultmaterialize_reconciles",
+		metric.WithDescription("Reconciles of ResultMaterialize CustomRuns by the replica that leads their bucket")); err != nil {
+		return nil, fmt.Errorf("creating the reconciles counter: %w", err)
+	}
 	return &r, nil
+}
+
+// Reconciled counts one reconcile of a run.
+func (r *Recorder) Reconciled(ctx context.Context) {
+	if r == nil {
+		return
+	}
+	r.reconciles.Add(ctx, 1)
 }
 
 // RunDone counts a finished run.

@@ -61,7 +61,7 @@ func (e *env) scrape(ctx context.Context) (counters, error) {
 				continue
 			}
 			switch {
-			case name == "kn_workqueue_process_duration_seconds_count":
+			case name == "resultmaterialize_reconciles_total":
 				c.reconciles += value
 			case name == "kn_k8s_client_http_response_status_code_total":
 				c.requests[label(labels, "http_request_method")] += value

@@ -51,6 +51,7 @@ func TestMetrics(t *testing.T) {
 		"resultmaterialize_read_bytes":                    3 + 5000,
 		"resultmaterialize_results disposition=Inline":    1,
 		"resultmaterialize_results disposition=Reference": 1,
+		"resultmaterialize_reconciles":                    2,
 	}
 	if d := cmp.Diff(want, sums(t, e)); d != "" {
 		t.Errorf("metrics (-want +got):\n%s", d)

@@ -64,6 +64,7 @@ var _ customrunreconciler.Interface = (*Reconciler)(nil)
 func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) pkgreconciler.Event {
 	ctx, cancel := context.WithTimeout(ctx, ReconcileTimeout)
 	defer cancel()
+	r.Metrics.Reconciled(ctx)
 	logger := logging.FromContext(ctx).With("attempt", run.GetRetryCount())
 	ctx = logging.WithLogger(ctx, logger)
 	if run.Status.CompletionTime != nil {
