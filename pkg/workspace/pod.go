@@ -88,18 +88,12 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		return found, nil
 	case pod.Status.Phase == corev1.PodFailed:
 		return found, outcome.Retry(reasons.ReaderFailed, "reader pod %q failed: %s", name, failureText(pod))
-	case pod.Status.Phase == corev1.PodPending || pod.Status.Phase == "":
-		waited := s.Clock.Since(pod.CreationTimestamp.Time)
-		if waited < cfg.ReaderStartTimeout {
-			return found, outcome.Wait(cfg.ReaderStartTimeout - waited)
-		}
-		return found, outcome.Retry(reasons.ReaderUnschedulable, "reader pod %q stayed Pending for %s, past %s %s: %s",
-			name, waited.Round(time.Second), config.KeyReaderStart, cfg.ReaderStartTimeout, pendingText(pod))
 	case started(pod):
 		// The document is self-delimiting and parsed strictly, so once
 		// it is all in the log it is the answer, whether or not the
-		// kubelet has reported the pod finished yet; a partial one is
-		// never taken, and is looked at again in a second.
+		// kubelet has reported the pod finished yet (it often shows the
+		// container terminated while the pod is still Pending); a partial
+		// one is never taken, and is looked at again in a second.
 		found.Plan = recordedPlan(pod, a.Plan)
 		reports, err := s.output(ctx, pod, found.Plan.Requests())
 		if err != nil {
@@ -108,6 +102,13 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		found.Reports = reports
 		s.done(ctx, logger, pod)
 		return found, nil
+	case pod.Status.Phase == corev1.PodPending || pod.Status.Phase == "":
+		waited := s.Clock.Since(pod.CreationTimestamp.Time)
+		if waited < cfg.ReaderStartTimeout {
+			return found, outcome.Wait(cfg.ReaderStartTimeout - waited)
+		}
+		return found, outcome.Retry(reasons.ReaderUnschedulable, "reader pod %q stayed Pending for %s, past %s %s: %s",
+			name, waited.Round(time.Second), config.KeyReaderStart, cfg.ReaderStartTimeout, pendingText(pod))
 	default:
 		return found, outcome.Wait(cfg.ReaderReadTimeout)
 	}

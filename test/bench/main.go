@@ -33,6 +33,8 @@ type env struct {
 	tekton versioned.Interface
 	ns     string
 	track  *tracker
+	// created records how fast each burst was created.
+	created []string
 }
 
 func main() {

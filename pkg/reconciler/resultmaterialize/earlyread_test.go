@@ -34,14 +34,27 @@ func completeOutput() protocol.Output {
 }
 
 func TestReaderPodReadWhileRunning(t *testing.T) {
-	run := pvcRun()
-	e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{runningPod(t, run)}}, nil, readerConfig, logOf(completeOutput()))
-	got, err := e.reconcile(t, run.Name)
-	if err != nil || !got.IsSuccessful() {
-		t.Fatalf("err %v condition %+v: a complete document in a running pod's log is the answer", err, condition(got))
-	}
-	if r := results(got); r["flag"] != "true" || r["blob"] != "abc" {
-		t.Errorf("results %v, want flag true and blob abc", r)
+	for name, pod := range map[string]func(*v1beta1.CustomRun) *corev1.Pod{
+		"running": func(run *v1beta1.CustomRun) *corev1.Pod { return runningPod(t, run) },
+		// The kubelet often shows the container terminated while the
+		// pod is still Pending, a second before the pod Succeeded.
+		"terminated, pod still Pending": func(run *v1beta1.CustomRun) *corev1.Pod {
+			pod := readerPod(t, run, corev1.PodPending, 2*time.Second)
+			pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "reader", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}}}
+			return pod
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			run := pvcRun()
+			e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{pod(run)}}, nil, readerConfig, logOf(completeOutput()))
+			got, err := e.reconcile(t, run.Name)
+			if err != nil || !got.IsSuccessful() {
+				t.Fatalf("err %v condition %+v: a complete document in the log is the answer", err, condition(got))
+			}
+			if r := results(got); r["flag"] != "true" || r["blob"] != "abc" {
+				t.Errorf("results %v, want flag true and blob abc", r)
+			}
+		})
 	}
 }
 
