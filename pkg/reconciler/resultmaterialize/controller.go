@@ -80,7 +80,9 @@ func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controll
 		pipeline: pipelineclient.Get(ctx),
 	}
 	impl := customrunreconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {
-		return controller.Options{AgentName: ControllerName, ConfigStore: store}
+		// The reconciler writes status itself (writeStatus): the generated
+		// update retries a conflict by writing over the newer copy.
+		return controller.Options{AgentName: ControllerName, ConfigStore: store, SkipStatusUpdates: true}
 	})
 
 	if _, err := customRunInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{

@@ -5,9 +5,68 @@ import (
 
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/test"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	ktesting "k8s.io/client-go/testing"
 	"knative.dev/pkg/controller"
 )
+
+// rejectStaleUpdates makes the fake API server refuse an update of a
+// CustomRun whose resourceVersion is not the stored one, as a real one
+// does.
+func rejectStaleUpdates(t *testing.T, e *env) {
+	t.Helper()
+	e.clients.Pipeline.PrependReactor("update", "customruns", func(action ktesting.Action) (bool, runtime.Object, error) {
+		run := action.(ktesting.UpdateAction).GetObject().(*v1beta1.CustomRun)
+		stored, err := e.clients.Pipeline.Tracker().Get(v1beta1.SchemeGroupVersion.WithResource("customruns"), run.Namespace, run.Name)
+		if err == nil && stored.(*v1beta1.CustomRun).ResourceVersion != run.ResourceVersion {
+			return true, nil, apierrors.NewConflict(v1beta1.Resource("customruns"), run.Name, nil)
+		}
+		return false, nil, nil
+	})
+}
+
+// finishElsewhere records the run as finished on the API server, as the
+// replica that held its bucket did, and leaves the informer with the
+// older copy.
+func finishElsewhere(t *testing.T, e *env, name string) {
+	t.Helper()
+	older, err := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := older.DeepCopy()
+	newer.Status.InitializeConditions()
+	newer.Status.MarkCustomRunSucceeded("Materialized", "done by the replica that held the bucket")
+	newer.Status.CompletionTime = &metav1.Time{Time: epoch}
+	newer.Status.Results = []v1beta1.CustomRunResult{{Name: "flag", Value: "from the other replica"}}
+	newer.Status.ExtraFields.Raw = []byte(`{"readerPod":"` + name + `-reader-0"}`)
+	if _, err := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).UpdateStatus(e.ctx, newer, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.runs.Update(older); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStaleCopyNeverOverwritesAFinishedRun: a replica that just took the
+// bucket over holds a copy from before the run even started.
+func TestStaleCopyNeverOverwritesAFinishedRun(t *testing.T) {
+	run := newRun("cm", withConfigMapWorkspace("ws", "files"), withParam("results", "flag"))
+	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, ConfigMaps: []*corev1.ConfigMap{files}}, nil, nil)
+	rejectStaleUpdates(t, e)
+	finishElsewhere(t, e, run.Name)
+	err := e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name)
+	if ok, _ := controller.IsRequeueKey(err); !ok {
+		t.Fatalf("Reconcile() = %v, want a requeue to see the newer run", err)
+	}
+	got, _ := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
+	if !got.IsSuccessful() || got.Status.CompletionTime == nil || len(got.Status.Results) != 1 || got.Status.Results[0].Value != "from the other replica" {
+		t.Errorf("the finished run was overwritten: conditions %+v results %+v", got.Status.Conditions, got.Status.Results)
+	}
+}
 
 // TestStaleCopyMakesNoSecondReaderPod: a replica that just took the run's
 // bucket over holds a copy from before the first attempt's pod was
@@ -15,21 +74,9 @@ import (
 func TestStaleCopyMakesNoSecondReaderPod(t *testing.T) {
 	run := pvcRun()
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)
-	older, err := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	newer := older.DeepCopy()
-	newer.Status.MarkCustomRunSucceeded("Materialized", "done by the replica that held the bucket")
-	newer.Status.CompletionTime = &metav1.Time{Time: epoch}
-	newer.Status.ExtraFields.Raw = []byte(`{"readerPod":"pvc-reader-0"}`)
-	if _, err := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).UpdateStatus(e.ctx, newer, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.runs.Update(older); err != nil {
-		t.Fatal(err)
-	}
-	err = e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name)
+	rejectStaleUpdates(t, e)
+	finishElsewhere(t, e, run.Name)
+	err := e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name)
 	if ok, _ := controller.IsRequeueKey(err); !ok {
 		t.Fatalf("Reconcile() = %v, want a requeue to see the newer run", err)
 	}

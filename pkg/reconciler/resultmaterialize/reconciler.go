@@ -25,9 +25,10 @@ import (
 	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1beta1"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
-	"knative.dev/pkg/apis"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
 	pkgreconciler "knative.dev/pkg/reconciler"
@@ -60,20 +61,28 @@ type Reconciler struct {
 var _ customrunreconciler.Interface = (*Reconciler)(nil)
 
 // ReconcileKind drives one CustomRun through its lifecycle: start, then
-// cancellation, timeout or a read attempt, until it is done.
+// cancellation, timeout or a read attempt, until it is done; then it
+// writes the status the reconcile reached.
 func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) pkgreconciler.Event {
 	ctx, cancel := context.WithTimeout(ctx, ReconcileTimeout)
 	defer cancel()
 	r.Metrics.Reconciled(ctx)
 	logger := logging.FromContext(ctx).With("attempt", run.GetRetryCount())
 	ctx = logging.WithLogger(ctx, logger)
+	run.SetDefaults(ctx)
+	before := run.Status.DeepCopy()
+	err := r.reconcileKind(ctx, run)
+	if werr := r.writeStatus(ctx, run, before); werr != nil {
+		return werr
+	}
+	return err
+}
+
+func (r *Reconciler) reconcileKind(ctx context.Context, run *v1beta1.CustomRun) error {
 	if run.Status.CompletionTime != nil {
 		// A finished run is final, whatever happens to its spec later:
 		// Tekton cancels every child of a cancelled PipelineRun, finished
-		// ones too, and the generation bump resets Succeeded.
-		if err := r.keepOutcome(run); err != nil {
-			return err
-		}
+		// ones too.
 		return r.cleanup(ctx, run)
 	}
 	if !run.HasStarted() {
@@ -96,19 +105,25 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) 
 	return r.settle(ctx, run, r.reconcile(ctx, run))
 }
 
-// keepOutcome restores the Succeeded condition of a finished run from the
-// stored copy, which knative's generated reconciler reset to Unknown on a
-// new generation.
-func (r *Reconciler) keepOutcome(run *v1beta1.CustomRun) error {
-	if cond := run.Status.GetCondition(apis.ConditionSucceeded); cond != nil && !cond.IsUnknown() {
+// writeStatus writes the run's status when the reconcile changed it, as an
+// update of the very copy it started from: if the API server holds a newer
+// one (another replica's, or one the cache had not shown yet), the update
+// conflicts and the run is reconciled again from the newer copy, which is
+// never overwritten.
+func (r *Reconciler) writeStatus(ctx context.Context, run *v1beta1.CustomRun, before *v1beta1.CustomRunStatus) error {
+	run.Status.ObservedGeneration = run.Generation
+	if equality.Semantic.DeepEqual(*before, run.Status) {
 		return nil
 	}
-	stored, err := r.runs.CustomRuns(run.Namespace).Get(run.Name)
-	if err != nil {
-		return fmt.Errorf("getting the stored CustomRun %s/%s: %w", run.Namespace, run.Name, err)
-	}
-	if cond := stored.Status.GetCondition(apis.ConditionSucceeded); cond != nil && !cond.IsUnknown() {
-		run.Status.SetCondition(cond)
+	_, err := r.pipeline.TektonV1beta1().CustomRuns(run.Namespace).UpdateStatus(ctx, run, metav1.UpdateOptions{})
+	switch {
+	case apierrors.IsConflict(err):
+		logging.FromContext(ctx).Debugw("The CustomRun changed since this reconcile read it; reconciling the newer copy")
+		return controller.NewRequeueImmediately()
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("updating the status of CustomRun %s/%s: %w", run.Namespace, run.Name, err)
 	}
 	return nil
 }
