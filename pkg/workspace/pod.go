@@ -14,7 +14,6 @@ import (
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
-	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,6 +47,8 @@ type PodSource struct {
 	Logs func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
 	// Metrics records reader latency; nil records nothing.
 	Metrics *metrics.Recorder
+
+	peeks peeks
 }
 
 var _ Source = (*PodSource)(nil)
@@ -73,35 +74,22 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		return Found{}, s.foreign(ctx, run, pod)
 	}
 	found := Found{ReaderPod: name}
-	logger := logging.FromContext(ctx).With("pod", name, "phase", pod.Status.Phase)
 	switch {
 	case pod.DeletionTimestamp != nil:
 		return found, outcome.Retry(reasons.ReaderFailed, "reader pod %q was deleted before it finished", name)
 	case pod.Status.Phase == corev1.PodSucceeded:
-		found.Plan = recordedPlan(pod, a.Plan)
-		reports, err := s.output(ctx, pod, found.Plan.Requests())
-		if err != nil {
-			return found, err
-		}
-		found.Reports = reports
-		s.done(ctx, logger, pod)
-		return found, nil
+		return s.finish(ctx, pod, a, found)
 	case pod.Status.Phase == corev1.PodFailed:
 		return found, outcome.Retry(reasons.ReaderFailed, "reader pod %q failed: %s", name, failureText(pod))
-	case started(pod):
-		// The document is self-delimiting and parsed strictly, so once
-		// it is all in the log it is the answer, whether or not the
-		// kubelet has reported the pod finished yet (it often shows the
-		// container terminated while the pod is still Pending); a partial
-		// one is never taken, and is looked at again in a second.
-		found.Plan = recordedPlan(pod, a.Plan)
-		reports, err := s.output(ctx, pod, found.Plan.Requests())
-		if err != nil {
-			return Found{ReaderPod: name}, outcome.Wait(EarlyReadInterval)
+	case exited(pod) != nil:
+		// The kubelet often shows the container exited a second before
+		// the pod's phase follows.
+		if exited(pod).ExitCode != 0 {
+			return found, outcome.Retry(reasons.ReaderFailed, "reader pod %q failed: %s", name, failureText(pod))
 		}
-		found.Reports = reports
-		s.done(ctx, logger, pod)
-		return found, nil
+		return s.finish(ctx, pod, a, found)
+	case running(pod):
+		return s.peek(ctx, pod, a, found)
 	case pod.Status.Phase == corev1.PodPending || pod.Status.Phase == "":
 		waited := s.Clock.Since(pod.CreationTimestamp.Time)
 		if waited < cfg.ReaderStartTimeout {
@@ -114,24 +102,20 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	}
 }
 
-// EarlyReadInterval is how often the log of a running reader pod is read
-// for a complete document: at most one read per second per pod.
-const EarlyReadInterval = time.Second
-
-// started reports whether the reader container runs or has run.
-func started(pod *corev1.Pod) bool {
-	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.Name == readerContainer && (cs.State.Running != nil || cs.State.Terminated != nil) {
-			return true
-		}
+// finish reads and checks the output of a reader that has exited, or
+// that runs and may have printed its whole document.
+func (s *PodSource) finish(ctx context.Context, pod *corev1.Pod, a Attempt, found Found) (Found, error) {
+	found.Plan = recordedPlan(pod, a.Plan)
+	reports, err := s.output(ctx, pod, found.Plan.Requests())
+	if err != nil {
+		return Found{ReaderPod: found.ReaderPod}, err
 	}
-	return false
-}
-
-func (s *PodSource) done(ctx context.Context, logger *zap.SugaredLogger, pod *corev1.Pod) {
+	found.Reports = reports
+	s.peeks.forget(pod.UID)
 	latency := s.Clock.Since(pod.CreationTimestamp.Time)
-	logger.Infow("Reader pod output read", "latency", latency.String())
+	logging.FromContext(ctx).Infow("Reader pod output read", "pod", pod.Name, "phase", pod.Status.Phase, "latency", latency.String())
 	s.Metrics.ReaderLatency(ctx, latency)
+	return found, nil
 }
 
 // foreign handles a pod that holds this attempt's name but is not this
@@ -251,6 +235,7 @@ func (s *PodSource) Cleanup(ctx context.Context, run *v1beta1.CustomRun) error {
 }
 
 func (s *PodSource) delete(ctx context.Context, pod *corev1.Pod) error {
+	s.peeks.forget(pod.UID)
 	err := s.Kube.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("deleting reader pod %s/%s: %w", pod.Namespace, pod.Name, err)

@@ -96,3 +96,58 @@ func TestReaderPodNotStartedIsNotRead(t *testing.T) {
 		t.Errorf("%d log reads of a pod whose container has not started, want 0", n)
 	}
 }
+
+func exitedPod(t *testing.T, run *v1beta1.CustomRun, code int32) *corev1.Pod {
+	t.Helper()
+	pod := readerPod(t, run, corev1.PodPending, 2*time.Second)
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "reader", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Error", ExitCode: code}}}}
+	return pod
+}
+
+func TestReaderPodExitedBeforeItsPhase(t *testing.T) {
+	for name, tc := range map[string]struct {
+		pod    func(*v1beta1.CustomRun) *corev1.Pod
+		log    string
+		reason string
+	}{
+		"exit code 2":            {pod: func(r *v1beta1.CustomRun) *corev1.Pod { return exitedPod(t, r, 2) }, log: "", reason: "ReaderFailed"},
+		"exit 0, partial output": {pod: func(r *v1beta1.CustomRun) *corev1.Pod { return exitedPod(t, r, 0) }, log: `{"files":[`, reason: "ReaderOutputInvalid"},
+		"running past both times": {pod: func(r *v1beta1.CustomRun) *corev1.Pod {
+			p := runningPod(t, r)
+			p.CreationTimestamp.Time = epoch.Add(-time.Hour)
+			return p
+		}, log: "", reason: "ReaderFailed"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			run := pvcRun()
+			e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{tc.pod(run)}}, nil, readerConfig, rawLog(tc.log))
+			got, err := e.reconcile(t, run.Name)
+			if err != nil {
+				t.Fatalf("Reconcile() = %v", err)
+			}
+			if c := got.Status.GetCondition(apis.ConditionSucceeded); c == nil || !c.IsFalse() || c.Reason != tc.reason || !strings.Contains(c.Message, "pvc-reader-0") {
+				t.Errorf("condition %+v, want Failed %s naming the pod", c, tc.reason)
+			}
+		})
+	}
+}
+
+func TestReaderPodLogReadAtMostOncePerSecond(t *testing.T) {
+	run := pvcRun()
+	var reads atomic.Int32
+	logs := func(context.Context, *corev1.Pod, int64) (io.ReadCloser, error) {
+		reads.Add(1)
+		return io.NopCloser(strings.NewReader(`{"files":[`)), nil
+	}
+	e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{runningPod(t, run)}}, nil, readerConfig, logs)
+	for range 3 {
+		// Pod updates enqueue the run as often as they come.
+		err := e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name)
+		if ok, after := controller.IsRequeueKey(err); !ok || after <= 0 || after > workspace.EarlyReadInterval {
+			t.Fatalf("Reconcile() = %v, want a look again within %s", err, workspace.EarlyReadInterval)
+		}
+	}
+	if n := reads.Load(); n != 1 {
+		t.Errorf("%d log reads in three reconciles within a second, want 1", n)
+	}
+}
