@@ -145,8 +145,18 @@ cmd_install() {
 cmd_restart_apiserver() {
   local pidfile="${CLUSTER_DIR}/run/kube-apiserver.pid"
   [[ -f "${pidfile}" ]] || { echo "kube-apiserver is not running" >&2; exit 1; }
-  kill "$(cat "${pidfile}")"
-  for _ in $(seq 1 60); do kill -0 "$(cat "${pidfile}")" 2>/dev/null || break; sleep 0.5; done
+  local pid
+  pid="$(cat "${pidfile}")"
+  kill "${pid}"
+  for _ in $(seq 1 60); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "${pid}" 2>/dev/null; then
+    kill -9 "${pid}"
+    sleep 1
+  fi
+  if kill -0 "${pid}" 2>/dev/null; then
+    echo "kube-apiserver (pid ${pid}) would not stop" >&2
+    exit 1
+  fi
   rm -f "${pidfile}"
   NODE_IP="$(node_ip)" "${LIB}/node.sh" start_apiserver
   stage "kube-apiserver restarted"

@@ -145,14 +145,14 @@ func burst(ctx context.Context, names []string, create func(context.Context, str
 	for range 32 {
 		wg.Go(func() {
 			for name := range work {
-				err := wait.ExponentialBackoffWithContext(ctx, wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 6},
+				err := wait.ExponentialBackoffWithContext(ctx, wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 10, Cap: 10 * time.Second},
 					func(ctx context.Context) (bool, error) {
 						err := create(ctx, name)
 						return err == nil || apierrors.IsAlreadyExists(err), nil
 					})
 				if err != nil {
 					mu.Lock()
-					first = fmt.Errorf("creating %s: %w", name, err)
+					first = fmt.Errorf("creating %s, retried for a minute: %w", name, err)
 					mu.Unlock()
 				}
 			}

@@ -45,40 +45,40 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the namespace afterwards")
 	flag.Parse()
 
+	if err := run(*mode, *out, *scale, *restart, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(mode, out string, scale int, restart string, keep bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	e, err := connect(ctx)
-	if err != nil {
-		fail(err)
-	}
-	if !*keep {
+	if e != nil && !keep {
 		defer func() {
 			_ = e.kube.CoreV1().Namespaces().Delete(context.Background(), e.ns, metav1.DeleteOptions{})
 		}()
 	}
+	if err != nil {
+		return err
+	}
 	var r *report
-	switch *mode {
+	switch mode {
 	case "bench":
-		r, err = e.bench(ctx, *scale)
+		r, err = e.bench(ctx, scale)
 	case "chaos":
-		r, err = e.chaos(ctx, *scale, *restart)
+		r, err = e.chaos(ctx, scale, restart)
 	default:
-		err = fmt.Errorf("unknown -mode %q: bench or chaos", *mode)
+		err = fmt.Errorf("unknown -mode %q: bench or chaos", mode)
 	}
 	if r != nil {
 		fmt.Print(r.String())
-		if werr := keepReport(*out, *mode, r); werr != nil && err == nil {
+		if werr := keepReport(out, mode, r); werr != nil && err == nil {
 			err = werr
 		}
 	}
-	if err != nil {
-		fail(err)
-	}
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "bench:", err)
-	os.Exit(1)
+	return err
 }
 
 func keepReport(dir, mode string, r *report) error {
@@ -111,12 +111,13 @@ func connect(ctx context.Context) (*env, error) {
 	if _, err := e.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{}); err != nil {
 		return nil, err
 	}
+	// From here on the namespace exists, and the caller deletes it.
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		_, err := e.kube.CoreV1().ServiceAccounts(e.ns).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("namespace %s has no default service account: %w", e.ns, err)
+		return e, fmt.Errorf("namespace %s has no default service account: %w", e.ns, err)
 	}
 	tf := tektoninformers.NewSharedInformerFactoryWithOptions(e.tekton, 0, tektoninformers.WithNamespace(e.ns))
 	kf := informers.NewSharedInformerFactoryWithOptions(e.kube, 0, informers.WithNamespace(e.ns))
@@ -130,7 +131,7 @@ func connect(ctx context.Context) (*env, error) {
 		{kf.Core().V1().Pods().Informer(), handlers(e.track.onPod, e.track.onPodDelete)},
 	} {
 		if _, err := reg.informer.AddEventHandler(reg.h); err != nil {
-			return nil, err
+			return e, err
 		}
 	}
 	tf.Start(ctx.Done())

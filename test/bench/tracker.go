@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -46,6 +47,7 @@ type tracker struct {
 	podUIDs  map[string]map[types.UID]bool
 	alive    map[string]map[types.UID]bool
 	maxAlive int
+	flips    []string
 }
 
 func newTracker() *tracker {
@@ -100,9 +102,23 @@ func (t *tracker) onRun(obj any) {
 	if !ok {
 		return
 	}
+	k := key(kindRun, run.Name)
 	if c := run.Status.GetCondition(apis.ConditionSucceeded); c != nil && !c.IsUnknown() {
-		t.markDone(key(kindRun, run.Name), c.IsTrue(), c.Reason)
+		t.markDone(k, c.IsTrue(), c.Reason)
+		return
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, done := t.finished[k]; done {
+		t.flips = append(t.flips, k)
+	}
+}
+
+// flipped lists the runs seen done and later not done.
+func (t *tracker) flipped() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.flips)
 }
 
 func (t *tracker) onTaskRun(obj any) {

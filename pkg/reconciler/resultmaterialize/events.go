@@ -16,9 +16,10 @@ import (
 
 // withEventRecorder gives the reconciler an event recorder whose sink has
 // a client of its own, with its own rate limiter: Events never take a
-// token a status write waits for. The broadcaster queues events and drops
-// them when its queue is full, so a slow event sink never delays a
-// result.
+// token that a ConfigMap read, a reader pod or a log read waits for (the
+// generated reconciler would send them through the Kubernetes client).
+// The broadcaster queues events and drops them when its queue is full, so
+// a slow event sink never delays a result.
 func withEventRecorder(ctx context.Context) context.Context {
 	cfg := injection.GetConfig(ctx)
 	if cfg == nil {
