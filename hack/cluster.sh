@@ -142,18 +142,24 @@ cmd_install() {
   install_controller
 }
 
+# alive tells whether a process runs; a zombie (its parent, the shell
+# that started it, is gone and nothing reaps it) does not.
+alive() {
+  [[ -r "/proc/$1/stat" ]] && [[ "$(cut -d' ' -f3 "/proc/$1/stat")" != Z ]]
+}
+
 cmd_restart_apiserver() {
   local pidfile="${CLUSTER_DIR}/run/kube-apiserver.pid"
   [[ -f "${pidfile}" ]] || { echo "kube-apiserver is not running" >&2; exit 1; }
   local pid
   pid="$(cat "${pidfile}")"
-  kill "${pid}"
-  for _ in $(seq 1 60); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.5; done
-  if kill -0 "${pid}" 2>/dev/null; then
+  kill "${pid}" 2>/dev/null || true
+  for _ in $(seq 1 60); do alive "${pid}" || break; sleep 0.5; done
+  if alive "${pid}"; then
     kill -9 "${pid}"
     sleep 1
   fi
-  if kill -0 "${pid}" 2>/dev/null; then
+  if alive "${pid}"; then
     echo "kube-apiserver (pid ${pid}) would not stop" >&2
     exit 1
   fi

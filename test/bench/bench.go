@@ -124,7 +124,7 @@ func (e *env) one(ctx context.Context, k string, create func(context.Context) er
 	if missing := e.waitAll(ctx, []string{k}, 3*time.Minute); len(missing) > 0 {
 		return 0, fmt.Errorf("%s not done after 3m", k)
 	}
-	f, _ := e.track.result(k)
+	f := e.track.result(k)
 	if !f.ok {
 		return 0, fmt.Errorf("%s failed: %s", k, f.reason)
 	}
@@ -148,7 +148,7 @@ func (e *env) burstOf(ctx context.Context, kind string, ns []string, create func
 	}
 	out := make([]time.Duration, len(keys))
 	for i, k := range keys {
-		f, _ := e.track.result(k)
+		f := e.track.result(k)
 		if !f.ok {
 			return nil, fmt.Errorf("%s failed: %s", k, f.reason)
 		}
@@ -170,7 +170,7 @@ func (e *env) pairs(ctx context.Context, r *report, n int, prefix string, other 
 			return err
 		}
 		ours = append(ours, d)
-		f, _ := e.track.result(key(kindRun, name))
+		f := e.track.result(key(kindRun, name))
 		if st, ok := e.track.stagesOf(name + "-reader-0"); ok && !st.exited.IsZero() {
 			start := f.at.Add(-d)
 			parts[0] = append(parts[0], st.scheduled.Sub(start))

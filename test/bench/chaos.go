@@ -37,6 +37,12 @@ const (
 func (e *env) chaos(ctx context.Context, scale int, restart string) (*report, error) {
 	r := &report{title: fmt.Sprintf("ResultMaterialize chaos run, %s", time.Now().UTC().Format(time.RFC3339))}
 	var failures []string
+	// Whatever happens later, what failed so far is in the report.
+	defer func() {
+		for _, f := range failures {
+			r.note("FAILED: %s", f)
+		}
+	}()
 
 	stop := make(chan struct{})
 	kills := make(chan []kill, 1)
@@ -123,9 +129,6 @@ func (e *env) chaos(ctx context.Context, scale int, restart string) (*report, er
 	}
 	if left > 0 {
 		failures = append(failures, fmt.Sprintf("%d reader pods left over", left))
-	}
-	for _, f := range failures {
-		r.note("FAILED: %s", f)
 	}
 	if len(failures) > 0 {
 		return r, fmt.Errorf("%d failures", len(failures))
@@ -253,7 +256,7 @@ func (e *env) deleteReaders(ctx context.Context) ([]string, error) {
 	var out []string
 	for _, n := range slices.Concat(retried, final) {
 		pod := n + "-reader-0"
-		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
 			_, seen := e.track.stagesOf(pod)
 			return seen, nil
 		})

@@ -60,12 +60,12 @@ func (e *env) scrape(ctx context.Context) (counters, error) {
 			if !ok {
 				continue
 			}
-			switch {
-			case name == "resultmaterialize_reconciles_total":
+			switch name {
+			case "resultmaterialize_reconciles_total":
 				c.reconciles += value
-			case name == "kn_k8s_client_http_response_status_code_total":
+			case "kn_k8s_client_http_response_status_code_total":
 				c.requests[label(labels, "http_request_method")] += value
-			case name == "process_resident_memory_bytes":
+			case "process_resident_memory_bytes":
 				c.maxRSS = max(c.maxRSS, value)
 			}
 		}

@@ -54,7 +54,7 @@ func (e *env) prepare(ctx context.Context) error {
 	case <-waitCtx.Done():
 		return fmt.Errorf("the pod writing the volume's result file did not finish in 3m")
 	}
-	if f, _ := e.track.result(key(kindPod, "write")); !f.ok {
+	if f := e.track.result(key(kindPod, "write")); !f.ok {
 		return fmt.Errorf("the pod writing the volume's result file failed")
 	}
 	return nil

@@ -77,11 +77,11 @@ func (t *tracker) done(k string) <-chan struct{} {
 	return ch
 }
 
-func (t *tracker) result(k string) (finish, bool) {
+// result is how the object finished; the zero finish if it has not.
+func (t *tracker) result(k string) finish {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	f, ok := t.finished[k]
-	return f, ok
+	return t.finished[k]
 }
 
 func (t *tracker) markDone(k string, ok bool, reason string) {
