@@ -145,7 +145,7 @@ cmd_install() {
 # alive tells whether a process runs; a zombie (its parent, the shell
 # that started it, is gone and nothing reaps it) does not.
 alive() {
-  [[ -r "/proc/$1/stat" ]] && [[ "$(cut -d' ' -f3 "/proc/$1/stat")" != Z ]]
+  [[ "$1" != 0 ]] && [[ -r "/proc/$1/stat" ]] && [[ "$(cut -d' ' -f3 "/proc/$1/stat")" != Z ]]
 }
 
 cmd_restart_apiserver() {
@@ -153,7 +153,13 @@ cmd_restart_apiserver() {
   [[ -f "${pidfile}" ]] || { echo "kube-apiserver is not running" >&2; exit 1; }
   local pid
   pid="$(cat "${pidfile}")"
-  kill "${pid}" 2>/dev/null || true
+  # A pid reused by another process since is not ours to kill.
+  if ! tr '\0' ' ' < "/proc/${pid}/cmdline" 2>/dev/null | grep -q kube-apiserver; then
+    pid=0
+  fi
+  if [[ "${pid}" != 0 ]]; then
+    kill "${pid}" 2>/dev/null || true
+  fi
   for _ in $(seq 1 60); do alive "${pid}" || break; sleep 0.5; done
   if alive "${pid}"; then
     kill -9 "${pid}"

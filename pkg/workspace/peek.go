@@ -21,36 +21,54 @@ const EarlyReadInterval = time.Second
 // that does not answer must not hold a worker for long.
 const PeekTimeout = 5 * time.Second
 
-// peeks remembers when each running reader pod's log was last read.
+// PeekBackoff is how long to wait after a read of a running reader pod's
+// log failed (a kubelet that does not answer, a refused request), rather
+// than found an incomplete document.
+const PeekBackoff = 10 * time.Second
+
+// peeks remembers when each running reader pod's log may next be read.
 type peeks struct {
-	mu   sync.Mutex
-	last map[types.UID]time.Time
+	mu     sync.Mutex
+	next   map[types.UID]time.Time
+	pruned time.Time
 }
 
-// due reports how long until the pod's log may be read again, and when it
-// may be read now, records the read.
+// due reports how long until the pod's log may be read, and when it may be
+// read now, allows the next read EarlyReadInterval later.
 func (p *peeks) due(uid types.UID, now time.Time) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.last == nil {
-		p.last = map[types.UID]time.Time{}
+	if p.next == nil {
+		p.next = map[types.UID]time.Time{}
 	}
-	if at, ok := p.last[uid]; ok && now.Sub(at) < EarlyReadInterval {
-		return EarlyReadInterval - now.Sub(at)
+	if at, ok := p.next[uid]; ok && now.Before(at) {
+		return at.Sub(now)
 	}
-	for id, at := range p.last {
-		if now.Sub(at) > time.Minute {
-			delete(p.last, id)
+	if now.Sub(p.pruned) > time.Minute {
+		for id, at := range p.next {
+			if now.Sub(at) > time.Minute {
+				delete(p.next, id)
+			}
 		}
+		p.pruned = now
 	}
-	p.last[uid] = now
+	p.next[uid] = now.Add(EarlyReadInterval)
 	return 0
+}
+
+// backOff allows the pod's next read only after d.
+func (p *peeks) backOff(uid types.UID, now time.Time, d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.next != nil {
+		p.next[uid] = now.Add(d)
+	}
 }
 
 func (p *peeks) forget(uid types.UID) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.last, uid)
+	delete(p.next, uid)
 }
 
 // peek reads a running reader pod's log before the kubelet reports the
@@ -71,9 +89,14 @@ func (s *PodSource) peek(ctx context.Context, pod *corev1.Pod, a Attempt, found 
 	ctx, cancel := context.WithTimeout(ctx, PeekTimeout)
 	defer cancel()
 	done, err := s.finish(ctx, pod, a, found)
-	if err != nil {
+	if o := outcome.As(err); o != nil && o.Reason == reasons.ReaderOutputInvalid {
 		logging.FromContext(ctx).Debugw("The running reader's output is not complete yet", "pod", pod.Name, "error", err)
 		return found, outcome.Wait(EarlyReadInterval)
+	}
+	if err != nil {
+		logging.FromContext(ctx).Infow("Reading a running reader's log failed; backing off", "pod", pod.Name, "backoff", PeekBackoff.String(), "error", err)
+		s.peeks.backOff(pod.UID, s.Clock.Now(), PeekBackoff)
+		return found, outcome.Wait(PeekBackoff)
 	}
 	return done, nil
 }

@@ -2,6 +2,7 @@ package resultmaterialize
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -149,5 +150,24 @@ func TestReaderPodLogReadAtMostOncePerSecond(t *testing.T) {
 	}
 	if n := reads.Load(); n != 1 {
 		t.Errorf("%d log reads in three reconciles within a second, want 1", n)
+	}
+	e.clock.SetTime(epoch.Add(workspace.EarlyReadInterval))
+	if err := e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name); err == nil {
+		t.Fatal("Reconcile() = nil, want a requeue while the document is partial")
+	}
+	if n := reads.Load(); n != 2 {
+		t.Errorf("%d log reads after a second passed, want 2", n)
+	}
+}
+
+func TestReaderPodLogErrorBacksOff(t *testing.T) {
+	run := pvcRun()
+	logs := func(context.Context, *corev1.Pod, int64) (io.ReadCloser, error) {
+		return nil, errors.New("kubelet does not answer")
+	}
+	e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{runningPod(t, run)}}, nil, readerConfig, logs)
+	err := e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name)
+	if ok, after := controller.IsRequeueKey(err); !ok || after != workspace.PeekBackoff {
+		t.Fatalf("Reconcile() = %v, want a look again in %s", err, workspace.PeekBackoff)
 	}
 }

@@ -21,7 +21,7 @@ func rejectStaleUpdates(t *testing.T, e *env) {
 	e.clients.Pipeline.PrependReactor("update", "customruns", func(action ktesting.Action) (bool, runtime.Object, error) {
 		run := action.(ktesting.UpdateAction).GetObject().(*v1beta1.CustomRun)
 		stored, err := e.clients.Pipeline.Tracker().Get(v1beta1.SchemeGroupVersion.WithResource("customruns"), run.Namespace, run.Name)
-		if err == nil && stored.(*v1beta1.CustomRun).ResourceVersion != run.ResourceVersion {
+		if err == nil && run.ResourceVersion != "" && stored.(*v1beta1.CustomRun).ResourceVersion != run.ResourceVersion {
 			return true, nil, apierrors.NewConflict(v1beta1.Resource("customruns"), run.Name, nil)
 		}
 		return false, nil, nil
@@ -59,8 +59,8 @@ func TestStaleCopyNeverOverwritesAFinishedRun(t *testing.T) {
 	rejectStaleUpdates(t, e)
 	finishElsewhere(t, e, run.Name)
 	err := e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name)
-	if ok, _ := controller.IsRequeueKey(err); !ok {
-		t.Fatalf("Reconcile() = %v, want a requeue to see the newer run", err)
+	if ok, _ := controller.IsRequeueKey(err); !ok && !apierrors.IsConflict(err) {
+		t.Fatalf("Reconcile() = %v, want a requeue or a conflict, to see the newer run", err)
 	}
 	got, _ := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
 	if !got.IsSuccessful() || got.Status.CompletionTime == nil || len(got.Status.Results) != 1 || got.Status.Results[0].Value != "from the other replica" {
@@ -86,5 +86,28 @@ func TestStaleCopyMakesNoSecondReaderPod(t *testing.T) {
 	got, _ := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
 	if !got.IsSuccessful() {
 		t.Errorf("the finished run was overwritten: %+v", got.Status.Conditions)
+	}
+}
+
+// TestWriteStatusConflictKeepsNewerCopy: the status write alone, with no
+// staleness check before it, never overwrites a newer copy.
+func TestWriteStatusConflictKeepsNewerCopy(t *testing.T) {
+	run := pvcRun()
+	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)
+	rejectStaleUpdates(t, e)
+	older, err := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finishElsewhere(t, e, run.Name)
+	before := older.Status.DeepCopy()
+	older.Status.ExtraFields.Raw = []byte(`{"readerPod":"pvc-reader-1"}`)
+	r := &Reconciler{pipeline: e.clients.Pipeline}
+	if err := r.writeStatus(e.ctx, older, before); !apierrors.IsConflict(err) {
+		t.Fatalf("writeStatus() = %v, want the conflict returned for the work queue to retry", err)
+	}
+	got, _ := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
+	if !got.IsSuccessful() || string(got.Status.ExtraFields.Raw) != `{"readerPod":"pvc-reader-0"}` {
+		t.Errorf("the newer copy was overwritten: conditions %+v extraFields %s", got.Status.Conditions, got.Status.ExtraFields.Raw)
 	}
 }

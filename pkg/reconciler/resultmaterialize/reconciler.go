@@ -38,6 +38,10 @@ import (
 // server or log stream never holds a worker.
 const ReconcileTimeout = time.Minute
 
+// staleRecheck is when a reconcile that found its copy of the run out of
+// date looks again, if the newer copy has not reached the cache by then.
+const staleRecheck = time.Second
+
 // MaxStatusBytes is the largest CustomRun the controller writes: etcd
 // stores at most 1.5 MiB per object, and managed fields and the spec share
 // it.
@@ -118,8 +122,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, run *v1beta1.CustomRun, be
 	_, err := r.pipeline.TektonV1beta1().CustomRuns(run.Namespace).UpdateStatus(ctx, run, metav1.UpdateOptions{})
 	switch {
 	case apierrors.IsConflict(err):
-		logging.FromContext(ctx).Debugw("The CustomRun changed since this reconcile read it; reconciling the newer copy")
-		return controller.NewRequeueImmediately()
+		// The work queue retries it with backoff; the newer copy reaching
+		// the cache enqueues the run anyway.
+		return err
 	case apierrors.IsNotFound(err):
 		return nil
 	case err != nil:
@@ -320,7 +325,9 @@ func (r *Reconciler) stale(ctx context.Context, run *v1beta1.CustomRun) (bool, e
 		return false, fmt.Errorf("getting the latest CustomRun %s/%s: %w", run.Namespace, run.Name, err)
 	}
 	if latest.ResourceVersion != run.ResourceVersion {
-		return true, controller.NewRequeueImmediately()
+		// The newer copy reaching the cache enqueues the run; the requeue
+		// covers a cache that is slow to catch up.
+		return true, controller.NewRequeueAfter(staleRecheck)
 	}
 	return false, nil
 }
