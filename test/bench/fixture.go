@@ -133,6 +133,10 @@ func (e *env) createPod(ctx context.Context, pod *corev1.Pod) error {
 	return err
 }
 
+// createRetry is how long a create is retried: the API server restart of
+// the chaos run keeps it away for half a minute.
+const createRetry = 3 * time.Minute
+
 // burst runs create for names in parallel (the API client allows it) and
 // returns when every create has returned.
 func burst(ctx context.Context, names []string, create func(context.Context, string) error) error {
@@ -145,14 +149,13 @@ func burst(ctx context.Context, names []string, create func(context.Context, str
 	for range 32 {
 		wg.Go(func() {
 			for name := range work {
-				err := wait.ExponentialBackoffWithContext(ctx, wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 10, Cap: 10 * time.Second},
-					func(ctx context.Context) (bool, error) {
-						err := create(ctx, name)
-						return err == nil || apierrors.IsAlreadyExists(err), nil
-					})
+				err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, createRetry, true, func(ctx context.Context) (bool, error) {
+					err := create(ctx, name)
+					return err == nil || apierrors.IsAlreadyExists(err), nil
+				})
 				if err != nil {
 					mu.Lock()
-					first = fmt.Errorf("creating %s, retried for a minute: %w", name, err)
+					first = fmt.Errorf("creating %s, retried for %s: %w", name, createRetry, err)
 					mu.Unlock()
 				}
 			}
