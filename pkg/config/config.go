@@ -39,7 +39,7 @@ const (
 // reader image ko built; reader-image overrides it.
 const ReaderImageEnv = "READER_IMAGE"
 
-// Defaults documented in the README and in config/config-materialize.yaml.
+// Defaults documented in docs/configuration.md and in config/config-materialize.yaml.
 const (
 	DefaultThreshold      int64 = 4096
 	DefaultMaxInlineTotal int64 = 128 << 10
@@ -47,8 +47,8 @@ const (
 	DefaultReaderRead           = 10 * time.Minute
 )
 
-// Keys lists every key of config-materialize; the README's configuration
-// table must name each one.
+// Keys lists every key of config-materialize; docs/configuration.md
+// must name each one.
 var Keys = []string{
 	KeyThreshold, KeyMaxInlineTotal, KeyDefaultOnOversize, KeyReaderImage,
 	KeyReaderStart, KeyReaderRead,

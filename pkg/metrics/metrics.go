@@ -14,6 +14,19 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
+// Instrument names; Prometheus adds _total to counters and the unit to
+// the others (_bytes_total, _seconds).
+const (
+	Runs           = "resultmaterialize_runs"
+	ReadBytes      = "resultmaterialize_read_bytes"
+	Results        = "resultmaterialize_results"
+	ReaderDuration = "resultmaterialize_reader_duration"
+	Reconciles     = "resultmaterialize_reconciles"
+)
+
+// Names lists every instrument; docs/metrics.md must document each one.
+var Names = []string{Runs, ReadBytes, Results, ReaderDuration, Reconciles}
+
 // Recorder holds the instruments. Its methods are safe on a nil Recorder.
 type Recorder struct {
 	runs    metric.Int64Counter
@@ -30,23 +43,23 @@ func New(mp metric.MeterProvider) (*Recorder, error) {
 	m := mp.Meter("github.com/resultmaterialize/controller")
 	var r Recorder
 	var err error
-	if r.runs, err = m.Int64Counter("resultmaterialize_runs",
+	if r.runs, err = m.Int64Counter(Runs,
 		metric.WithDescription("Finished ResultMaterialize runs by reason")); err != nil {
 		return nil, fmt.Errorf("creating the runs counter: %w", err)
 	}
-	if r.bytes, err = m.Int64Counter("resultmaterialize_read_bytes", metric.WithUnit("By"),
+	if r.bytes, err = m.Int64Counter(ReadBytes, metric.WithUnit("By"),
 		metric.WithDescription("Bytes of result files read (hashed) by successful runs")); err != nil {
 		return nil, fmt.Errorf("creating the bytes counter: %w", err)
 	}
-	if r.results, err = m.Int64Counter("resultmaterialize_results",
+	if r.results, err = m.Int64Counter(Results,
 		metric.WithDescription("Materialized results by disposition: Inline, Reference, Truncated, Demoted, Defaulted")); err != nil {
 		return nil, fmt.Errorf("creating the results counter: %w", err)
 	}
-	if r.reader, err = m.Float64Histogram("resultmaterialize_reader_duration", metric.WithUnit("s"),
+	if r.reader, err = m.Float64Histogram(ReaderDuration, metric.WithUnit("s"),
 		metric.WithDescription("Time from creating a reader pod to reading its output")); err != nil {
 		return nil, fmt.Errorf("creating the reader histogram: %w", err)
 	}
-	if r.reconciles, err = m.Int64Counter("resultmaterialize_reconciles",
+	if r.reconciles, err = m.Int64Counter(Reconciles,
 		metric.WithDescription("Reconciles of ResultMaterialize CustomRuns by the replica that leads their bucket")); err != nil {
 		return nil, fmt.Errorf("creating the reconciles counter: %w", err)
 	}

@@ -1,6 +1,6 @@
 // Package reasons lists every reason a ResultMaterialize run can end with.
 // The reasons are part of the API: pipelines and dashboards match on them,
-// so each one is a typed constant documented here and in the README.
+// so each one is a typed constant documented here and in docs/reasons.md.
 package reasons
 
 // Reason is the machine-readable cause recorded on the CustomRun's
@@ -84,7 +84,7 @@ const (
 	TimedOut Reason = "CustomRunTimedOut"
 )
 
-// All lists every reason; the README's reason table must name each one.
+// All lists every reason; docs/reasons.md must name each one.
 var All = []Reason{
 	Running, Materialized, InvalidSpec, ObjectNotFound,
 	WorkspaceMissing, WorkspaceAmbiguous, WorkspaceNotSupported, SecretWorkspaceRefused, WorkspaceSourceNotFound,
