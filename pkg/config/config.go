@@ -13,6 +13,7 @@ import (
 	"github.com/resultmaterialize/controller/pkg/materialize"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
 )
 
 // Name is the ConfigMap's name, in the controller's namespace.
@@ -33,7 +34,17 @@ const (
 	KeyAllowSecrets      = "allow-secret-workspaces"
 	KeySecretCSIDrivers  = "secret-csi-drivers"
 	KeyKeepFailedReaders = "keep-failed-readers"
+	KeyReaderRunAsUser   = "reader-run-as-user"
 )
+
+// PlatformUID is the reader-run-as-user value that leaves the reader's
+// UID to the platform, as OpenShift's restricted SecurityContextConstraints
+// require: they assign each namespace a UID range.
+const PlatformUID = "platform"
+
+// DefaultReaderUID is the reader's UID unless reader-run-as-user says
+// otherwise: the nonroot user of the reader image.
+const DefaultReaderUID int64 = 65532
 
 // ReaderImageEnv is the controller environment variable holding the
 // reader image ko built; reader-image overrides it.
@@ -53,7 +64,7 @@ var Keys = []string{
 	KeyThreshold, KeyMaxInlineTotal, KeyDefaultOnOversize, KeyReaderImage,
 	KeyReaderStart, KeyReaderRead,
 	KeyReaderCPURequest, KeyReaderMemRequest, KeyReaderCPULimit, KeyReaderMemLimit,
-	KeyAllowSecrets, KeySecretCSIDrivers, KeyKeepFailedReaders,
+	KeyAllowSecrets, KeySecretCSIDrivers, KeyKeepFailedReaders, KeyReaderRunAsUser,
 }
 
 // DefaultSecretCSIDrivers are the CSI drivers whose volumes hold secrets:
@@ -84,6 +95,9 @@ type Config struct {
 	SecretCSIDrivers []string
 	// KeepFailedReaders leaves failed reader pods in place for debugging.
 	KeepFailedReaders bool
+	// ReaderUID is the reader pods' runAsUser and runAsGroup; nil leaves
+	// them to the platform (the pod still runs as non-root).
+	ReaderUID *int64
 }
 
 // Default returns the configuration in force when config-materialize is
@@ -97,6 +111,7 @@ func Default() *Config {
 		ReaderStartTimeout: DefaultReaderStart,
 		ReaderReadTimeout:  DefaultReaderRead,
 		SecretCSIDrivers:   DefaultSecretCSIDrivers,
+		ReaderUID:          ptr.To(DefaultReaderUID),
 		ReaderResources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("10m"),
@@ -184,6 +199,13 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 			return nil, fmt.Errorf("reader %s request %s is above its limit %s", name, req.String(), limit.String())
 		}
 	}
+	if v, ok := data[KeyReaderRunAsUser]; ok {
+		uid, err := parseUID(v)
+		if err != nil {
+			return nil, err
+		}
+		c.ReaderUID = uid
+	}
 	var err error
 	if c.AllowSecretWorkspaces, err = parseBool(data, KeyAllowSecrets); err != nil {
 		return nil, err
@@ -192,6 +214,18 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// parseUID reads reader-run-as-user: a non-root UID, or "platform".
+func parseUID(v string) (*int64, error) {
+	if v == PlatformUID {
+		return nil, nil
+	}
+	uid, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || uid < 1 || uid > 1<<31-1 {
+		return nil, fmt.Errorf("%s: %q is not a non-root UID (1 to 2147483647) or %q", KeyReaderRunAsUser, v, PlatformUID)
+	}
+	return &uid, nil
 }
 
 func parseBool(data map[string]string, key string) (bool, error) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"k8s.io/utils/ptr"
 	"os"
 	"slices"
 	"strings"
@@ -57,6 +58,9 @@ func TestFromConfigMapErrors(t *testing.T) {
 		"resource":      {map[string]string{KeyReaderCPULimit: "-1"}, `reader-cpu-limit: "-1" is not a positive quantity (such as "100m" or "64Mi")`},
 		"request>limit": {map[string]string{KeyReaderMemRequest: "1Gi"}, `reader memory request 1Gi is above its limit 64Mi`},
 		"bool":          {map[string]string{KeyAllowSecrets: "yes please"}, `allow-secret-workspaces: "yes please" is not a boolean: want true or false`},
+		"root uid":      {map[string]string{KeyReaderRunAsUser: "0"}, `reader-run-as-user: "0" is not a non-root UID (1 to 2147483647) or "platform"`},
+		"named uid":     {map[string]string{KeyReaderRunAsUser: "nonroot"}, `reader-run-as-user: "nonroot" is not a non-root UID (1 to 2147483647) or "platform"`},
+		"huge uid":      {map[string]string{KeyReaderRunAsUser: "4294967296"}, `reader-run-as-user: "4294967296" is not a non-root UID (1 to 2147483647) or "platform"`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -110,5 +114,21 @@ func TestDocsListEveryKey(t *testing.T) {
 	}
 	if _, err := FromConfigMap(&cm); err != nil {
 		t.Errorf("config/config-materialize.yaml does not parse: %v", err)
+	}
+}
+
+func TestReaderRunAsUser(t *testing.T) {
+	for v, want := range map[string]*int64{"": ptr.To(DefaultReaderUID), "1000770000": ptr.To(int64(1000770000)), PlatformUID: nil} {
+		data := map[string]string{}
+		if v != "" {
+			data[KeyReaderRunAsUser] = v
+		}
+		c, err := FromConfigMap(cm(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (c.ReaderUID == nil) != (want == nil) || (want != nil && *c.ReaderUID != *want) {
+			t.Errorf("%s %q: ReaderUID = %v, want %v", KeyReaderRunAsUser, v, c.ReaderUID, want)
+		}
 	}
 }

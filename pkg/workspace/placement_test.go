@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"k8s.io/utils/ptr"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -142,5 +143,22 @@ func TestSecretCSIDrivers(t *testing.T) {
 	cfg.AllowSecretWorkspaces = true
 	if src, err := s.For(csi("secrets-store.csi.k8s.io"), cfg); err != nil || src != s.Volume {
 		t.Errorf("secrets-store csi allowed: %v, want the reader pod", err)
+	}
+}
+
+func TestReaderPodUID(t *testing.T) {
+	a := attempt("", "c1")
+	for name, uid := range map[string]*int64{"fixed": ptr.To(int64(1000770000)), "platform": nil} {
+		cfg := config.Default()
+		cfg.ReaderImage = "reader"
+		cfg.ReaderUID = uid
+		pod, err := ReaderPod(a.Run, a.Binding, a.Plan, cfg, Placement{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := pod.Spec.SecurityContext
+		if !ptr.Equal(sc.RunAsUser, uid) || !ptr.Equal(sc.RunAsGroup, uid) || !ptr.Deref(sc.RunAsNonRoot, false) {
+			t.Errorf("%s: runAsUser %v runAsGroup %v runAsNonRoot %v, want %v, %v and true", name, sc.RunAsUser, sc.RunAsGroup, sc.RunAsNonRoot, uid, uid)
+		}
 	}
 }

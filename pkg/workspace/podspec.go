@@ -34,9 +34,6 @@ const readerContainer = "reader"
 // computed from the plan the request was made for.
 const PlanAnnotation = "custom.tekton.dev/plan"
 
-// ReaderUID is the fixed non-root user the reader runs as.
-const ReaderUID = 65532
-
 // MountPath is where the workspace is mounted in the reader pod.
 const MountPath = "/workspace"
 
@@ -89,8 +86,8 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 			TerminationGracePeriodSeconds: ptr.To(int64(1)),
 			SecurityContext: &corev1.PodSecurityContext{
 				RunAsNonRoot:   ptr.To(true),
-				RunAsUser:      ptr.To(int64(ReaderUID)),
-				RunAsGroup:     ptr.To(int64(ReaderUID)),
+				RunAsUser:      cfg.ReaderUID,
+				RunAsGroup:     cfg.ReaderUID,
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
 			Containers: []corev1.Container{{
