@@ -7,11 +7,24 @@ import (
 	"strings"
 )
 
+// MaxResults is the most results one run materializes, and MaxNameLength
+// the longest result name: the CRD's validation rules compare names
+// pairwise, and the API server bounds what such a rule may cost.
+const (
+	MaxResults    = 64
+	MaxNameLength = 63
+	// MaxPathLength bounds a result's path and the spec's directory.
+	MaxPathLength = 4096
+)
+
 // resultNameFormat is Tekton's rule for result names.
 var resultNameFormat = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
 
 // CheckName reports whether name is a valid Tekton result name.
 func CheckName(name string) error {
+	if len(name) > MaxNameLength {
+		return fmt.Errorf("result name %q is %d characters, above the limit of %d", name, len(name), MaxNameLength)
+	}
 	if !resultNameFormat.MatchString(name) {
 		return fmt.Errorf("%q is not a valid result name: want letters, digits, '-', '_' or '.', starting and ending with a letter or digit", name)
 	}
@@ -51,6 +64,8 @@ func CleanPath(p string) (string, error) {
 		return "", fmt.Errorf("path is empty")
 	case strings.ContainsRune(p, 0):
 		return "", fmt.Errorf("path %q contains a NUL byte", p)
+	case len(p) > MaxPathLength:
+		return "", fmt.Errorf("path %.64q... is %d bytes, above the limit of %d", p, len(p), MaxPathLength)
 	case path.IsAbs(p):
 		return "", fmt.Errorf("path %q is absolute: want a path relative to the workspace root", p)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/resultmaterialize/controller/pkg/materialize"
 	"io"
 	"strings"
 	"testing"
@@ -83,18 +84,24 @@ func TestConfigChangeMidReadUsesThePodsPlan(t *testing.T) {
 // Item 3: a status the API server cannot store fails the run with a
 // reason that says why, instead of a status update refused forever.
 func TestStatusTooLarge(t *testing.T) {
+	// 64 results, each a 16000-byte inline value at a path of 4000 bytes:
+	// within every limit of the spec and the config, over what one object
+	// holds once the paths appear in the companions and extraFields too.
 	var entries []string
-	for i := range 12 {
-		entries = append(entries, fmt.Sprintf(`{"name":"r%d","path":"%s%d","optional":true}`, i, strings.Repeat("p", 50000), i))
+	files := map[string]string{}
+	for i := range materialize.MaxResults {
+		path := fmt.Sprintf("%s%d", strings.Repeat("p", 4000), i)
+		entries = append(entries, fmt.Sprintf(`{"name":"r%d","path":"%s"}`, i, path))
+		files[path] = strings.Repeat("v", 16000)
 	}
-	run := newRun("huge", withConfigMapWorkspace("ws", "files"), withEmbedded(`{"results":[`+strings.Join(entries, ",")+`]}`))
-	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, ConfigMaps: []*corev1.ConfigMap{configMap("files", nil)}}, nil, nil)
+	run := newRun("huge", withConfigMapWorkspace("ws", "files"), withEmbedded(`{"threshold":"1Mi","results":[`+strings.Join(entries, ",")+`]}`))
+	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, ConfigMaps: []*corev1.ConfigMap{configMap("files", files)}}, nil, map[string]string{"max-inline-total": "1Mi"})
 	got, err := e.reconcile(t, run.Name)
 	if err != nil {
 		t.Fatalf("Reconcile() = %v", err)
 	}
 	c := condition(got)
-	if !got.IsDone() || c.Reason != string(reasons.StatusTooLarge) || !strings.Contains(c.Message, "12 results") || len(got.Status.Results) != 0 {
+	if !got.IsDone() || c.Reason != string(reasons.StatusTooLarge) || !strings.Contains(c.Message, "64 results") || len(got.Status.Results) != 0 {
 		t.Errorf("condition %s %q with %d results, want Failed %s and no results", c.Reason, c.Message, len(got.Status.Results), reasons.StatusTooLarge)
 	}
 }

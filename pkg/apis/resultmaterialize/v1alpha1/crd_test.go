@@ -86,3 +86,30 @@ func compare(t *testing.T, where string, typ reflect.Type, schema apiextensionsv
 		t.Errorf("%s: Go fields (-) and CRD schema (+) differ:\n%s", where, d)
 	}
 }
+
+// TestCRDDescribesEveryField: kubectl explain reads like documentation.
+func TestCRDDescribesEveryField(t *testing.T) {
+	raw, err := os.ReadFile("../../../../config/300-resultmaterialize.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := yaml.UnmarshalStrict(raw, &crd); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(path string, p apiextensionsv1.JSONSchemaProps)
+	walk = func(path string, p apiextensionsv1.JSONSchemaProps) {
+		if p.Description == "" && path != "metadata" {
+			t.Errorf("%s has no description", path)
+		}
+		for name, child := range p.Properties {
+			walk(strings.TrimPrefix(path+"."+name, "."), child)
+		}
+		if p.Items != nil && p.Items.Schema != nil {
+			walk(path+"[]", *p.Items.Schema)
+		}
+	}
+	for name, p := range crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties {
+		walk(name, p)
+	}
+}

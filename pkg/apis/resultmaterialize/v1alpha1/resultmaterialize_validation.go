@@ -28,6 +28,9 @@ func (s *ResultMaterializeSpec) Validate(context.Context) *apis.FieldError {
 	if len(s.Results) == 0 {
 		errs = errs.Also(apis.ErrMissingField("results"))
 	}
+	if len(s.Results) > materialize.MaxResults {
+		errs = errs.Also(&apis.FieldError{Message: fmt.Sprintf("%d results, above the limit of %d", len(s.Results), materialize.MaxResults), Paths: []string{"results"}})
+	}
 	names := make([]string, 0, len(s.Results))
 	for i, r := range s.Results {
 		errs = errs.Also(r.validate().ViaFieldIndex("results", i))
