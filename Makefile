@@ -1,7 +1,7 @@
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOBIN ?= $(shell go env GOPATH)/bin
 
-.PHONY: help build test test-unit e2e demo codegen verify lint fuzz bench bench-cluster chaos cluster-up cluster-down
+.PHONY: help build test test-unit e2e demo codegen verify lint fuzz bench bench-cluster chaos release cluster-up cluster-down
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ bench-cluster: ## Time runs on a cluster against TaskRuns and bare pods; keeps a
 
 chaos: ## Kill leaders, restart the API server and delete reader pods under load; check every run
 	hack/bench-cluster.sh chaos
+
+release: ## release.yaml for VERSION=vX.Y.Z: images for linux/amd64 and linux/arm64 pushed to KO_DOCKER_REPO
+	hack/release.sh
 
 cluster-up: ## Start the local cluster with Tekton and the controller
 	hack/cluster.sh up

@@ -9,6 +9,8 @@
 #   hack/cluster.sh status   print what runs
 #   hack/cluster.sh env      print the export line for KUBECONFIG
 #   hack/cluster.sh install  (re)install the controller with ko apply -f config/
+#   hack/cluster.sh install-release FILE
+#                            install a release.yaml (make release) instead
 #   hack/cluster.sh restart-apiserver
 #                            stop kube-apiserver and start it again (make chaos)
 set -euo pipefail
@@ -142,6 +144,14 @@ cmd_install() {
   install_controller
 }
 
+# install_release installs a release.yaml as users do: kubectl apply -f.
+cmd_install_release() {
+  local file="${1:?usage: $0 install-release FILE}"
+  kc apply -f "${file}" >/dev/null
+  kc -n resultmaterialize rollout status deploy/resultmaterialize-controller --timeout=180s
+  stage "installed $(grep -m1 -o 'app.kubernetes.io/version: "[^"]*"' "${file}")"
+}
+
 # alive tells whether a process runs; a zombie (its parent, the shell
 # that started it, is gone and nothing reaps it) does not.
 alive() {
@@ -177,5 +187,6 @@ cmd_restart_apiserver() {
 case "${1:-up}" in
   up|down|status|env|install) "cmd_${1:-up}" ;;
   restart-apiserver) cmd_restart_apiserver ;;
-  *) echo "usage: $0 up|down|status|env|install|restart-apiserver" >&2; exit 2 ;;
+  install-release) cmd_install_release "${2:-}" ;;
+  *) echo "usage: $0 up|down|status|env|install|install-release FILE|restart-apiserver" >&2; exit 2 ;;
 esac

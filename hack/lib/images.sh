@@ -25,8 +25,15 @@ push_base() {
   printf 'root:x:0:\nnonroot:x:65532:\n' > "${dir}/etc/group"
   cp /etc/ssl/certs/ca-certificates.crt "${dir}/etc/ssl/certs/"
   rootfs_tar "${dir}" "$1/base.tar"
-  crane append --insecure -f "$1/base.tar" -t "${REGISTRY}/base:latest" >/dev/null
-  crane mutate --insecure "${REGISTRY}/base:latest" --set-platform linux/amd64 --user 65532 -t "${REGISTRY}/base:latest" >/dev/null
+  # The layer holds no binaries, so one layer serves every architecture:
+  # base:latest is an index of linux/amd64 and linux/arm64, as ko needs to
+  # build both (make release).
+  crane append --insecure -f "$1/base.tar" -t "${REGISTRY}/base:layer" >/dev/null
+  local arch
+  for arch in amd64 arm64; do
+    crane mutate --insecure "${REGISTRY}/base:layer" --set-platform "linux/${arch}" --user 65532 -t "${REGISTRY}/base:${arch}" >/dev/null
+  done
+  crane index append --insecure -m "${REGISTRY}/base:amd64" -m "${REGISTRY}/base:arm64" -t "${REGISTRY}/base:latest" >/dev/null
 }
 
 push_busybox() {

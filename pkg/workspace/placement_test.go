@@ -3,6 +3,7 @@ package workspace
 import (
 	"context"
 	"k8s.io/utils/ptr"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -160,5 +161,25 @@ func TestReaderPodUID(t *testing.T) {
 		if !ptr.Equal(sc.RunAsUser, uid) || !ptr.Equal(sc.RunAsGroup, uid) || !ptr.Deref(sc.RunAsNonRoot, false) {
 			t.Errorf("%s: runAsUser %v runAsGroup %v runAsNonRoot %v, want %v, %v and true", name, sc.RunAsUser, sc.RunAsGroup, sc.RunAsNonRoot, uid, uid)
 		}
+	}
+}
+
+func TestReaderPodArchitectures(t *testing.T) {
+	zone := corev1.NodeSelectorRequirement{Key: "zone", Operator: corev1.NodeSelectorOpIn, Values: []string{"a"}}
+	placed := &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+		NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{zone}}, {MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{"n1"}}}}},
+	}}}
+	got := withArchitectures(placed)
+	for i, term := range got.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+		last := term.MatchExpressions[len(term.MatchExpressions)-1]
+		if last.Key != corev1.LabelArchStable || !slices.Equal(last.Values, Architectures) {
+			t.Errorf("term %d: %v, want the placement's requirements and the architectures", i, term)
+		}
+	}
+	if len(placed.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions) != 1 {
+		t.Error("the placement's affinity was changed in place")
+	}
+	if a := withArchitectures(nil); len(a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms) != 1 {
+		t.Errorf("no placement: %v, want one term with the architectures", a)
 	}
 }

@@ -108,7 +108,7 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 				},
 			}},
 			Volumes:      []corev1.Volume{{Name: "workspace", VolumeSource: volume}},
-			Affinity:     place.Affinity,
+			Affinity:     withArchitectures(place.Affinity),
 			Tolerations:  place.Tolerations,
 			NodeSelector: place.NodeSelector,
 		},
@@ -132,4 +132,32 @@ func volumeSource(b v1beta1.WorkspaceBinding) (corev1.VolumeSource, error) {
 	default:
 		return corev1.VolumeSource{}, fmt.Errorf("workspace %q has no volume a reader pod can mount", b.Name)
 	}
+}
+
+// Architectures are those the reader image is built for (make release):
+// the reader pod is placed only on such nodes.
+var Architectures = []string{"amd64", "arm64"}
+
+// withArchitectures adds the architecture requirement to every node
+// selector term of the placement's affinity, or makes the one term.
+func withArchitectures(aff *corev1.Affinity) *corev1.Affinity {
+	arch := corev1.NodeSelectorRequirement{Key: corev1.LabelArchStable, Operator: corev1.NodeSelectorOpIn, Values: Architectures}
+	out := aff.DeepCopy()
+	if out == nil {
+		out = &corev1.Affinity{}
+	}
+	if out.NodeAffinity == nil {
+		out.NodeAffinity = &corev1.NodeAffinity{}
+	}
+	required := out.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution
+	if required == nil || len(required.NodeSelectorTerms) == 0 {
+		out.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution = &corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{arch}}},
+		}
+		return out
+	}
+	for i := range required.NodeSelectorTerms {
+		required.NodeSelectorTerms[i].MatchExpressions = append(required.NodeSelectorTerms[i].MatchExpressions, arch)
+	}
+	return out
 }

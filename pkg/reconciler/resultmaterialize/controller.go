@@ -10,6 +10,7 @@ import (
 	rminformer "github.com/resultmaterialize/controller/pkg/client/injection/informers/resultmaterialize/v1alpha1/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/metrics"
+	"github.com/resultmaterialize/controller/pkg/version"
 	"github.com/resultmaterialize/controller/pkg/workspace"
 	pipelineclient "github.com/tektoncd/pipeline/pkg/client/injection/client"
 	customruninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1beta1/customrun"
@@ -41,6 +42,7 @@ var APIVersion = v1alpha1.SchemeGroupVersion.String()
 func NewController(clk clock.PassiveClock) func(context.Context, configmap.Watcher) *controller.Impl {
 	return func(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
 		logger := logging.FromContext(ctx)
+		logger.Infow("Starting the ResultMaterialize controller", "version", version.Version)
 		rec, err := metrics.New(otel.GetMeterProvider())
 		if err != nil {
 			logger.Fatalw("Creating metrics", zap.Error(err))

@@ -120,7 +120,8 @@ func TestReaderPodCreated(t *testing.T) {
 	wantAffinity := &corev1.Affinity{PodAffinity: &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
 		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
 			"app.kubernetes.io/component": "affinity-assistant", "app.kubernetes.io/instance": "affinity-assistant-abc123"}},
-		TopologyKey: "kubernetes.io/hostname"}}}}
+		TopologyKey: "kubernetes.io/hostname"}}},
+		NodeAffinity: archAffinity}
 	c := pod.Spec.Containers[0]
 	for what, d := range map[string]string{
 		"pod security context":       cmp.Diff(wantPodSC, pod.Spec.SecurityContext),
@@ -147,6 +148,12 @@ func TestReaderPodCreated(t *testing.T) {
 	}
 }
 
+// archAffinity places a reader pod on a node whose architecture the
+// reader image is built for.
+var archAffinity = &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+	NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{
+		{Key: "kubernetes.io/arch", Operator: corev1.NodeSelectorOpIn, Values: []string{"amd64", "arm64"}}}}}}}
+
 func TestReaderPodNoAffinityWithoutAssistant(t *testing.T) {
 	run := pvcRun()
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)
@@ -154,8 +161,8 @@ func TestReaderPodNoAffinityWithoutAssistant(t *testing.T) {
 		t.Fatal("Reconcile() = nil, want a requeue while the reader pod works")
 	}
 	pod, err := e.clients.Kube.CoreV1().Pods(ns).Get(e.ctx, "pvc-reader-0", metav1.GetOptions{})
-	if err != nil || pod.Spec.Affinity != nil {
-		t.Fatalf("pod %v err %v: want a pod without affinity", pod.Spec.Affinity, err)
+	if err != nil || cmp.Diff(&corev1.Affinity{NodeAffinity: archAffinity}, pod.Spec.Affinity) != "" {
+		t.Fatalf("pod %v err %v: want a pod with the architecture requirement only", pod.Spec.Affinity, err)
 	}
 }
 
