@@ -16,9 +16,16 @@ if [[ ! "${VERSION}" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]]; then
 fi
 out="${RELEASE_FILE:-release.yaml}"
 platforms="${PLATFORMS:-linux/amd64,linux/arm64}"
+# The builds of .ko.yaml, with the version linked in.
+kodir="$(mktemp -d)"
+trap 'rm -rf "${kodir}" "${out}.tmp"' EXIT
+sed "s|^    flags: \[-trimpath\]$|&\n    ldflags: [\"-X github.com/resultmaterialize/controller/pkg/version.Version=${VERSION}\"]|" .ko.yaml > "${kodir}/.ko.yaml"
+if [[ "$(grep -c ldflags "${kodir}/.ko.yaml")" != "$(grep -c '^  - id:' .ko.yaml)" ]]; then
+  echo "release: could not add the version to every build of .ko.yaml" >&2
+  exit 1
+fi
 # shellcheck disable=SC2086
-GOFLAGS="-ldflags=-X=github.com/resultmaterialize/controller/pkg/version.Version=${VERSION}" \
-  ko resolve --platform="${platforms}" --sbom=none ${KO_FLAGS:-} -f config/ \
+KO_CONFIG_PATH="${kodir}" ko resolve --platform="${platforms}" --sbom=none ${KO_FLAGS:-} -f config/ \
   | sed "s|app.kubernetes.io/version: devel|app.kubernetes.io/version: \"${VERSION}\"|" > "${out}.tmp"
 objects="$(grep -c '^kind:' "${out}.tmp")"
 labelled="$(grep -c "^    app.kubernetes.io/version: \"${VERSION}\"" "${out}.tmp")"
