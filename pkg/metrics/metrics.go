@@ -48,7 +48,7 @@ func New(mp metric.MeterProvider) (*Recorder, error) {
 		return nil, fmt.Errorf("creating the runs counter: %w", err)
 	}
 	if r.bytes, err = m.Int64Counter(ReadBytes, metric.WithUnit("By"),
-		metric.WithDescription("Bytes of result files read (hashed) by successful runs")); err != nil {
+		metric.WithDescription("Bytes of result files read (hashed) by successful runs, by the disposition of their result")); err != nil {
 		return nil, fmt.Errorf("creating the bytes counter: %w", err)
 	}
 	if r.results, err = m.Int64Counter(Results,
@@ -82,17 +82,17 @@ func (r *Recorder) RunDone(ctx context.Context, reason reasons.Reason) {
 	r.runs.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason.String())))
 }
 
-// Materialized counts the bytes and the results of a successful run.
+// Materialized counts the results of a successful run and their files'
+// bytes, by disposition: inline, by reference, truncated...
 func (r *Recorder) Materialized(ctx context.Context, rows []materialize.Row) {
 	if r == nil {
 		return
 	}
-	var total int64
 	for _, row := range rows {
-		total += row.Size
-		r.results.Add(ctx, 1, metric.WithAttributes(attribute.String("disposition", string(row.Reason))))
+		disposition := metric.WithAttributes(attribute.String("disposition", string(row.Reason)))
+		r.results.Add(ctx, 1, disposition)
+		r.bytes.Add(ctx, row.Size, disposition)
 	}
-	r.bytes.Add(ctx, total)
 }
 
 // ReaderLatency records how long a reader pod took.

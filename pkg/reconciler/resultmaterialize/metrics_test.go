@@ -46,12 +46,13 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	want := map[string]int64{
-		"resultmaterialize_runs reason=Materialized":      1,
-		"resultmaterialize_runs reason=ResultMissing":     1,
-		"resultmaterialize_read_bytes":                    3 + 5000,
-		"resultmaterialize_results disposition=Inline":    1,
-		"resultmaterialize_results disposition=Reference": 1,
-		"resultmaterialize_reconciles":                    2,
+		"resultmaterialize_runs reason=Materialized":         1,
+		"resultmaterialize_runs reason=ResultMissing":        1,
+		"resultmaterialize_read_bytes disposition=Inline":    3,
+		"resultmaterialize_read_bytes disposition=Reference": 5000,
+		"resultmaterialize_results disposition=Inline":       1,
+		"resultmaterialize_results disposition=Reference":    1,
+		"resultmaterialize_reconciles":                       2,
 	}
 	if d := cmp.Diff(want, sums(t, e)); d != "" {
 		t.Errorf("metrics (-want +got):\n%s", d)
