@@ -10,7 +10,7 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${REPO_ROOT}"
 VERSION="${VERSION:?set VERSION, such as v0.2.0}"
 : "${KO_DOCKER_REPO:?set KO_DOCKER_REPO to the repository the images go to}"
-if [[ ! "${VERSION}" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]]; then
+if [[ ! "${VERSION}" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z]+([.-][0-9A-Za-z]+)*)?$ ]] || (( ${#VERSION} > 63 )); then
   echo "VERSION ${VERSION} is not a semantic version such as v0.2.0 or v0.2.0-rc.1" >&2
   exit 2
 fi
@@ -27,8 +27,8 @@ fi
 # shellcheck disable=SC2086
 KO_CONFIG_PATH="${kodir}" ko resolve --platform="${platforms}" --sbom=none ${KO_FLAGS:-} -f config/ \
   | sed "s|app.kubernetes.io/version: devel|app.kubernetes.io/version: \"${VERSION}\"|" > "${out}.tmp"
-objects="$(grep -c '^kind:' "${out}.tmp")"
-labelled="$(grep -c "^    app.kubernetes.io/version: \"${VERSION}\"" "${out}.tmp")"
+objects="$(grep -c '^kind:' "${out}.tmp" || true)"
+labelled="$(grep -c "^    app.kubernetes.io/version: \"${VERSION}\"" "${out}.tmp" || true)"
 if [[ "${objects}" != "${labelled}" ]] || grep -q 'ko://' "${out}.tmp"; then
   echo "release: ${labelled} of ${objects} objects labelled, or an image left unresolved" >&2
   exit 1

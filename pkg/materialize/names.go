@@ -15,6 +15,8 @@ const (
 	MaxNameLength = 63
 	// MaxPathLength bounds a result's path and the spec's directory.
 	MaxPathLength = 4096
+	// MaxDefaultLength bounds an optional result's default.
+	MaxDefaultLength = 8192
 )
 
 // resultNameFormat is Tekton's rule for result names.

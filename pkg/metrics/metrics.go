@@ -56,7 +56,8 @@ func New(mp metric.MeterProvider) (*Recorder, error) {
 		return nil, fmt.Errorf("creating the results counter: %w", err)
 	}
 	if r.reader, err = m.Float64Histogram(ReaderDuration, metric.WithUnit("s"),
-		metric.WithDescription("Time from creating a reader pod to reading its output")); err != nil {
+		metric.WithDescription("Time from creating a reader pod to reading its output"),
+		metric.WithExplicitBucketBoundaries(0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300, 600)); err != nil {
 		return nil, fmt.Errorf("creating the reader histogram: %w", err)
 	}
 	if r.reconciles, err = m.Int64Counter(Reconciles,

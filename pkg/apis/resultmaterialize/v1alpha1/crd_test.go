@@ -113,3 +113,32 @@ func TestCRDDescribesEveryField(t *testing.T) {
 		walk(name, p)
 	}
 }
+
+// TestCRDCompanionRuleNamesEveryCompanion: the CEL rule refusing a name
+// equal to another result's companion lists the suffixes the engine emits.
+func TestCRDCompanionRuleNamesEveryCompanion(t *testing.T) {
+	raw, err := os.ReadFile("../../../../config/300-resultmaterialize.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := yaml.UnmarshalStrict(raw, &crd); err != nil {
+		t.Fatal(err)
+	}
+	var rule string
+	for _, v := range crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["results"].XValidations {
+		if strings.Contains(v.Message, "companion") {
+			rule = v.Rule
+		}
+	}
+	want := 0
+	for _, c := range materialize.Companions {
+		want++
+		if !strings.Contains(rule, "r.name + '"+c.Suffix+"'") {
+			t.Errorf("the companion rule %q does not name %s", rule, c.Suffix)
+		}
+	}
+	if got := strings.Count(rule, "r.name + '"); got != want {
+		t.Errorf("the companion rule names %d suffixes, the engine emits %d", got, want)
+	}
+}

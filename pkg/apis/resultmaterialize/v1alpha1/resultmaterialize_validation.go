@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -34,6 +35,9 @@ func (s *ResultMaterializeSpec) Validate(context.Context) *apis.FieldError {
 	names := make([]string, 0, len(s.Results))
 	for i, r := range s.Results {
 		errs = errs.Also(r.validate().ViaFieldIndex("results", i))
+		if p := cmp.Or(r.Path, r.Name); len(s.Directory)+1+len(p) > materialize.MaxPathLength {
+			errs = errs.Also(invalid(fmt.Sprintf("%.64q...", p), "path", fmt.Sprintf("directory and path together are %d bytes, above the limit of %d", len(s.Directory)+1+len(p), materialize.MaxPathLength)).ViaFieldIndex("results", i))
+		}
 		names = append(names, r.Name)
 	}
 	if err := materialize.CheckCollisions(names); err != nil {
@@ -56,6 +60,9 @@ func (r ResultSpec) validate() *apis.FieldError {
 	errs = errs.Also(validatePolicy(r.OnOversize, "onOversize"))
 	if r.Encoding != "" && !slices.Contains(materialize.Encodings, r.Encoding) {
 		errs = errs.Also(invalid(string(r.Encoding), "encoding", fmt.Sprintf("want one of %q", materialize.Encodings)))
+	}
+	if len(r.Default) > materialize.MaxDefaultLength {
+		errs = errs.Also(invalid(fmt.Sprintf("%.64q...", r.Default), "default", fmt.Sprintf("%d bytes, above the limit of %d", len(r.Default), materialize.MaxDefaultLength)))
 	}
 	if r.Default != "" && !r.Optional {
 		errs = errs.Also(invalid(r.Default, "default", "a default applies only to an optional result: set optional: true"))
