@@ -78,10 +78,8 @@ func (p *peeks) forget(uid types.UID) {
 // both its timeouts fails the attempt, even if its node no longer reports
 // on it.
 func (s *PodSource) peek(ctx context.Context, pod *corev1.Pod, a Attempt, found Found) (Found, error) {
-	cfg := config.FromContext(ctx)
-	if waited := s.Clock.Since(pod.CreationTimestamp.Time); waited > cfg.ReaderStartTimeout+cfg.ReaderReadTimeout {
-		return found, outcome.Retry(reasons.ReaderFailed, "reader pod %q still runs %s after it was created, past %s %s and %s %s",
-			pod.Name, waited.Round(time.Second), config.KeyReaderStart, cfg.ReaderStartTimeout, config.KeyReaderRead, cfg.ReaderReadTimeout)
+	if left := s.overdue(ctx, pod); left <= 0 {
+		return found, s.tooLong(ctx, pod)
 	}
 	if left := s.peeks.due(pod.UID, s.Clock.Now()); left > 0 {
 		return found, outcome.Wait(left)
@@ -99,6 +97,20 @@ func (s *PodSource) peek(ctx context.Context, pod *corev1.Pod, a Attempt, found 
 		return found, outcome.Wait(PeekBackoff)
 	}
 	return done, nil
+}
+
+// overdue is how long the pod may still take before the attempt fails:
+// its start and read timeouts together, counted from its creation, bound
+// even a pod whose node no longer reports on it.
+func (s *PodSource) overdue(ctx context.Context, pod *corev1.Pod) time.Duration {
+	cfg := config.FromContext(ctx)
+	return cfg.ReaderStartTimeout + cfg.ReaderReadTimeout - s.Clock.Since(pod.CreationTimestamp.Time)
+}
+
+func (s *PodSource) tooLong(ctx context.Context, pod *corev1.Pod) error {
+	cfg := config.FromContext(ctx)
+	return outcome.Retry(reasons.ReaderFailed, "reader pod %q still runs %s after it was created, past %s %s and %s %s",
+		pod.Name, s.Clock.Since(pod.CreationTimestamp.Time).Round(time.Second), config.KeyReaderStart, cfg.ReaderStartTimeout, config.KeyReaderRead, cfg.ReaderReadTimeout)
 }
 
 // running reports whether the reader container is running.

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/utils/clock"
@@ -98,7 +99,13 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		return found, outcome.Retry(reasons.ReaderUnschedulable, "reader pod %q stayed Pending for %s, past %s %s: %s",
 			name, waited.Round(time.Second), config.KeyReaderStart, cfg.ReaderStartTimeout, pendingText(pod))
 	default:
-		return found, outcome.Wait(cfg.ReaderReadTimeout)
+		// Running with no container shown yet, or a phase the kubelet
+		// could not tell (Unknown): wait, but not past both timeouts.
+		left := s.overdue(ctx, pod)
+		if left <= 0 {
+			return found, s.tooLong(ctx, pod)
+		}
+		return found, outcome.Wait(left)
 	}
 }
 
@@ -214,24 +221,28 @@ func (s *PodSource) kubeLogs(ctx context.Context, pod *corev1.Pod, limit int64) 
 	return s.Kube.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: readerContainer, LimitBytes: ptr.To(limit)}).Stream(ctx)
 }
 
-// Cleanup implements Source: it deletes the current attempt's pod, but
-// keeps a failed one when keep-failed-readers is set. It asks only the
-// informer's cache: every done run is cleaned up on every resync and at
-// start-up, and most never had a pod, so an API read per run would be
-// waste; a pod the cache has not seen yet re-enqueues its run when it does.
+// Cleanup implements Source: it deletes the run's reader pods, of every
+// attempt (one made by a replica that had lost the run's bucket may
+// outlive its attempt), but keeps failed ones when keep-failed-readers is
+// set. It asks only the informer's cache: every done run is cleaned up on
+// every resync and at start-up, and most never had a pod, so an API read
+// per run would be waste; a pod the cache has not seen yet re-enqueues its
+// run when it does.
 func (s *PodSource) Cleanup(ctx context.Context, run *v1beta1.CustomRun) error {
-	pod, err := s.Pods.Pods(run.Namespace).Get(PodName(run))
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
+	pods, err := s.Pods.Pods(run.Namespace).List(labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue, RunLabel: runLabel(run)}))
+	if err != nil {
 		return err
-	case !metav1.IsControlledBy(pod, run):
-		return nil
-	case pod.Status.Phase == corev1.PodFailed && config.FromContext(ctx).KeepFailedReaders:
-		return nil
 	}
-	return s.delete(ctx, pod)
+	keepFailed := config.FromContext(ctx).KeepFailedReaders
+	for _, pod := range pods {
+		if !metav1.IsControlledBy(pod, run) || (pod.Status.Phase == corev1.PodFailed && keepFailed) {
+			continue
+		}
+		if err := s.delete(ctx, pod); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *PodSource) delete(ctx context.Context, pod *corev1.Pod) error {

@@ -61,7 +61,7 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 	}
 	labels := map[string]string{
 		ManagedByLabel: ManagedByValue,
-		RunLabel:       kmeta.ChildName(run.Name, ""),
+		RunLabel:       runLabel(run),
 		AttemptLabel:   fmt.Sprint(run.GetRetryCount()),
 	}
 	for _, k := range []string{"tekton.dev/pipelineRun", "tekton.dev/pipelineTask", "tekton.dev/pipeline"} {
@@ -160,4 +160,10 @@ func withArchitectures(aff *corev1.Affinity) *corev1.Affinity {
 		required.NodeSelectorTerms[i].MatchExpressions = append(required.NodeSelectorTerms[i].MatchExpressions, arch)
 	}
 	return out
+}
+
+// runLabel is the RunLabel value of the run's reader pods: its name, cut
+// to a valid label value.
+func runLabel(run *v1beta1.CustomRun) string {
+	return kmeta.ChildName(run.Name, "")
 }

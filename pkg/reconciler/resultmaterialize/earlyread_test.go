@@ -111,8 +111,10 @@ func TestReaderPodExitedBeforeItsPhase(t *testing.T) {
 		log    string
 		reason string
 	}{
-		"exit code 2":            {pod: func(r *v1beta1.CustomRun) *corev1.Pod { return exitedPod(t, r, 2) }, log: "", reason: "ReaderFailed"},
-		"exit 0, partial output": {pod: func(r *v1beta1.CustomRun) *corev1.Pod { return exitedPod(t, r, 0) }, log: `{"files":[`, reason: "ReaderOutputInvalid"},
+		"exit code 2":                         {pod: func(r *v1beta1.CustomRun) *corev1.Pod { return exitedPod(t, r, 2) }, log: "", reason: "ReaderFailed"},
+		"exit 0, partial output":              {pod: func(r *v1beta1.CustomRun) *corev1.Pod { return exitedPod(t, r, 0) }, log: `{"files":[`, reason: "ReaderOutputInvalid"},
+		"no container shown, past both times": {pod: func(r *v1beta1.CustomRun) *corev1.Pod { return readerPod(t, r, corev1.PodRunning, time.Hour) }, reason: "ReaderFailed"},
+		"phase Unknown, past both times":      {pod: func(r *v1beta1.CustomRun) *corev1.Pod { return readerPod(t, r, corev1.PodUnknown, time.Hour) }, reason: "ReaderFailed"},
 		"running past both times": {pod: func(r *v1beta1.CustomRun) *corev1.Pod {
 			p := runningPod(t, r)
 			p.CreationTimestamp.Time = epoch.Add(-time.Hour)

@@ -2,6 +2,9 @@ package resultmaterialize
 
 import (
 	"testing"
+	"time"
+
+	"github.com/resultmaterialize/controller/pkg/workspace"
 
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/test"
@@ -109,5 +112,24 @@ func TestWriteStatusConflictKeepsNewerCopy(t *testing.T) {
 	got, _ := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
 	if !got.IsSuccessful() || string(got.Status.ExtraFields.Raw) != `{"readerPod":"pvc-reader-0"}` {
 		t.Errorf("the newer copy was overwritten: conditions %+v extraFields %s", got.Status.Conditions, got.Status.ExtraFields.Raw)
+	}
+}
+
+// TestCleanupRemovesEveryAttemptsPod: a pod of an earlier attempt (made by
+// a replica that had lost the bucket) goes with the run's current one.
+func TestCleanupRemovesEveryAttemptsPod(t *testing.T) {
+	run := pvcRun(withRetries(1))
+	run.Status.RetriesStatus = []v1beta1.CustomRunStatus{{}}
+	run.Status.MarkCustomRunSucceeded("Materialized", "done")
+	run.Status.CompletionTime = &metav1.Time{Time: epoch}
+	current := readerPod(t, run, corev1.PodSucceeded, time.Second)
+	older := current.DeepCopy()
+	older.Name, older.Labels[workspace.AttemptLabel], older.Status.Phase = "pvc-reader-0", "0", corev1.PodRunning
+	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{current, older}}, nil, readerConfig)
+	if _, err := e.reconcile(t, run.Name); err != nil {
+		t.Fatalf("Reconcile() = %v", err)
+	}
+	if names := podNames(t, e); len(names) != 0 {
+		t.Errorf("pods left after the run was seen done: %v, want none of any attempt", names)
 	}
 }
