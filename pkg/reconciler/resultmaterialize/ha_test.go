@@ -1,6 +1,7 @@
 package resultmaterialize
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -131,5 +132,27 @@ func TestCleanupRemovesEveryAttemptsPod(t *testing.T) {
 	}
 	if names := podNames(t, e); len(names) != 0 {
 		t.Errorf("pods left after the run was seen done: %v, want none of any attempt", names)
+	}
+}
+
+// TestNothingReportedWhenTheWriteConflicts: Events and outcome metrics go
+// out only with the status they describe; a conflicting write drops them,
+// and the reconcile of the newer copy reports once.
+func TestNothingReportedWhenTheWriteConflicts(t *testing.T) {
+	run := newRun("cm", withConfigMapWorkspace("ws", "files"), withParam("results", "flag"))
+	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, ConfigMaps: []*corev1.ConfigMap{files}}, nil, nil)
+	e.clients.Pipeline.PrependReactor("update", "customruns", func(ktesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewConflict(v1beta1.Resource("customruns"), run.Name, nil)
+	})
+	if err := e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name); !apierrors.IsConflict(err) {
+		t.Fatalf("Reconcile() = %v, want the conflict", err)
+	}
+	if evs := events(e.ctx); len(evs) != 0 {
+		t.Errorf("events %q sent for a status that was never written", evs)
+	}
+	for k, v := range sums(t, e) {
+		if strings.HasPrefix(k, "resultmaterialize_runs") || strings.HasPrefix(k, "resultmaterialize_results") {
+			t.Errorf("metric %s = %d counted for a status that was never written", k, v)
+		}
 	}
 }

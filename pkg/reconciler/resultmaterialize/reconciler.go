@@ -75,10 +75,12 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) 
 	ctx = logging.WithLogger(ctx, logger)
 	run.SetDefaults(ctx)
 	before := run.Status.DeepCopy()
+	ctx, reports := withReports(ctx)
 	err := r.reconcileKind(ctx, run)
 	if werr := r.writeStatus(ctx, run, before); werr != nil {
 		return werr
 	}
+	reports.send()
 	return err
 }
 
@@ -266,8 +268,10 @@ func (r *Reconciler) succeed(ctx context.Context, run *v1beta1.CustomRun, out ma
 	msg := fmt.Sprintf("Materialized %d results: %d inline, %d by reference or truncated", len(out.Rows), inline, len(out.Rows)-inline)
 	run.Status.MarkCustomRunSucceeded(reasons.Materialized.String(), "%s", msg)
 	logging.FromContext(ctx).Infow("Materialized results", "results", len(out.Rows), "inline", inline)
-	r.Metrics.RunDone(ctx, reasons.Materialized)
-	r.Metrics.Materialized(ctx, out.Rows)
+	later(ctx, func() {
+		r.Metrics.RunDone(ctx, reasons.Materialized)
+		r.Metrics.Materialized(ctx, out.Rows)
+	})
 	event(ctx, run, corev1.EventTypeNormal, reasons.Materialized, msg)
 	return nil
 }
@@ -283,7 +287,7 @@ func storedSize(run *v1beta1.CustomRun) int {
 
 func (r *Reconciler) fail(ctx context.Context, run *v1beta1.CustomRun, o *outcome.Outcome) {
 	run.Status.MarkCustomRunFailed(o.Reason.String(), "%s", o.Message)
-	r.Metrics.RunDone(ctx, o.Reason)
+	later(ctx, func() { r.Metrics.RunDone(ctx, o.Reason) })
 	logging.FromContext(ctx).Infow("CustomRun failed", zap.String("reason", o.Reason.String()), zap.String("message", o.Message))
 	event(ctx, run, corev1.EventTypeWarning, o.Reason, o.Message)
 }
@@ -343,10 +347,4 @@ func (r *Reconciler) cleanup(ctx context.Context, run *v1beta1.CustomRun) error 
 		}
 	}
 	return nil
-}
-
-func event(ctx context.Context, run *v1beta1.CustomRun, kind string, reason reasons.Reason, msg string) {
-	if rec := controller.GetEventRecorder(ctx); rec != nil {
-		rec.Event(run, kind, reason.String(), msg)
-	}
 }
