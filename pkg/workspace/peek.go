@@ -115,20 +115,21 @@ func (s *PodSource) tooLong(ctx context.Context, pod *corev1.Pod) error {
 
 // running reports whether the reader container is running.
 func running(pod *corev1.Pod) bool {
-	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.Name == readerContainer && cs.State.Running != nil {
-			return true
-		}
-	}
-	return false
+	return readerState(pod).Running != nil
 }
 
 // exited is the reader container's termination, if the kubelet shows it.
 func exited(pod *corev1.Pod) *corev1.ContainerStateTerminated {
+	return readerState(pod).Terminated
+}
+
+// readerState is the reader container's state as the kubelet last showed
+// it; empty before it shows any.
+func readerState(pod *corev1.Pod) corev1.ContainerState {
 	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.Name == readerContainer && cs.State.Terminated != nil {
-			return cs.State.Terminated
+		if cs.Name == readerContainer {
+			return cs.State
 		}
 	}
-	return nil
+	return corev1.ContainerState{}
 }

@@ -212,10 +212,18 @@ func (e *env) check(ctx context.Context, runs []string) []string {
 	if len(missing) > 0 {
 		out = append(out, fmt.Sprintf("%d runs not done after %s, first %s", len(missing), chaosRunTimeout, missing[0]))
 	}
+	list, err := e.tekton.TektonV1beta1().CustomRuns(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return append(out, fmt.Sprintf("listing the runs: %v", err))
+	}
+	byName := map[string]*v1beta1.CustomRun{}
+	for i := range list.Items {
+		byName[list.Items[i].Name] = &list.Items[i]
+	}
 	for _, n := range runs {
-		run, err := e.tekton.TektonV1beta1().CustomRuns(e.ns).Get(ctx, n, metav1.GetOptions{})
-		if err != nil {
-			out = append(out, fmt.Sprintf("%s: %v", n, err))
+		run, ok := byName[n]
+		if !ok {
+			out = append(out, fmt.Sprintf("%s: not found", n))
 			continue
 		}
 		if c := run.Status.GetCondition(apis.ConditionSucceeded); c == nil || !c.IsTrue() {

@@ -91,16 +91,7 @@ spec:
 // enforces Pod Security restricted, and the reader pod is still admitted.
 func TestRestrictedNamespace(t *testing.T) {
 	ctx, c, ns := setup(t)
-	pvc := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: "data"},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: mustQuantity("16Mi")}},
-		},
-	}
-	if _, err := c.kube.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createClaim(ctx, t, c, ns)
 	var tr v1.TaskRun
 	decode(t, `
 metadata: {name: produce}

@@ -24,16 +24,7 @@ const arbitraryUID = 1000770000
 // no UID and runs as the image's user.
 func TestReaderArbitraryUID(t *testing.T) {
 	ctx, c, ns := setup(t)
-	pvc := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: "data"},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: mustQuantity("16Mi")}},
-		},
-	}
-	if _, err := c.kube.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createClaim(ctx, t, c, ns)
 	writeFiles(ctx, t, c, ns, fmt.Sprintf(
 		"printf arbitrary > /data/mine && chown %d /data/mine && chmod 600 /data/mine && "+
 			"printf image > /data/image && chown 65532 /data/image && chmod 600 /data/image", arbitraryUID))

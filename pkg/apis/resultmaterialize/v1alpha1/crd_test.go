@@ -16,14 +16,7 @@ import (
 // TestCRDSchemaMatchesTypes keeps config/300-resultmaterialize.yaml in step
 // with the Go types: every JSON field is in the schema and nothing else.
 func TestCRDSchemaMatchesTypes(t *testing.T) {
-	raw, err := os.ReadFile("../../../../config/300-resultmaterialize.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var crd apiextensionsv1.CustomResourceDefinition
-	if err := yaml.UnmarshalStrict(raw, &crd); err != nil {
-		t.Fatalf("decoding the CRD: %v", err)
-	}
+	crd := loadCRD(t)
 	if got := crd.Spec.Names.Kind; got != "ResultMaterialize" || crd.Spec.Group != SchemeGroupVersion.Group {
 		t.Fatalf("CRD is %s in %s, want ResultMaterialize in %s", got, crd.Spec.Group, SchemeGroupVersion.Group)
 	}
@@ -89,14 +82,7 @@ func compare(t *testing.T, where string, typ reflect.Type, schema apiextensionsv
 
 // TestCRDDescribesEveryField: kubectl explain reads like documentation.
 func TestCRDDescribesEveryField(t *testing.T) {
-	raw, err := os.ReadFile("../../../../config/300-resultmaterialize.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var crd apiextensionsv1.CustomResourceDefinition
-	if err := yaml.UnmarshalStrict(raw, &crd); err != nil {
-		t.Fatal(err)
-	}
+	crd := loadCRD(t)
 	var walk func(path string, p apiextensionsv1.JSONSchemaProps)
 	walk = func(path string, p apiextensionsv1.JSONSchemaProps) {
 		if p.Description == "" && path != "metadata" {
@@ -117,14 +103,7 @@ func TestCRDDescribesEveryField(t *testing.T) {
 // TestCRDCompanionRuleNamesEveryCompanion: the CEL rule refusing a name
 // equal to another result's companion lists the suffixes the engine emits.
 func TestCRDCompanionRuleNamesEveryCompanion(t *testing.T) {
-	raw, err := os.ReadFile("../../../../config/300-resultmaterialize.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var crd apiextensionsv1.CustomResourceDefinition
-	if err := yaml.UnmarshalStrict(raw, &crd); err != nil {
-		t.Fatal(err)
-	}
+	crd := loadCRD(t)
 	var rule string
 	for _, v := range crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["results"].XValidations {
 		if strings.Contains(v.Message, "companion") {
@@ -141,4 +120,18 @@ func TestCRDCompanionRuleNamesEveryCompanion(t *testing.T) {
 	if got := strings.Count(rule, "r.name + '"); got != want {
 		t.Errorf("the companion rule names %d suffixes, the engine emits %d", got, want)
 	}
+}
+
+// loadCRD reads the shipped CRD.
+func loadCRD(t *testing.T) apiextensionsv1.CustomResourceDefinition {
+	t.Helper()
+	raw, err := os.ReadFile("../../../../config/300-resultmaterialize.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := yaml.UnmarshalStrict(raw, &crd); err != nil {
+		t.Fatalf("decoding the CRD: %v", err)
+	}
+	return crd
 }
