@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/resultmaterialize/controller/pkg/config"
@@ -235,7 +236,9 @@ func (s *PodSource) Cleanup(ctx context.Context, run *v1beta1.CustomRun) error {
 	}
 	keepFailed := config.FromContext(ctx).KeepFailedReaders
 	for _, pod := range pods {
-		if !metav1.IsControlledBy(pod, run) || (pod.Status.Phase == corev1.PodFailed && keepFailed) {
+		// A pod of a later attempt than this copy knows belongs to a newer
+		// copy of the run: never this cleanup's to delete.
+		if !metav1.IsControlledBy(pod, run) || laterAttempt(pod, run) || (pod.Status.Phase == corev1.PodFailed && keepFailed) {
 			continue
 		}
 		if err := s.delete(ctx, pod); err != nil {
@@ -243,6 +246,13 @@ func (s *PodSource) Cleanup(ctx context.Context, run *v1beta1.CustomRun) error {
 		}
 	}
 	return nil
+}
+
+// laterAttempt reports whether the pod was made for a later attempt than
+// this copy of the run knows.
+func laterAttempt(pod *corev1.Pod, run *v1beta1.CustomRun) bool {
+	n, err := strconv.Atoi(pod.Labels[AttemptLabel])
+	return err == nil && n > run.GetRetryCount()
 }
 
 func (s *PodSource) delete(ctx context.Context, pod *corev1.Pod) error {

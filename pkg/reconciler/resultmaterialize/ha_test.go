@@ -156,3 +156,19 @@ func TestNothingReportedWhenTheWriteConflicts(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleCleanupSparesALaterAttempt: a copy still at attempt 0 that
+// cleans up (cancelled, or moving on) leaves the pod a newer copy made
+// for attempt 1.
+func TestStaleCleanupSparesALaterAttempt(t *testing.T) {
+	run := pvcRun(withRetries(2), withCancelled())
+	later := readerPod(t, run, corev1.PodRunning, time.Second)
+	later.Name, later.Labels[workspace.AttemptLabel] = "pvc-reader-1", "1"
+	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{later}}, nil, readerConfig)
+	if _, err := e.reconcile(t, run.Name); err != nil {
+		t.Fatalf("Reconcile() = %v", err)
+	}
+	if names := podNames(t, e); len(names) != 1 || names[0] != "pvc-reader-1" {
+		t.Errorf("pods %v, want the later attempt's pvc-reader-1 kept", names)
+	}
+}
