@@ -39,9 +39,13 @@ fuzz: ## Run every fuzz target for 20 seconds
 	go test -run '^$$' -fuzz FuzzTruncateUTF8 -fuzztime 20s ./pkg/materialize/
 	go test -run '^$$' -fuzz FuzzBudget -fuzztime 20s ./pkg/materialize/
 	go test -run '^$$' -fuzz FuzzReadPath -fuzztime 20s ./pkg/reader/
+	go test -run '^$$' -fuzz FuzzStreamMatchesParse -fuzztime 20s ./pkg/projection/
+	go test -run '^$$' -fuzz FuzzYAML -fuzztime 20s ./pkg/projection/
+	go test -run '^$$' -fuzz FuzzExpression -fuzztime 20s ./pkg/projection/
 
-bench: ## Reader throughput against plain sha256, and allocations by file size
+bench: ## Reader throughput against plain sha256, allocations by file size, and projection streaming against an encoding/json token scan
 	go test -run '^$$' -bench . -benchtime 3x ./pkg/reader/
+	go test -run '^$$' -bench . -benchtime 1x ./pkg/projection/
 
 bench-cluster: ## Time runs on a cluster against TaskRuns and bare pods; keeps a dated table in bench-results/
 	hack/bench-cluster.sh bench

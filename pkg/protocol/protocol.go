@@ -25,6 +25,24 @@ type FileRequest struct {
 	// only truncate needs it, so other oversize content never leaves the
 	// workspace.
 	KeepOversizeHead bool `json:"keepOversizeHead,omitempty"`
+	// Projection asks for one field of the file instead of its bytes.
+	Projection *Projection `json:"projection,omitempty"`
+}
+
+// Projection is one field of a JSON or YAML file, computed where the file
+// lives. Its report describes the projected value (size, digest, head)
+// and carries the file's own size and digest in Source.
+type Projection struct {
+	// JSONPath is a kubectl JSONPath template.
+	JSONPath string `json:"jsonPath,omitempty"`
+	// Expression is a CEL expression over the document bound as doc.
+	Expression string `json:"expression,omitempty"`
+	// Format is json or yaml.
+	Format string `json:"format,omitempty"`
+	// Array surfaces the value as a JSON array of strings.
+	Array bool `json:"array,omitempty"`
+	// MaxBytes bounds a document parsed whole, and any one streamed value.
+	MaxBytes int64 `json:"maxBytes"`
 }
 
 // WantHead is how many head bytes a report for a file of size must carry:
@@ -50,7 +68,18 @@ type FileReport struct {
 	Head []byte `json:"head,omitempty"`
 	// Error is set when the file exists but cannot be used.
 	Error *FileError `json:"error,omitempty"`
+	// Source describes the file a projected value was computed from.
+	Source *Source `json:"source,omitempty"`
 }
+
+// Source is the file behind a projected value.
+type Source struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// MaxMessage bounds a FileError's message, in bytes.
+const MaxMessage = 1024
 
 // FileError says precisely why a file could not be read.
 type FileError struct {
@@ -93,6 +122,9 @@ func MaxOutputBytes(reqs []FileRequest) int64 {
 	total := int64(64)
 	for _, r := range reqs {
 		total += perFile + 2*int64(len(r.Path))*6 + (r.Limit+2)/3*4
+		if p := r.Projection; p != nil {
+			total += perFile + MaxMessage*6
+		}
 	}
 	return total
 }

@@ -49,6 +49,21 @@ const (
 	// ResultReadAsArray means a string result's value is a JSON array of
 	// strings, which Tekton would pass to consumers as an array param.
 	ResultReadAsArray Reason = "ResultReadAsArray"
+	// ProjectionInvalidDocument means a projected file is not valid JSON, or
+	// not one valid YAML document under format: yaml.
+	ProjectionInvalidDocument Reason = "ProjectionInvalidDocument"
+	// ProjectionNoMatch means a jsonPath or expression selects nothing and
+	// the result is not optional.
+	ProjectionNoMatch Reason = "ProjectionNoMatch"
+	// ProjectionTooLarge means a projection that parses the whole document
+	// met a file above max-projection-bytes, or a path selected a value
+	// above it.
+	ProjectionTooLarge Reason = "ProjectionTooLarge"
+	// ProjectionCostExceeded means an expression went over the CEL cost limit.
+	ProjectionCostExceeded Reason = "ProjectionCostExceeded"
+	// ProjectionEvalFailed means an expression failed at run time (a type
+	// error, a division by zero) or gave a value JSON cannot hold.
+	ProjectionEvalFailed Reason = "ProjectionEvalFailed"
 	// InlineBudgetExceeded means the inline values exceed max-inline-total and a
 	// result that would be demoted has onOversize fail.
 	InlineBudgetExceeded Reason = "InlineBudgetExceeded"
@@ -89,6 +104,7 @@ var All = []Reason{
 	Running, Materialized, InvalidSpec, ObjectNotFound,
 	WorkspaceMissing, WorkspaceAmbiguous, WorkspaceNotSupported, SecretWorkspaceRefused, WorkspaceSourceNotFound,
 	ResultMissing, ResultUnreadable, ResultInvalidUTF8, ResultOversize, ResultInvalidArray, ResultReadAsArray,
+	ProjectionInvalidDocument, ProjectionNoMatch, ProjectionTooLarge, ProjectionCostExceeded, ProjectionEvalFailed,
 	InlineBudgetExceeded, StatusTooLarge,
 	ReaderFailed, ReaderRefused, ReaderUnschedulable, ReaderPlacementUnknown, ReaderLogUnavailable, ReaderOutputInvalid,
 	Cancelled, TimedOut,

@@ -1,0 +1,225 @@
+package projection
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/resultmaterialize/controller/pkg/protocol"
+	"github.com/resultmaterialize/controller/pkg/reasons"
+)
+
+const metrics = `{"accuracy": 0.93, "loss": 0.07, "epochs": 12, "big": 12345678901234567890,
+ "name": "resnet", "ok": true, "none": null, "tags": ["a", "b<c>"],
+ "shards": [{"name": "s1", "rows": 10}, {"name": "s2", "rows": 20}],
+ "nested": {"z": 1, "a": {"k": "v"}}, "dup": 1, "dup": 2}`
+
+func project(t *testing.T, doc string, p protocol.Projection) Result {
+	t.Helper()
+	if p.MaxBytes == 0 {
+		p.MaxBytes = 1 << 20
+	}
+	q, err := Compile(p)
+	if err != nil {
+		t.Fatalf("Compile(%+v): %v", p, err)
+	}
+	out, err := Evaluate(strings.NewReader(doc), int64(len(doc)), []*Query{q}, p.MaxBytes)
+	if err != nil {
+		t.Fatalf("Evaluate: %v", err)
+	}
+	return out[0]
+}
+
+func TestOutputRules(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		array bool
+		want  string
+	}{
+		{query: "{.accuracy}", want: "0.93"},
+		{query: "{.epochs}", want: "12"},
+		{query: "{.big}", want: "12345678901234567000"},
+		{query: "{.name}", want: "resnet"},
+		{query: "{.ok}", want: "true"},
+		{query: "{.none}", want: "null"},
+		{query: "{.tags}", want: `["a","b<c>"]`},
+		{query: "{.nested}", want: `{"a":{"k":"v"},"z":1}`},
+		{query: "{.shards[1].name}", want: "s2"},
+		{query: "{.shards[*].name}", want: "s1 s2"},
+		{query: "{.shards[?(@.rows>15)].name}", want: "s2"},
+		{query: "{.name}-{.epochs}", want: "resnet-12"},
+		{query: "{.dup}", want: "2"},
+		{query: "{.shards[*].name}", array: true, want: `["s1","s2"]`},
+		{query: "{.tags}", array: true, want: `["a","b<c>"]`},
+		{query: "{.shards[*].rows}", array: true, want: `["10","20"]`},
+		{query: "{.name}", array: true, want: `["resnet"]`},
+		{query: "{.shards[0]}", array: true, want: `["{\"name\":\"s1\",\"rows\":10}"]`},
+		{query: "doc.accuracy > 0.9 && doc.loss < 0.1", want: "true"},
+		{query: "doc.epochs * 2", want: "24"},
+		{query: "doc.name + '-' + string(doc.epochs)", want: "resnet-12"},
+		{query: "doc.shards.map(s, s.name)", want: `["s1","s2"]`},
+		{query: "doc.shards.map(s, s.name)", array: true, want: `["s1","s2"]`},
+		{query: "doc.shards.filter(s, s.rows > 15)[0]", want: `{"name":"s2","rows":10}`[:0] + `{"name":"s2","rows":20}`},
+		{query: "doc.epochs == 12.0", want: "true"},
+		{query: "doc.none", want: "null"},
+	} {
+		p := protocol.Projection{JSONPath: tc.query, Array: tc.array}
+		if strings.HasPrefix(tc.query, "doc") {
+			p = protocol.Projection{Expression: tc.query, Array: tc.array}
+		}
+		got := project(t, metrics, p)
+		if got.Err != nil || got.Value != tc.want {
+			t.Errorf("%q (array %v) = %q, %v; want %q", tc.query, tc.array, got.Value, got.Err, tc.want)
+		}
+	}
+}
+
+func TestStreamsOnlySimplePaths(t *testing.T) {
+	for query, want := range map[string]bool{
+		"{.a}": true, "{.a.b}": true, "{.items[3].name}": true, "{['a.b'].c}": true,
+		"{.items[-1]}": false, "{.items[*]}": false, "{..a}": false, "{.a}{.b}": false,
+		"x{.a}": false, "{.items[1:2]}": false, "{.items[?(@.a)]}": false, "{['a','b']}": false,
+	} {
+		q, err := Compile(protocol.Projection{JSONPath: query})
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", query, err)
+		}
+		if q.Streams() != want {
+			t.Errorf("Compile(%q).Streams() = %v, want %v", query, q.Streams(), want)
+		}
+		if yq, _ := Compile(protocol.Projection{JSONPath: query, Format: FormatYAML}); yq.Streams() {
+			t.Errorf("%q with format yaml streams; YAML is parsed whole", query)
+		}
+	}
+}
+
+func TestYAML(t *testing.T) {
+	doc := "accuracy: 0.93\nshards:\n  - name: s1\n  - name: s2\n1: one\n"
+	for query, want := range map[string]string{
+		"{.accuracy}":        "0.93",
+		"{.shards[1].name}":  "s2",
+		"{.1}":               "one",
+		"doc.accuracy > 0.9": "true",
+	} {
+		p := protocol.Projection{JSONPath: query, Format: FormatYAML}
+		if strings.HasPrefix(query, "doc") {
+			p = protocol.Projection{Expression: query, Format: FormatYAML}
+		}
+		if got := project(t, doc, p); got.Err != nil || got.Value != want {
+			t.Errorf("%q = %q, %v; want %q", query, got.Value, got.Err, want)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		doc  string
+		p    protocol.Projection
+		want reasons.Reason
+		msg  string
+	}{
+		{"invalid JSON, streamed", `{"a": 1,}`, protocol.Projection{JSONPath: "{.a}"}, reasons.ProjectionInvalidDocument, "at byte offset 8"},
+		{"invalid JSON, parsed", `{"a": [1,}`, protocol.Projection{JSONPath: "{.a[*]}"}, reasons.ProjectionInvalidDocument, "at byte offset 9"},
+		{"truncated JSON", `{"a": {"b": 1}`, protocol.Projection{JSONPath: "{.a.b}"}, reasons.ProjectionInvalidDocument, "unexpected end"},
+		{"trailing data", `{"a": 1} {}`, protocol.Projection{JSONPath: "{.a}"}, reasons.ProjectionInvalidDocument, "data after"},
+		{"empty file", ``, protocol.Projection{JSONPath: "{.a}"}, reasons.ProjectionInvalidDocument, "unexpected end"},
+		{"invalid YAML", "a: [1,\nb: 2\n", protocol.Projection{JSONPath: "{.a}", Format: FormatYAML}, reasons.ProjectionInvalidDocument, "line"},
+		{"two YAML documents", "a: 1\n---\na: 2\n", protocol.Projection{JSONPath: "{.a}", Format: FormatYAML}, reasons.ProjectionInvalidDocument, "more than one"},
+		{"no such key", `{"a": 1}`, protocol.Projection{JSONPath: "{.b}"}, reasons.ProjectionNoMatch, "matches nothing"},
+		{"index out of range", `{"a": [1]}`, protocol.Projection{JSONPath: "{.a[3]}"}, reasons.ProjectionNoMatch, "matches nothing"},
+		{"wildcard over nothing", `{"a": []}`, protocol.Projection{JSONPath: "{.a[*].b}"}, reasons.ProjectionNoMatch, "matches nothing"},
+		{"CEL no such key", `{"a": 1}`, protocol.Projection{Expression: "doc.b"}, reasons.ProjectionNoMatch, "no such key"},
+		{"CEL runtime error", `{"a": 0}`, protocol.Projection{Expression: "1 / doc.a"}, reasons.ProjectionEvalFailed, "division by zero"},
+		{"CEL type error", `{"a": "x"}`, protocol.Projection{Expression: "doc.a + 1"}, reasons.ProjectionEvalFailed, "no such overload"},
+		{"CEL cost", `{"a": [` + strings.Repeat("1,", 2000) + `1]}`, protocol.Projection{Expression: "doc.a.map(x, doc.a.map(y, x + y)).size()"}, reasons.ProjectionCostExceeded, "cost limit"},
+		{"whole parse over the limit", `{"a": [1, 2, 3, 4]}`, protocol.Projection{JSONPath: "{.a[*]}", MaxBytes: 8}, reasons.ProjectionTooLarge, "max-projection-bytes of 8"},
+		{"streamed value over the limit", `{"a": [1, 2, 3, 4], "b": 1}`, protocol.Projection{JSONPath: "{.a}", MaxBytes: 8}, reasons.ProjectionTooLarge, "selects a value above"},
+		{"too deep", strings.Repeat("[", 10001) + strings.Repeat("]", 10001), protocol.Projection{JSONPath: "{.a}"}, reasons.ProjectionInvalidDocument, "max depth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := project(t, tc.doc, tc.p)
+			if got.Err == nil || got.Err.Reason != tc.want || !strings.Contains(got.Err.Message, tc.msg) {
+				t.Fatalf("got %q, %+v; want %s containing %q", got.Value, got.Err, tc.want, tc.msg)
+			}
+		})
+	}
+}
+
+func TestSyntaxErrorsAtCompile(t *testing.T) {
+	for _, p := range []protocol.Projection{
+		{JSONPath: "{.a"},
+		{JSONPath: "{.a[x]}"},
+		{Expression: "doc.a >"},
+		{Expression: "undeclared > 1"},
+		{JSONPath: "{.a}", Expression: "doc.a"},
+		{},
+		{JSONPath: "{.a}", Format: "toml"},
+		{Expression: strings.Repeat("1+", MaxQueryLength) + "1"},
+	} {
+		if err := Check(p.JSONPath, p.Expression, p.Format); err == nil {
+			t.Errorf("Check(%+v) = nil, want a syntax error", p)
+		}
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func TestSeveralQueriesReadTheFileOnce(t *testing.T) {
+	for _, mixed := range []bool{false, true} {
+		specs := []protocol.Projection{{JSONPath: "{.accuracy}"}, {JSONPath: "{.shards[0].name}"}, {JSONPath: "{.nested.a}"}}
+		want := []string{"0.93", "s1", `{"k":"v"}`}
+		if mixed {
+			specs = append(specs, protocol.Projection{Expression: "doc.epochs > 10"})
+			want = append(want, "true")
+		}
+		queries := make([]*Query, len(specs))
+		for i, p := range specs {
+			queries[i], _ = Compile(p)
+		}
+		r := &countingReader{r: strings.NewReader(metrics)}
+		out, err := Evaluate(r, int64(len(metrics)), queries, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range out {
+			if out[i].Err != nil || out[i].Value != want[i] {
+				t.Errorf("mixed %v: query %d = %q, %v; want %q", mixed, i, out[i].Value, out[i].Err, want[i])
+			}
+		}
+		if r.n != len(metrics) {
+			t.Errorf("mixed %v: read %d bytes of a %d-byte file", mixed, r.n, len(metrics))
+		}
+	}
+}
+
+type failingReader struct{ after int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.after <= 0 {
+		return 0, fmt.Errorf("input/output error")
+	}
+	n := min(len(p), f.after)
+	copy(p, bytes.Repeat([]byte("["), n))
+	f.after -= n
+	return n, nil
+}
+
+func TestReadErrorIsNotADocumentError(t *testing.T) {
+	q, _ := Compile(protocol.Projection{JSONPath: "{.a}"})
+	if _, err := Evaluate(&failingReader{after: 100}, 1000, []*Query{q}, 1<<20); err == nil || !strings.Contains(err.Error(), "input/output") {
+		t.Fatalf("Evaluate over a failing read = %v, want the read error", err)
+	}
+}
