@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/projection"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
@@ -35,6 +36,7 @@ const (
 	KeySecretCSIDrivers  = "secret-csi-drivers"
 	KeyKeepFailedReaders = "keep-failed-readers"
 	KeyReaderRunAsUser   = "reader-run-as-user"
+	KeyMaxProjection     = "max-projection-bytes"
 )
 
 // PlatformUID is the reader-run-as-user value that leaves the reader's
@@ -56,6 +58,7 @@ const (
 	DefaultMaxInlineTotal int64 = 128 << 10
 	DefaultReaderStart          = 2 * time.Minute
 	DefaultReaderRead           = 10 * time.Minute
+	DefaultMaxProjection  int64 = 64 << 20
 )
 
 // Keys lists every key of config-materialize; docs/configuration.md
@@ -65,6 +68,7 @@ var Keys = []string{
 	KeyReaderStart, KeyReaderRead,
 	KeyReaderCPURequest, KeyReaderMemRequest, KeyReaderCPULimit, KeyReaderMemLimit,
 	KeyAllowSecrets, KeySecretCSIDrivers, KeyKeepFailedReaders, KeyReaderRunAsUser,
+	KeyMaxProjection,
 }
 
 // DefaultSecretCSIDrivers are the CSI drivers whose volumes hold secrets:
@@ -98,6 +102,8 @@ type Config struct {
 	// ReaderUID is the reader pods' runAsUser and runAsGroup; nil leaves
 	// them to the platform (the pod still runs as non-root).
 	ReaderUID *int64
+	// MaxProjectionBytes bounds a document a projection parses whole.
+	MaxProjectionBytes int64
 }
 
 // Default returns the configuration in force when config-materialize is
@@ -112,6 +118,7 @@ func Default() *Config {
 		ReaderReadTimeout:  DefaultReaderRead,
 		SecretCSIDrivers:   DefaultSecretCSIDrivers,
 		ReaderUID:          ptr.To(DefaultReaderUID),
+		MaxProjectionBytes: DefaultMaxProjection,
 		ReaderResources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("10m"),
@@ -119,7 +126,7 @@ func Default() *Config {
 			},
 			Limits: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("500m"),
-				corev1.ResourceMemory: resource.MustParse("64Mi"),
+				corev1.ResourceMemory: resource.MustParse("768Mi"),
 			},
 		},
 	}
@@ -199,6 +206,9 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 			return nil, fmt.Errorf("reader %s request %s is above its limit %s", name, req.String(), limit.String())
 		}
 	}
+	if err := c.parseMaxProjection(data); err != nil {
+		return nil, err
+	}
 	if v, ok := data[KeyReaderRunAsUser]; ok {
 		uid, err := parseUID(v)
 		if err != nil {
@@ -214,6 +224,24 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// parseMaxProjection reads max-projection-bytes and checks that the
+// reader's memory limit holds a document of that size parsed whole.
+func (c *Config) parseMaxProjection(data map[string]string) error {
+	if v, ok := data[KeyMaxProjection]; ok {
+		q, err := resource.ParseQuantity(v)
+		if err != nil || q.Sign() <= 0 {
+			return fmt.Errorf("%s: %q is not a positive byte quantity (such as \"64Mi\")", KeyMaxProjection, v)
+		}
+		c.MaxProjectionBytes = q.Value()
+	}
+	limit := c.ReaderResources.Limits[corev1.ResourceMemory]
+	if need := c.MaxProjectionBytes * projection.MemoryFactor; limit.Value() < need {
+		return fmt.Errorf("%s: %d bytes needs a reader-memory-limit of at least %d bytes (%d times, what parsing a document whole can take), but it is %s",
+			KeyMaxProjection, c.MaxProjectionBytes, need, projection.MemoryFactor, limit.String())
+	}
+	return nil
 }
 
 // parseUID reads reader-run-as-user: a non-root UID, or "platform".

@@ -26,7 +26,7 @@ func TestFromConfigMapDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Threshold != 4096 || c.MaxInlineTotal != 128<<10 || c.DefaultOnOversize != materialize.PolicyReference ||
-		c.ReaderStartTimeout != 2*time.Minute || c.ReaderReadTimeout != 10*time.Minute || !slices.Equal(c.SecretCSIDrivers, []string{"secrets-store.csi.k8s.io"}) || c.AllowSecretWorkspaces || c.ReaderImage != "registry.example/reader@sha256:abc" {
+		c.ReaderStartTimeout != 2*time.Minute || c.ReaderReadTimeout != 10*time.Minute || c.MaxProjectionBytes != 64<<20 || !slices.Equal(c.SecretCSIDrivers, []string{"secrets-store.csi.k8s.io"}) || c.AllowSecretWorkspaces || c.ReaderImage != "registry.example/reader@sha256:abc" {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -35,13 +35,14 @@ func TestFromConfigMapValues(t *testing.T) {
 	c, err := FromConfigMap(cm(map[string]string{
 		KeyThreshold: "1Ki", KeyMaxInlineTotal: "10Ki", KeyDefaultOnOversize: "truncate", KeyReaderImage: "img",
 		KeyReaderStart: "30s", KeyReaderRead: "1h", KeySecretCSIDrivers: " a.csi , b.csi,", KeyReaderMemLimit: "128Mi", KeyAllowSecrets: "true", KeyKeepFailedReaders: "true",
+		KeyMaxProjection: "10Mi",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mem := c.ReaderResources.Limits[corev1.ResourceMemory]
 	if c.Threshold != 1024 || c.MaxInlineTotal != 10240 || c.DefaultOnOversize != materialize.PolicyTruncate || c.ReaderImage != "img" ||
-		c.ReaderStartTimeout != 30*time.Second || c.ReaderReadTimeout != time.Hour || !slices.Equal(c.SecretCSIDrivers, []string{"a.csi", "b.csi"}) || mem.Cmp(resource.MustParse("128Mi")) != 0 || !c.AllowSecretWorkspaces || !c.KeepFailedReaders {
+		c.ReaderStartTimeout != 30*time.Second || c.ReaderReadTimeout != time.Hour || !slices.Equal(c.SecretCSIDrivers, []string{"a.csi", "b.csi"}) || mem.Cmp(resource.MustParse("128Mi")) != 0 || !c.AllowSecretWorkspaces || !c.KeepFailedReaders || c.MaxProjectionBytes != 10<<20 {
 		t.Errorf("parsed = %+v", c)
 	}
 }
@@ -56,11 +57,14 @@ func TestFromConfigMapErrors(t *testing.T) {
 		"policy":        {map[string]string{KeyDefaultOnOversize: "drop"}, `default-on-oversize: "drop" is not a policy: want one of ["reference" "fail" "truncate"]`},
 		"timeout":       {map[string]string{KeyReaderStart: "soon"}, `reader-start-timeout: "soon" is not a duration of at least 1s (such as "2m")`},
 		"resource":      {map[string]string{KeyReaderCPULimit: "-1"}, `reader-cpu-limit: "-1" is not a positive quantity (such as "100m" or "64Mi")`},
-		"request>limit": {map[string]string{KeyReaderMemRequest: "1Gi"}, `reader memory request 1Gi is above its limit 64Mi`},
-		"bool":          {map[string]string{KeyAllowSecrets: "yes please"}, `allow-secret-workspaces: "yes please" is not a boolean: want true or false`},
-		"root uid":      {map[string]string{KeyReaderRunAsUser: "0"}, `reader-run-as-user: "0" is not a non-root UID (1 to 2147483647) or "platform"`},
-		"named uid":     {map[string]string{KeyReaderRunAsUser: "nonroot"}, `reader-run-as-user: "nonroot" is not a non-root UID (1 to 2147483647) or "platform"`},
-		"huge uid":      {map[string]string{KeyReaderRunAsUser: "4294967296"}, `reader-run-as-user: "4294967296" is not a non-root UID (1 to 2147483647) or "platform"`},
+		"request>limit": {map[string]string{KeyReaderMemRequest: "1Gi"}, `reader memory request 1Gi is above its limit 768Mi`},
+		"projection":    {map[string]string{KeyMaxProjection: "lots"}, `max-projection-bytes: "lots" is not a positive byte quantity (such as "64Mi")`},
+		"projection>memory": {map[string]string{KeyMaxProjection: "128Mi"},
+			`max-projection-bytes: 134217728 bytes needs a reader-memory-limit of at least 1610612736 bytes (12 times, what parsing a document whole can take), but it is 768Mi`},
+		"bool":      {map[string]string{KeyAllowSecrets: "yes please"}, `allow-secret-workspaces: "yes please" is not a boolean: want true or false`},
+		"root uid":  {map[string]string{KeyReaderRunAsUser: "0"}, `reader-run-as-user: "0" is not a non-root UID (1 to 2147483647) or "platform"`},
+		"named uid": {map[string]string{KeyReaderRunAsUser: "nonroot"}, `reader-run-as-user: "nonroot" is not a non-root UID (1 to 2147483647) or "platform"`},
+		"huge uid":  {map[string]string{KeyReaderRunAsUser: "4294967296"}, `reader-run-as-user: "4294967296" is not a non-root UID (1 to 2147483647) or "platform"`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

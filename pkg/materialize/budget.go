@@ -11,8 +11,8 @@ import (
 // values within plan.MaxInlineTotal by demoting inline and truncated values
 // to references, largest first and ties broken by name, so the same inputs
 // always give the same outcome. A result whose policy is fail, or an array
-// (surfaced whole or not at all), cannot be demoted and fails the run
-// instead. Defaulted values are user-written and never demoted: there is
+// (surfaced whole or not at all), or a projection (no file of its own to
+// point at), cannot be demoted and fails the run instead. Defaulted values are user-written and never demoted: there is
 // no file to point at.
 func applyBudget(plan Plan, rows []Row, values []string) error {
 	var total int64
@@ -41,10 +41,13 @@ func applyBudget(plan Plan, rows []Row, values []string) error {
 		if total <= plan.MaxInlineTotal {
 			break
 		}
-		if res := plan.Results[i]; res.OnOversize == PolicyFail || res.Type == TypeArray {
+		if res := plan.Results[i]; res.OnOversize == PolicyFail || res.Type == TypeArray || res.Projected() {
 			why := "has onOversize: fail"
-			if res.Type == TypeArray {
+			switch {
+			case res.Type == TypeArray:
 				why = "is an array, surfaced whole or not at all"
+			case res.Projected():
+				why = "is a projection, with no file of its own to reference"
 			}
 			return outcome.Fail(reasons.InlineBudgetExceeded,
 				"inline results total %d bytes as stored JSON, above max-inline-total of %d bytes, and result %q (%d bytes), the largest left, %s", total, plan.MaxInlineTotal, rows[i].Name, stored[i], why)

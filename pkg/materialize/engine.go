@@ -33,7 +33,8 @@ const (
 // Dispositions lists every disposition.
 var Dispositions = []Disposition{Inline, Reference, Truncated, Demoted, Defaulted}
 
-// Row is one line of the per-result table.
+// Row is one line of the per-result table. For a projection, Size and
+// SHA256 describe the projected value and Source the file it came from.
 type Row struct {
 	Name   string      `json:"name"`
 	Path   string      `json:"path"`
@@ -41,6 +42,14 @@ type Row struct {
 	SHA256 string      `json:"sha256"`
 	Inline bool        `json:"inline"`
 	Reason Disposition `json:"reason"`
+	Source *Source     `json:"source,omitempty"`
+}
+
+// Source is the file a projected value was computed from.
+type Source struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
 }
 
 // Value is one CustomRun result.
@@ -98,6 +107,16 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 
 func decide(res Result, rep protocol.FileReport) (Row, string, error) {
 	row := Row{Name: res.Name, Path: res.Path, Size: rep.Size, SHA256: rep.SHA256}
+	if rep.Source != nil {
+		row.Source = &Source{Path: res.Path, Size: rep.Source.Size, SHA256: rep.Source.SHA256}
+	}
+	if rep.Error != nil && res.Projected() && rep.Error.Reason != reasons.ResultUnreadable {
+		if rep.Error.Reason == reasons.ProjectionNoMatch && res.Optional {
+			row.Size, row.SHA256, row.Inline, row.Reason = 0, "", true, Defaulted
+			return row, res.Default, nil
+		}
+		return row, "", outcome.Fail(rep.Error.Reason, "result %q: file %q, %s: %s", res.Name, res.Path, res.query(), rep.Error.Message)
+	}
 	if rep.Error != nil {
 		return row, "", outcome.Fail(rep.Error.Reason, "result %q: %s", res.Name, rep.Error.Message)
 	}
@@ -124,6 +143,9 @@ func decide(res Result, rep protocol.FileReport) (Row, string, error) {
 	if stored >= 0 {
 		size = fmt.Sprintf("%d bytes as stored JSON (%d in the file)", stored, rep.Size)
 	}
+	if res.Projected() {
+		return oversizeProjection(res, rep, row, stored)
+	}
 	if res.Type == TypeArray {
 		return row, "", outcome.Fail(reasons.ResultOversize,
 			"result %q: file %q is %s, above its threshold of %d bytes; an array result is surfaced whole or not at all: raise its threshold", res.Name, res.Path, size, res.Threshold)
@@ -141,6 +163,28 @@ func decide(res Result, rep protocol.FileReport) (Row, string, error) {
 		return row, res.Path, nil
 	default:
 		return row, "", outcome.Fail(reasons.InvalidSpec, "result %q: onOversize %q is not one of %q", res.Name, res.OnOversize, Policies)
+	}
+}
+
+// oversizeProjection applies the policy to a projected value above its
+// threshold. The value exists only in the report, so there is no file to
+// reference: reference fails like fail, naming the size and the limit.
+func oversizeProjection(res Result, rep protocol.FileReport, row Row, stored int64) (Row, string, error) {
+	size := fmt.Sprintf("%d bytes", rep.Size)
+	if stored >= 0 {
+		size = fmt.Sprintf("%d bytes as stored JSON", stored)
+	}
+	switch {
+	case res.OnOversize == PolicyTruncate && res.Type != TypeArray:
+		value, err := truncate(res, rep.Head)
+		row.Reason = Truncated
+		return row, value, err
+	case res.Type == TypeArray:
+		return row, "", outcome.Fail(reasons.ResultOversize,
+			"result %q: the %s of file %q gives %s, above its threshold of %d bytes; an array result is surfaced whole or not at all: raise its threshold or select less", res.Name, res.query(), res.Path, size, res.Threshold)
+	default:
+		return row, "", outcome.Fail(reasons.ResultOversize,
+			"result %q: the %s of file %q gives %s, above its threshold of %d bytes (onOversize: %s); a projected value has no file of its own to reference: raise the threshold, select less, or set onOversize: truncate", res.Name, res.query(), res.Path, size, res.Threshold, res.OnOversize)
 	}
 }
 
@@ -172,6 +216,9 @@ func encode(res Result, b []byte) (string, error) {
 	}
 	s := string(b)
 	if res.Type == TypeArray {
+		if res.Projected() {
+			res.Format = FormatJSON
+		}
 		return arrayValue(res, s)
 	}
 	if res.TrimNewline {

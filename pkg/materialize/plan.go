@@ -4,7 +4,11 @@
 // of Kubernetes: it works on a Plan and on what a workspace source reported.
 package materialize
 
-import "github.com/resultmaterialize/controller/pkg/protocol"
+import (
+	"fmt"
+
+	"github.com/resultmaterialize/controller/pkg/protocol"
+)
 
 // Policy says what happens to a result larger than its threshold.
 type Policy string
@@ -49,18 +53,21 @@ const (
 // Types lists the accepted result types.
 var Types = []Type{TypeString, TypeArray}
 
-// Format says how an array result's file lists its items.
+// Format says how a file is written: how an array result's file lists
+// its items, or what a projection parses.
 type Format string
 
 const (
-	// FormatJSON is a JSON array of strings.
+	// FormatJSON is a JSON array of strings, or a JSON document to project.
 	FormatJSON Format = "json"
-	// FormatLines is one item per line.
+	// FormatLines is one item per line (arrays without a projection).
 	FormatLines Format = "lines"
+	// FormatYAML is one YAML document to project.
+	FormatYAML Format = "yaml"
 )
 
-// Formats lists the accepted array formats.
-var Formats = []Format{FormatJSON, FormatLines}
+// Formats lists the accepted formats.
+var Formats = []Format{FormatJSON, FormatLines, FormatYAML}
 
 // Result is one fully resolved result request.
 type Result struct {
@@ -83,8 +90,24 @@ type Result struct {
 	TrimNewline bool `json:"trimNewline,omitempty"`
 	// Type is string or array.
 	Type Type `json:"type"`
-	// Format is how an array's file lists its items.
+	// Format is how an array's file lists its items, or what a projection
+	// parses.
 	Format Format `json:"format,omitempty"`
+	// JSONPath projects one field of the file with kubectl's JSONPath.
+	JSONPath string `json:"jsonPath,omitempty"`
+	// Expression projects the file with CEL, the document bound as doc.
+	Expression string `json:"expression,omitempty"`
+}
+
+// Projected reports whether the result is a projection of its file.
+func (r Result) Projected() bool { return r.JSONPath != "" || r.Expression != "" }
+
+// query names the projection in messages.
+func (r Result) query() string {
+	if r.JSONPath != "" {
+		return fmt.Sprintf("jsonPath %q", r.JSONPath)
+	}
+	return fmt.Sprintf("expression %q", r.Expression)
 }
 
 // Plan is everything one attempt materializes, fixed when it starts.
@@ -93,6 +116,9 @@ type Plan struct {
 	Results []Result `json:"results"`
 	// MaxInlineTotal caps the stored bytes of all inline values of the run.
 	MaxInlineTotal int64 `json:"maxInlineTotal"`
+	// MaxProjectionBytes bounds a document a projection parses whole, and
+	// any one value a streamed path selects.
+	MaxProjectionBytes int64 `json:"maxProjectionBytes,omitempty"`
 }
 
 // Requests lists what a workspace source must read for the plan: each path
@@ -102,6 +128,10 @@ func (p Plan) Requests() []protocol.FileRequest {
 	reqs := make([]protocol.FileRequest, len(p.Results))
 	for i, r := range p.Results {
 		reqs[i] = protocol.FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.OnOversize == PolicyTruncate && r.Type != TypeArray}
+		if r.Projected() {
+			reqs[i].Projection = &protocol.Projection{JSONPath: r.JSONPath, Expression: r.Expression,
+				Format: string(r.Format), Array: r.Type == TypeArray, MaxBytes: p.MaxProjectionBytes}
+		}
 	}
 	return reqs
 }

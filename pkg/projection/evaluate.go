@@ -3,10 +3,20 @@ package projection
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
+
+// YAMLShare divides max-projection-bytes for a YAML document: parsing YAML
+// takes about four times the memory of parsing the same JSON.
+const YAMLShare = 4
+
+// MemoryFactor is how many times max-projection-bytes the reader's memory
+// limit must be: a JSON document parsed whole peaks at about 8.5 times its
+// size, a YAML one at a quarter of the limit about 11 times the limit.
+const MemoryFactor = 12
 
 // Result is one query's outcome: its value, or why it failed.
 type Result struct {
@@ -21,20 +31,24 @@ type Result struct {
 func Evaluate(r io.Reader, size int64, queries []*Query, max int64) ([]Result, error) {
 	out := make([]Result, len(queries))
 	var streamed, whole []int
+	wholeMax, limit := max, fmt.Sprintf("max-projection-bytes of %d", max)
 	for i, q := range queries {
 		if q.Streams() {
 			streamed = append(streamed, i)
-		} else {
-			whole = append(whole, i)
+			continue
+		}
+		whole = append(whole, i)
+		if q.spec.Format == FormatYAML {
+			wholeMax, limit = max/YAMLShare, fmt.Sprintf("%d, the 1/%d of max-projection-bytes a YAML document may use", max/YAMLShare, YAMLShare)
 		}
 	}
-	if len(whole) > 0 && size <= max {
-		return out, parseWhole(r, queries, max, out)
+	if len(whole) > 0 && size <= wholeMax {
+		return out, parseWhole(r, queries, wholeMax, out)
 	}
 	for _, i := range whole {
 		out[i].Err = fail(reasons.ProjectionTooLarge,
-			"is %d bytes, above max-projection-bytes of %d for a projection that parses the whole document; a simple field path such as {.a.b} or {.items[3].name} streams a JSON file of any size",
-			size, max)
+			"is %d bytes, above %s, for a projection that parses the whole document; a simple field path such as {.a.b} or {.items[3].name} streams a JSON file of any size",
+			size, limit)
 	}
 	if len(streamed) == 0 {
 		return out, nil

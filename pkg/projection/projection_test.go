@@ -3,7 +3,6 @@ package projection
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 
@@ -136,6 +135,7 @@ func TestErrors(t *testing.T) {
 		{"CEL type error", `{"a": "x"}`, protocol.Projection{Expression: "doc.a + 1"}, reasons.ProjectionEvalFailed, "no such overload"},
 		{"CEL cost", `{"a": [` + strings.Repeat("1,", 2000) + `1]}`, protocol.Projection{Expression: "doc.a.map(x, doc.a.map(y, x + y)).size()"}, reasons.ProjectionCostExceeded, "cost limit"},
 		{"whole parse over the limit", `{"a": [1, 2, 3, 4]}`, protocol.Projection{JSONPath: "{.a[*]}", MaxBytes: 8}, reasons.ProjectionTooLarge, "max-projection-bytes of 8"},
+		{"YAML over its share", "a: [1, 2, 3, 4, 5]\n", protocol.Projection{JSONPath: "{.a}", Format: FormatYAML, MaxBytes: 40}, reasons.ProjectionTooLarge, "above 10, the 1/4 of max-projection-bytes"},
 		{"streamed value over the limit", `{"a": [1, 2, 3, 4], "b": 1}`, protocol.Projection{JSONPath: "{.a}", MaxBytes: 8}, reasons.ProjectionTooLarge, "selects a value above"},
 		{"too deep", strings.Repeat("[", 10001) + strings.Repeat("]", 10001), protocol.Projection{JSONPath: "{.a}"}, reasons.ProjectionInvalidDocument, "max depth"},
 	} {
@@ -165,18 +165,6 @@ func TestSyntaxErrorsAtCompile(t *testing.T) {
 	}
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += n
-	return n, err
-}
-
 func TestSeveralQueriesReadTheFileOnce(t *testing.T) {
 	for _, mixed := range []bool{false, true} {
 		specs := []protocol.Projection{{JSONPath: "{.accuracy}"}, {JSONPath: "{.shards[0].name}"}, {JSONPath: "{.nested.a}"}}
@@ -189,7 +177,7 @@ func TestSeveralQueriesReadTheFileOnce(t *testing.T) {
 		for i, p := range specs {
 			queries[i], _ = Compile(p)
 		}
-		r := &countingReader{r: strings.NewReader(metrics)}
+		r := &counter{r: strings.NewReader(metrics)}
 		out, err := Evaluate(r, int64(len(metrics)), queries, 1<<20)
 		if err != nil {
 			t.Fatal(err)
@@ -199,7 +187,7 @@ func TestSeveralQueriesReadTheFileOnce(t *testing.T) {
 				t.Errorf("mixed %v: query %d = %q, %v; want %q", mixed, i, out[i].Value, out[i].Err, want[i])
 			}
 		}
-		if r.n != len(metrics) {
+		if r.n != int64(len(metrics)) {
 			t.Errorf("mixed %v: read %d bytes of a %d-byte file", mixed, r.n, len(metrics))
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"strings"
 	"syscall"
@@ -32,7 +33,18 @@ func Stream(root *os.Root, reqs []protocol.FileRequest, w io.Writer) error {
 	out := protocol.NewWriter(w)
 	buf := make([]byte, bufferSize)
 	var head []byte
-	for _, req := range reqs {
+	projected := map[int]protocol.FileReport{}
+	for i, req := range reqs {
+		if req.Projection != nil {
+			if _, done := projected[i]; !done {
+				maps.Copy(projected, project(root, reqs, i))
+			}
+			if err := out.Write(projected[i]); err != nil {
+				return err
+			}
+			delete(projected, i)
+			continue
+		}
 		rep := read(root, req, buf, head[:0])
 		if err := out.Write(rep); err != nil {
 			return err
@@ -53,30 +65,11 @@ func Read(root *os.Root, req protocol.FileRequest, buf []byte) protocol.FileRepo
 // is large enough: a report must be written before head is reused.
 func read(root *os.Root, req protocol.FileRequest, buf, head []byte) protocol.FileReport {
 	rep := protocol.FileReport{Path: req.Path}
-	clean, err := materialize.CleanPath(req.Path)
-	if err != nil {
-		return unreadable(rep, err.Error())
-	}
-	info, err := root.Stat(clean)
-	if err != nil {
-		return statError(rep, err)
-	}
-	if !info.Mode().IsRegular() {
-		return notRegular(rep, info.Mode())
-	}
-	// O_NONBLOCK: if the file was swapped for a FIFO since Stat, opening
-	// it still does not wait for a writer.
-	f, err := root.OpenFile(clean, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return statError(rep, err)
+	f, info, failed := open(root, rep)
+	if f == nil {
+		return failed
 	}
 	defer f.Close()
-	if info, err = f.Stat(); err != nil {
-		return statError(rep, err)
-	}
-	if !info.Mode().IsRegular() {
-		return notRegular(rep, info.Mode())
-	}
 	rep.Found = true
 	h := sha256.New()
 	if want := min(req.Limit, info.Size()); int64(cap(head)) < want {
@@ -103,6 +96,37 @@ func read(root *os.Root, req protocol.FileRequest, buf, head []byte) protocol.Fi
 		rep.Head = head
 	}
 	return rep
+}
+
+// open opens a regular file below root; when it cannot, it returns nil
+// and the report saying why (not found, or unreadable).
+func open(root *os.Root, rep protocol.FileReport) (*os.File, os.FileInfo, protocol.FileReport) {
+	clean, err := materialize.CleanPath(rep.Path)
+	if err != nil {
+		return nil, nil, unreadable(rep, err.Error())
+	}
+	info, err := root.Stat(clean)
+	if err != nil {
+		return nil, nil, statError(rep, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, nil, notRegular(rep, info.Mode())
+	}
+	// O_NONBLOCK: if the file was swapped for a FIFO since Stat, opening
+	// it still does not wait for a writer.
+	f, err := root.OpenFile(clean, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, statError(rep, err)
+	}
+	if info, err = f.Stat(); err != nil {
+		f.Close()
+		return nil, nil, statError(rep, err)
+	}
+	if !info.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, notRegular(rep, info.Mode())
+	}
+	return f, info, rep
 }
 
 func statError(rep protocol.FileReport, err error) protocol.FileReport {

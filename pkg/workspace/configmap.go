@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/projection"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
@@ -19,7 +21,8 @@ import (
 
 // ConfigMapSource reads configMap bindings through the API, laying out
 // keys as the kubelet would mount them: under their key, or under the
-// binding's items paths, below the binding's subPath.
+// binding's items paths, below the binding's subPath. Projections are
+// computed here, in the controller, with no pod.
 type ConfigMapSource struct {
 	Kube kubernetes.Interface
 }
@@ -78,6 +81,11 @@ func report(files map[string][]byte, volPath string, req protocol.FileRequest) p
 			}
 		}
 		return rep
+	}
+	if req.Projection != nil {
+		// The content is in memory: projecting it cannot fail to read.
+		reports, _ := projection.Reports(bytes.NewReader(content), int64(len(content)), []protocol.FileRequest{req})
+		return reports[0]
 	}
 	sum := sha256.Sum256(content)
 	rep.Found, rep.Size, rep.SHA256 = true, int64(len(content)), hex.EncodeToString(sum[:])

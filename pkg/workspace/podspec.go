@@ -6,7 +6,9 @@ import (
 
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/outcome"
 	"github.com/resultmaterialize/controller/pkg/protocol"
+	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,6 +36,10 @@ const readerContainer = "reader"
 // computed from the plan the request was made for.
 const PlanAnnotation = "custom.tekton.dev/plan"
 
+// MaxRequestBytes bounds the reader's -request argument: Linux refuses a
+// single argument over 128 KiB, and the rest is kept for the flag name.
+const MaxRequestBytes = 120 << 10
+
 // MountPath is where the workspace is mounted in the reader pod.
 const MountPath = "/workspace"
 
@@ -50,6 +56,10 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 	request, err := protocol.EncodeRequest(plan.Requests())
 	if err != nil {
 		return nil, err
+	}
+	if len(request) > MaxRequestBytes {
+		return nil, outcome.Fail(reasons.InvalidSpec,
+			"the reader request is %d bytes, above the %d bytes one container argument may hold: fewer results, or shorter paths, jsonPaths or expressions", len(request), MaxRequestBytes)
 	}
 	recorded, err := json.Marshal(plan)
 	if err != nil {
@@ -95,6 +105,11 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 				Image:                    cfg.ReaderImage,
 				Args:                     []string{"-root=" + MountPath, "-request=" + request},
 				Resources:                *cfg.ReaderResources.DeepCopy(),
+				// The Go runtime collects harder near the memory limit
+				// instead of being killed for passing it.
+				Env: []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
+					ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory"},
+				}}},
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 				VolumeMounts: []corev1.VolumeMount{{
 					Name: "workspace", MountPath: MountPath, ReadOnly: true, SubPath: b.SubPath,

@@ -84,7 +84,7 @@ func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) materializ
 	if spec.OnOversize != "" {
 		policy = spec.OnOversize
 	}
-	plan := materialize.Plan{MaxInlineTotal: cfg.MaxInlineTotal}
+	plan := materialize.Plan{MaxInlineTotal: cfg.MaxInlineTotal, MaxProjectionBytes: cfg.MaxProjectionBytes}
 	for _, rs := range spec.Results {
 		res := materialize.Result{
 			Name:        rs.Name,
@@ -97,6 +97,8 @@ func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) materializ
 			TrimNewline: rs.TrimNewline,
 			Type:        rs.Type,
 			Format:      rs.Format,
+			JSONPath:    rs.JSONPath,
+			Expression:  rs.Expression,
 		}
 		if rs.Threshold != "" {
 			res.Threshold, _ = materialize.ParseThreshold(rs.Threshold)

@@ -31,7 +31,7 @@ func (s *ResultMaterializeSpec) SetDefaults(context.Context) {
 		if r.Type == "" {
 			r.Type = materialize.TypeString
 		}
-		if r.Type == materialize.TypeArray && r.Format == "" {
+		if (r.Type == materialize.TypeArray || r.JSONPath != "" || r.Expression != "") && r.Format == "" {
 			r.Format = materialize.FormatJSON
 		}
 	}

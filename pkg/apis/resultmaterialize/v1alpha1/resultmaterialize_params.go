@@ -38,7 +38,7 @@ func (s *ResultMaterializeSpec) applyParam(p v1beta1.Param) *apis.FieldError {
 	if p.Name == ParamResults {
 		if p.Value.Type != v1beta1.ParamTypeArray {
 			return &apis.FieldError{Message: fmt.Sprintf("invalid value type: %s", p.Value.Type), Paths: []string{"value"},
-				Details: `results must be an array of "name" or "name=relative/path"`}
+				Details: `results must be an array of "name", "name=relative/path", "name=path#{jsonpath}" or "name=path#cel:expression"`}
 		}
 		return s.applyResults(p.Value.ArrayVal)
 	}
@@ -70,20 +70,49 @@ func (s *ResultMaterializeSpec) applyResults(entries []string) *apis.FieldError 
 	}
 	results := make([]ResultSpec, 0, len(entries))
 	for _, entry := range entries {
-		name, path, hasPath := strings.Cut(entry, "=")
-		r, ok := byName[name]
-		if !ok {
-			r = ResultSpec{Name: name}
-		}
-		if hasPath {
-			if path == "" {
-				return &apis.FieldError{Message: fmt.Sprintf("invalid value: %s", entry), Paths: []string{"value"},
-					Details: `want "name" or "name=relative/path"`}
-			}
-			r.Path = path
+		r, err := parseEntry(entry, byName)
+		if err != nil {
+			return err
 		}
 		results = append(results, r)
 	}
 	s.Results = results
 	return nil
+}
+
+// CELPrefix marks an expression in a results entry: name=path#cel:expr.
+const CELPrefix = "cel:"
+
+// parseEntry reads one results entry: name, name=path, and either with
+// #{jsonpath} or #cel:expression after it. The first "#" starts the
+// projection, so a path given this way cannot hold one; the spec form can.
+func parseEntry(entry string, byName map[string]ResultSpec) (ResultSpec, *apis.FieldError) {
+	bad := func(why string) *apis.FieldError {
+		return &apis.FieldError{Message: fmt.Sprintf("invalid value: %s", entry), Paths: []string{"value"},
+			Details: why + `: want "name", "name=relative/path", "name=path#{jsonpath}" or "name=path#cel:expression"`}
+	}
+	target, query, projected := strings.Cut(entry, "#")
+	name, path, hasPath := strings.Cut(target, "=")
+	r, ok := byName[name]
+	if !ok {
+		r = ResultSpec{Name: name}
+	}
+	if hasPath {
+		if path == "" {
+			return r, bad("the path after \"=\" is empty")
+		}
+		r.Path = path
+	}
+	if !projected {
+		return r, nil
+	}
+	switch {
+	case strings.HasPrefix(query, "{"):
+		r.JSONPath, r.Expression = query, ""
+	case strings.HasPrefix(query, CELPrefix) && len(query) > len(CELPrefix):
+		r.JSONPath, r.Expression = "", strings.TrimPrefix(query, CELPrefix)
+	default:
+		return r, bad(fmt.Sprintf("after \"#\" comes a projection, {jsonpath} or cel:expression, not %q (a path holding \"#\" needs the spec form)", query))
+	}
+	return r, nil
 }

@@ -74,10 +74,19 @@ type ResultSpec struct {
 	// array param.
 	// +optional
 	Type materialize.Type `json:"type,omitempty"`
-	// Format is how an array result's file lists its items: json (the
-	// default) or lines.
+	// Format is how the file is written: for an array, json (the default)
+	// or lines; for a projection, json (the default) or yaml.
 	// +optional
 	Format materialize.Format `json:"format,omitempty"`
+	// JSONPath surfaces one field of the file instead of the whole file,
+	// selected with kubectl's JSONPath, such as {.metrics.accuracy}.
+	// +optional
+	JSONPath string `json:"jsonPath,omitempty"`
+	// Expression surfaces a CEL expression over the file's document, bound
+	// as doc, such as doc.accuracy > 0.9. At most one of jsonPath and
+	// expression.
+	// +optional
+	Expression string `json:"expression,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/projection"
 	"knative.dev/pkg/apis"
 )
 
@@ -74,9 +75,15 @@ func (r ResultSpec) validateType() *apis.FieldError {
 	if r.Type != "" && !slices.Contains(materialize.Types, r.Type) {
 		return invalid(string(r.Type), "type", fmt.Sprintf("want one of %q", materialize.Types))
 	}
+	projected := r.JSONPath != "" || r.Expression != ""
+	if projected {
+		if err := r.validateProjection(); err != nil {
+			return err
+		}
+	}
 	if r.Type != materialize.TypeArray {
-		if r.Format != "" {
-			return invalid(string(r.Format), "format", "a format applies only to type: array")
+		if r.Format != "" && !projected {
+			return invalid(string(r.Format), "format", "a format applies only to type: array or to a projection")
 		}
 		if materialize.ReadAsArray(r.Default) {
 			return invalid(r.Default, "default", "Tekton passes a JSON array of strings to consumers as an array param: set type: array")
@@ -86,6 +93,9 @@ func (r ResultSpec) validateType() *apis.FieldError {
 	var errs *apis.FieldError
 	if r.Format != "" && !slices.Contains(materialize.Formats, r.Format) {
 		errs = errs.Also(invalid(string(r.Format), "format", fmt.Sprintf("want one of %q", materialize.Formats)))
+	}
+	if r.Format == materialize.FormatYAML && !projected {
+		errs = errs.Also(invalid(string(r.Format), "format", "yaml applies only to a projection (jsonPath or expression): an array's file is json or lines"))
 	}
 	if r.Encoding == materialize.EncodingBase64 {
 		errs = errs.Also(invalid(string(r.Encoding), "encoding", "an array result is text: its items are strings"))
@@ -97,6 +107,31 @@ func (r ResultSpec) validateType() *apis.FieldError {
 		if _, err := materialize.ParseArray(materialize.FormatJSON, r.Default); err != nil {
 			errs = errs.Also(invalid(r.Default, "default", "an optional array result needs a default that is a non-empty JSON array of strings"))
 		}
+	}
+	return errs
+}
+
+// validateProjection checks a jsonPath or expression's syntax, so it fails
+// before any reader pod starts, and the fields that go with it.
+func (r ResultSpec) validateProjection() *apis.FieldError {
+	field, value := "jsonPath", r.JSONPath
+	if r.Expression != "" {
+		field, value = "expression", r.Expression
+	}
+	if r.JSONPath != "" && r.Expression != "" {
+		return &apis.FieldError{Message: "expected exactly one, got both", Paths: []string{"jsonPath", "expression"}}
+	}
+	var errs *apis.FieldError
+	if len(value) > projection.MaxQueryLength {
+		errs = errs.Also(invalid(fmt.Sprintf("%.64q...", value), field, fmt.Sprintf("%d bytes, above the limit of %d", len(value), projection.MaxQueryLength)))
+	} else if err := projection.Check(r.JSONPath, r.Expression, ""); err != nil {
+		errs = errs.Also(invalid(value, field, err.Error()))
+	}
+	if r.Format != "" && r.Format != materialize.FormatJSON && r.Format != materialize.FormatYAML {
+		errs = errs.Also(invalid(string(r.Format), "format", "a projection reads json or yaml"))
+	}
+	if r.Encoding == materialize.EncodingBase64 {
+		errs = errs.Also(invalid(string(r.Encoding), "encoding", "a projected value is text"))
 	}
 	return errs
 }

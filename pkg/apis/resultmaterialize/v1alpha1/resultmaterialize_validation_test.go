@@ -34,9 +34,27 @@ func TestValidate(t *testing.T) {
 		{name: "bad type", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: "list"}}},
 			want: "invalid value: list: spec.results[0].type\nwant one of [\"string\" \"array\"]"},
 		{name: "format without array", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Format: materialize.FormatLines}}},
-			want: "invalid value: lines: spec.results[0].format\na format applies only to type: array"},
+			want: "invalid value: lines: spec.results[0].format\na format applies only to type: array or to a projection"},
 		{name: "bad format", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: materialize.TypeArray, Format: "csv"}}},
-			want: "invalid value: csv: spec.results[0].format\nwant one of [\"json\" \"lines\"]"},
+			want: "invalid value: csv: spec.results[0].format\nwant one of [\"json\" \"lines\" \"yaml\"]"},
+		{name: "projections", spec: ResultMaterializeSpec{Results: []ResultSpec{
+			{Name: "a", Path: "m.json", JSONPath: "{.shards[*].name}", Type: materialize.TypeArray},
+			{Name: "b", Path: "m.yaml", Expression: "doc.accuracy > 0.9", Format: materialize.FormatYAML},
+		}}},
+		{name: "jsonPath syntax", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", JSONPath: "{.a[x]}"}}},
+			want: "invalid value: {.a[x]}: spec.results[0].jsonPath\njsonPath \"{.a[x]}\": invalid array index x"},
+		{name: "expression syntax", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Expression: "doc.a >"}}},
+			want: "invalid value: doc.a >: spec.results[0].expression\nexpression \"doc.a >\": ERROR: <input>:1:8: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}\n | doc.a >\n | .......^"},
+		{name: "expression with an unknown name", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Expression: "metrics.a > 1"}}},
+			want: "invalid value: metrics.a > 1: spec.results[0].expression\nexpression \"metrics.a > 1\": ERROR: <input>:1:1: undeclared reference to 'metrics' (in container '')\n | metrics.a > 1\n | ^"},
+		{name: "both projections", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", JSONPath: "{.a}", Expression: "doc.a"}}},
+			want: "expected exactly one, got both: spec.results[0].expression, spec.results[0].jsonPath"},
+		{name: "yaml without a projection", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: materialize.TypeArray, Format: materialize.FormatYAML}}},
+			want: "invalid value: yaml: spec.results[0].format\nyaml applies only to a projection (jsonPath or expression): an array's file is json or lines"},
+		{name: "projection of lines", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", JSONPath: "{.a}", Format: materialize.FormatLines}}},
+			want: "invalid value: lines: spec.results[0].format\na projection reads json or yaml"},
+		{name: "projection in base64", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", JSONPath: "{.a}", Encoding: materialize.EncodingBase64}}},
+			want: "invalid value: base64: spec.results[0].encoding\na projected value is text"},
 		{name: "array truncated", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: materialize.TypeArray, OnOversize: materialize.PolicyTruncate}}},
 			want: "invalid value: truncate: spec.results[0].onOversize\nan array result is surfaced whole or not at all: above its threshold it fails the run"},
 		{name: "array in base64", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: materialize.TypeArray, Encoding: materialize.EncodingBase64}}},
@@ -63,7 +81,7 @@ func TestValidate(t *testing.T) {
 func TestApplyParamsAndDefaults(t *testing.T) {
 	spec := ResultMaterializeSpec{Threshold: "1Ki", Results: []ResultSpec{{Name: "a", Optional: true, Default: "x"}, {Name: "b"}}}
 	params := v1beta1.Params{
-		{Name: "results", Value: *v1beta1.NewStructuredValues("a=dir/a.txt", "c")},
+		{Name: "results", Value: *v1beta1.NewStructuredValues("a=dir/a.txt", "c", "acc=m.json#{.metrics[?(@.name==\"a#b\")].value}", "ok=m.json#cel:doc.loss < 0.1", "b#{.b}")},
 		{Name: "on-oversize", Value: *v1beta1.NewStructuredValues("fail")},
 		{Name: "workspace", Value: *v1beta1.NewStructuredValues("out")},
 	}
@@ -74,6 +92,9 @@ func TestApplyParamsAndDefaults(t *testing.T) {
 	want := ResultMaterializeSpec{Workspace: "out", Directory: ".", Threshold: "1Ki", OnOversize: materialize.PolicyFail, Results: []ResultSpec{
 		{Name: "a", Path: "dir/a.txt", Optional: true, Default: "x", Encoding: materialize.EncodingText, Type: materialize.TypeString},
 		{Name: "c", Path: "c", Encoding: materialize.EncodingText, Type: materialize.TypeString},
+		{Name: "acc", Path: "m.json", JSONPath: `{.metrics[?(@.name=="a#b")].value}`, Encoding: materialize.EncodingText, Type: materialize.TypeString, Format: materialize.FormatJSON},
+		{Name: "ok", Path: "m.json", Expression: "doc.loss < 0.1", Encoding: materialize.EncodingText, Type: materialize.TypeString, Format: materialize.FormatJSON},
+		{Name: "b", Path: "b", JSONPath: "{.b}", Encoding: materialize.EncodingText, Type: materialize.TypeString, Format: materialize.FormatJSON},
 	}}
 	if d := cmp.Diff(want, spec); d != "" {
 		t.Errorf("spec (-want +got):\n%s", d)
@@ -90,7 +111,11 @@ func TestApplyParamsErrors(t *testing.T) {
 		{v1beta1.Param{Name: "threshold", Value: *v1beta1.NewStructuredValues("1", "2")},
 			"invalid value type: array: params[threshold].value\nparam \"threshold\" must be a string"},
 		{v1beta1.Param{Name: "results", Value: *v1beta1.NewStructuredValues("a=", "b")},
-			"invalid value: a=: params[results].value\nwant \"name\" or \"name=relative/path\""},
+			"invalid value: a=: params[results].value\nthe path after \"=\" is empty: want \"name\", \"name=relative/path\", \"name=path#{jsonpath}\" or \"name=path#cel:expression\""},
+		{v1beta1.Param{Name: "results", Value: *v1beta1.NewStructuredValues("a=out#1.json", "b")},
+			"invalid value: a=out#1.json: params[results].value\nafter \"#\" comes a projection, {jsonpath} or cel:expression, not \"1.json\" (a path holding \"#\" needs the spec form): want \"name\", \"name=relative/path\", \"name=path#{jsonpath}\" or \"name=path#cel:expression\""},
+		{v1beta1.Param{Name: "results", Value: *v1beta1.NewStructuredValues("a=m.json#cel:", "b")},
+			"invalid value: a=m.json#cel:: params[results].value\nafter \"#\" comes a projection, {jsonpath} or cel:expression, not \"cel:\" (a path holding \"#\" needs the spec form): want \"name\", \"name=relative/path\", \"name=path#{jsonpath}\" or \"name=path#cel:expression\""},
 	}
 	for _, tc := range tests {
 		var spec ResultMaterializeSpec
