@@ -100,6 +100,30 @@ spec:
 	}
 }
 
+// taskParams lists, sorted, the param values of every TaskRun of one
+// pipeline task: a matrix task has one TaskRun per item.
+func taskParams(ctx context.Context, t *testing.T, c *clients, ns, pr, task string) []string {
+	t.Helper()
+	var values []string
+	for _, tr := range taskRuns(ctx, t, c, ns, pr, task) {
+		for _, p := range tr.Spec.Params {
+			values = append(values, p.Value.StringVal)
+		}
+	}
+	slices.Sort(values)
+	return values
+}
+
+// taskRuns lists the TaskRuns of one pipeline task.
+func taskRuns(ctx context.Context, t *testing.T, c *clients, ns, pr, task string) []v1.TaskRun {
+	t.Helper()
+	trs, err := c.tekton.TektonV1().TaskRuns(ns).List(ctx, metav1.ListOptions{LabelSelector: "tekton.dev/pipelineTask=" + task + ",tekton.dev/pipelineRun=" + pr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trs.Items
+}
+
 // A result whose file is a list surfaces as an array: a matrix consumer
 // fans out over its items. A string result that Tekton would read as an
 // array fails the materialize run with its own reason.
@@ -146,18 +170,7 @@ spec:
 	if cond.Status != corev1.ConditionTrue {
 		t.Fatalf("PipelineRun %s %q, want Succeeded", cond.Reason, cond.Message)
 	}
-	trs, err := c.tekton.TektonV1().TaskRuns(ns).List(ctx, metav1.ListOptions{LabelSelector: "tekton.dev/pipelineTask=consume,tekton.dev/pipelineRun=" + pr.Name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var shards []string
-	for _, tr := range trs.Items {
-		for _, p := range tr.Spec.Params {
-			shards = append(shards, p.Value.StringVal)
-		}
-	}
-	slices.Sort(shards)
-	if strings.Join(shards, ",") != "a,b,c" {
+	if shards := taskParams(ctx, t, c, ns, pr.Name, "consume"); strings.Join(shards, ",") != "a,b,c" {
 		t.Errorf("matrix consumers got %q, want a, b and c", shards)
 	}
 

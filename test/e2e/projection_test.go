@@ -1,0 +1,132 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestProjectionDrivesWhenAndMatrix: a producer writes a 50 MiB
+// metrics.json whose small fields come after the padding, so the reader
+// scans it all. A when on the projected {.accuracy} runs one consumer and
+// skips another, a CEL boolean drives a when, and a projected list fans
+// out a matrix consumer.
+func TestProjectionDrivesWhenAndMatrix(t *testing.T) {
+	ctx, c, ns := setup(t)
+	doc := `
+metadata:
+  name: projection
+spec:
+  workspaces:
+    - name: shared
+      volumeClaimTemplate:
+        spec:
+          accessModes: [ReadWriteOnce]
+          resources: {requests: {storage: 128Mi}}
+  pipelineSpec:
+    workspaces: [{name: shared}]
+    tasks:
+      - name: produce
+        workspaces: [{name: out, workspace: shared}]
+        taskSpec:
+          workspaces: [{name: out}]
+          steps:
+            - name: write
+              image: busybox
+              script: |
+                f=$(workspaces.out.path)/metrics.json
+                printf '{"padding":"' > $f
+                head -c 52428800 /dev/zero | tr '\0' x >> $f
+                printf '","accuracy":0.93,"loss":0.05,"shards":["s1","s2","s3"]}' >> $f
+                ls -l $f
+      - name: materialize
+        runAfter: [produce]
+        taskSpec:
+          apiVersion: custom.tekton.dev/v1alpha1
+          kind: ResultMaterialize
+          spec:
+            results:
+              - {name: accuracy, path: metrics.json, jsonPath: "{.accuracy}"}
+              - {name: good, path: metrics.json, expression: "doc.accuracy > 0.9 && doc.loss < 0.1"}
+              - {name: shards, path: metrics.json, jsonPath: "{.shards}", type: array}
+        workspaces: [{name: shared, workspace: shared}]
+      - name: deploy
+        when: [{input: "$(tasks.materialize.results.accuracy)", operator: in, values: ["0.93"]}]
+        taskSpec:
+          steps: [{name: echo, image: busybox, script: "echo deploy"}]
+      - name: retrain
+        when: [{input: "$(tasks.materialize.results.accuracy)", operator: in, values: ["0.5"]}]
+        taskSpec:
+          steps: [{name: echo, image: busybox, script: "echo retrain"}]
+      - name: publish
+        when: [{input: "$(tasks.materialize.results.good)", operator: in, values: ["true"]}]
+        taskSpec:
+          steps: [{name: echo, image: busybox, script: "echo publish"}]
+      - name: shard
+        matrix:
+          params: [{name: shard, value: "$(tasks.materialize.results.shards[*])"}]
+        taskSpec:
+          params: [{name: shard}]
+          steps: [{name: echo, image: busybox, script: "echo $(params.shard)"}]
+`
+	pr, cond := runPipeline(ctx, t, c, ns, doc)
+	if cond.Status != corev1.ConditionTrue {
+		t.Fatalf("PipelineRun %s %q, want Succeeded", cond.Reason, cond.Message)
+	}
+	run := customRunOf(ctx, t, c, ns, pr.Name)
+	r := results(run)
+	if r["accuracy"] != "0.93" || r["good"] != "true" || r["shards"] != `["s1","s2","s3"]` {
+		t.Errorf("results %v, want accuracy 0.93, good true, shards s1 s2 s3", r)
+	}
+	if got := skipped(pr); !slices.Equal(got, []string{"retrain"}) {
+		t.Errorf("skipped tasks %v, want retrain only", got)
+	}
+	for _, task := range []string{"deploy", "publish"} {
+		if trs := taskRuns(ctx, t, c, ns, pr.Name, task); len(trs) != 1 {
+			t.Errorf("task %s has %d TaskRuns, want it to run once", task, len(trs))
+		}
+	}
+	if shards := taskParams(ctx, t, c, ns, pr.Name, "shard"); strings.Join(shards, ",") != "s1,s2,s3" {
+		t.Errorf("matrix consumers got %q, want s1, s2 and s3", shards)
+	}
+}
+
+// TestConfigMapProjection: a ConfigMap workspace is projected in the
+// controller, with no reader pod, from the params' compact form.
+func TestConfigMapProjection(t *testing.T) {
+	ctx, c, ns := setup(t)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "outputs"}, Data: map[string]string{
+		"metrics.json": `{"accuracy": 0.93, "stages": [{"name": "train", "ok": true}, {"name": "eval", "ok": false}]}`,
+		"plan.yaml":    "owner: ml-team\nshards: [a, b]\n",
+	}}
+	if _, err := c.kube.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	run, cond := createCustomRun(ctx, t, c, ns, `
+metadata: {name: cm-projection}
+spec:
+  customRef: {apiVersion: custom.tekton.dev/v1alpha1, kind: ResultMaterialize}
+  params:
+    - name: results
+      value:
+        - accuracy=metrics.json#{.accuracy}
+        - failed=metrics.json#{.stages[?(@.ok==false)].name}
+        - allok=metrics.json#cel:doc.stages.all(s, s.ok)
+  workspaces:
+    - {name: outputs, configMap: {name: outputs}}
+`)
+	if cond.Status != corev1.ConditionTrue {
+		t.Fatalf("condition %s %s %q, want Succeeded", cond.Status, cond.Reason, cond.Message)
+	}
+	if r := results(run); r["accuracy"] != "0.93" || r["failed"] != "eval" || r["allok"] != "false" {
+		t.Errorf("results %v, want accuracy 0.93, failed eval, allok false", r)
+	}
+	if pods := readerPods(ctx, t, c, ns); len(pods) != 0 {
+		t.Errorf("%d reader pods, want none for a ConfigMap", len(pods))
+	}
+}
