@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -128,5 +129,28 @@ spec:
 	}
 	if pods := readerPods(ctx, t, c, ns); len(pods) != 0 {
 		t.Errorf("%d reader pods, want none for a ConfigMap", len(pods))
+	}
+}
+
+// TestProjectionExample runs examples/projection.yaml as it is.
+func TestProjectionExample(t *testing.T) {
+	ctx, c, ns := setup(t)
+	raw, err := os.ReadFile("../../examples/projection.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(raw), "generateName: projection-demo-", "name: projection-demo", 1)
+	pr, cond := runPipeline(ctx, t, c, ns, doc)
+	if cond.Status != corev1.ConditionTrue {
+		t.Fatalf("PipelineRun %s %q, want Succeeded", cond.Reason, cond.Message)
+	}
+	if got := skipped(pr); !slices.Equal(got, []string{"retrain"}) {
+		t.Errorf("skipped tasks %v, want retrain only", got)
+	}
+	if got := taskParams(ctx, t, c, ns, pr.Name, "deploy"); !slices.Equal(got, []string{"0.93"}) {
+		t.Errorf("deploy params %v, want accuracy 0.93", got)
+	}
+	if got := taskParams(ctx, t, c, ns, pr.Name, "evaluate"); !slices.Equal(got, []string{"eu-west", "us-east"}) {
+		t.Errorf("matrix consumers got %v, want eu-west and us-east", got)
 	}
 }
