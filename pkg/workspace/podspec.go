@@ -101,10 +101,10 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
 			Containers: []corev1.Container{{
-				Name:                     readerContainer,
-				Image:                    cfg.ReaderImage,
-				Args:                     []string{"-root=" + MountPath, "-request=" + request},
-				Resources:                *cfg.ReaderResources.DeepCopy(),
+				Name:      readerContainer,
+				Image:     cfg.ReaderImage,
+				Args:      []string{"-root=" + MountPath, "-request=" + request},
+				Resources: *cfg.ReaderResources.DeepCopy(),
 				// The Go runtime collects harder near the memory limit
 				// instead of being killed for passing it.
 				Env: []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
