@@ -66,7 +66,7 @@ func count(size int64) int64 {
 
 // streamOnce projects {.a.b} and {.items[3].name} in one pass and
 // returns the time and the allocations it took.
-func streamOnce(b *testing.B, size int64) (time.Duration, uint64, uint64) {
+func streamOnce(b testing.TB, size int64) (time.Duration, uint64, uint64) {
 	queries := make([]*Query, 2)
 	for i, path := range []string{"{.a.b}", "{.items[3].name}"} {
 		q, err := Compile(protocol.Projection{JSONPath: path})
@@ -85,6 +85,16 @@ func streamOnce(b *testing.B, size int64) (time.Duration, uint64, uint64) {
 		b.Fatalf("projection gave %+v, %v", out, err)
 	}
 	return elapsed, after.Mallocs - before.Mallocs, after.TotalAlloc - before.TotalAlloc
+}
+
+// TestStreamingMemoryIsFlat: streaming a 64 MiB document allocates no
+// more than twice what a 1 MiB one does.
+func TestStreamingMemoryIsFlat(t *testing.T) {
+	_, small, _ := streamOnce(t, count(1<<20))
+	_, large, _ := streamOnce(t, count(64<<20))
+	if large > 2*small {
+		t.Errorf("allocations: %d for 64 MiB, %d for 1 MiB; want at most twice", large, small)
+	}
 }
 
 // tokenScan is the baseline: a plain encoding/json token scan.

@@ -1,30 +1,36 @@
 package projection
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
-	"github.com/google/cel-go/ext"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
 
 // CostLimit bounds one expression's evaluation, in CEL cost units (about
-// one per value visited): enough to walk a list of a hundred thousand
-// items several times, and about a second of CPU whatever the expression
-// does.
+// one per value visited): Kubernetes' limit per expression.
 const CostLimit = 1_000_000
 
-// celEnv has doc, the standard library and string functions; no I/O.
+// Timeout bounds one expression's evaluation in time, whatever its cost.
+const Timeout = 10 * time.Second
+
+// itemCost is what each list item or map entry of an expression's value
+// takes from the render budget as it is converted, before rendering.
+const itemCost = 16
+
+// celEnv has doc and CEL's standard library: no I/O, and none of the
+// extension functions (replace, join, repeat) whose results CEL charges
+// only after building them.
 var celEnv = func() *cel.Env {
 	env, err := cel.NewEnv(
 		cel.Variable("doc", cel.DynType),
 		cel.CrossTypeNumericComparisons(true),
-		ext.Strings(),
 	)
 	if err != nil {
 		panic(fmt.Sprintf("building the CEL environment: %v", err))
@@ -39,34 +45,37 @@ type celProgram struct {
 func compileCEL(expr string) (*celProgram, error) {
 	ast, iss := celEnv.Compile(expr)
 	if iss.Err() != nil {
-		return nil, fmt.Errorf("expression %q: %v", expr, iss.Err())
+		first, _, _ := strings.Cut(iss.Err().Error(), "\n ERROR:")
+		return nil, fmt.Errorf("expression %q: %s", expr, first)
 	}
 	prog, err := celEnv.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
 	if err != nil {
-		return nil, fmt.Errorf("expression %q: %v", expr, err)
+		return nil, fmt.Errorf("expression %q: %w", expr, err)
 	}
 	return &celProgram{prog: prog}, nil
 }
 
-func (p *celProgram) eval(doc any) (any, *Error) {
-	out, _, err := p.prog.Eval(map[string]any{"doc": doc})
+func (p *celProgram) eval(doc any, b *budget) (any, *Error) {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	out, _, err := p.prog.ContextEval(ctx, map[string]any{"doc": doc})
 	switch {
 	case err != nil && strings.Contains(err.Error(), "cost limit exceeded"):
 		return nil, fail(reasons.ProjectionCostExceeded, "went over the CEL cost limit of %d: it visits too much of the document", CostLimit)
+	case err != nil && strings.Contains(err.Error(), "operation interrupted"):
+		return nil, fail(reasons.ProjectionCostExceeded, "ran longer than %s", Timeout)
 	case err != nil && strings.HasPrefix(err.Error(), "no such key"):
 		return nil, fail(reasons.ProjectionNoMatch, "matches nothing: %v", err)
 	case err != nil:
 		return nil, fail(reasons.ProjectionEvalFailed, "failed: %v", err)
 	}
-	v, cerr := native(out)
-	if cerr != nil {
-		return nil, fail(reasons.ProjectionEvalFailed, "gives %v", cerr)
-	}
-	return v, nil
+	return native(out, b)
 }
 
-// native turns a CEL value into the document's own types.
-func native(v ref.Val) (any, error) {
+// native turns a CEL value into the document's own types, taking each
+// item from the budget, so a list built lazily (by concatenation) cannot
+// grow past it.
+func native(v ref.Val, b *budget) (any, *Error) {
 	switch t := v.(type) {
 	case types.String:
 		return string(t), nil
@@ -86,9 +95,12 @@ func native(v ref.Val) (any, error) {
 			k := it.Next()
 			key, ok := k.(types.String)
 			if !ok {
-				return nil, fmt.Errorf("a map with a %s key, which JSON cannot hold", k.Type())
+				return nil, fail(reasons.ProjectionEvalFailed, "gives a map with a %s key, which JSON cannot hold", k.Type())
 			}
-			e, err := native(t.Get(k))
+			if err := b.take(itemCost); err != nil {
+				return nil, err
+			}
+			e, err := native(t.Get(k), b)
 			if err != nil {
 				return nil, err
 			}
@@ -96,22 +108,22 @@ func native(v ref.Val) (any, error) {
 		}
 		return out, nil
 	case traits.Lister:
-		var out []any
+		out := []any{}
 		for it := t.Iterator(); it.HasNext() == types.True; {
-			e, err := native(it.Next())
+			if err := b.take(itemCost); err != nil {
+				return nil, err
+			}
+			e, err := native(it.Next(), b)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, e)
 		}
-		if out == nil {
-			out = []any{}
-		}
 		return out, nil
 	default:
-		if err, ok := v.(*types.Err); ok {
-			return nil, errors.New(err.String())
+		if cerr, ok := v.(*types.Err); ok {
+			return nil, fail(reasons.ProjectionEvalFailed, "failed: %s", cerr.String())
 		}
-		return nil, fmt.Errorf("a %s, which has no JSON form", v.Type())
+		return nil, fail(reasons.ProjectionEvalFailed, "gives a %s, which JSON cannot hold", v.Type())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"time"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -18,9 +19,38 @@ const (
 	FormatYAML = "yaml"
 )
 
+// Bytes of memory a parsed value may take, counted per separator of the
+// raw document (',', ':', '[', '{', and for YAML '-' and newlines), an
+// upper bound on its number of values. The estimate refuses a document
+// that would not fit in memory before parsing it: a JSON list of small
+// numbers takes about 33 bytes per value once parsed, a YAML node about
+// 150 before it is converted.
+const (
+	jsonValueCost = 64
+	yamlValueCost = 320
+)
+
+// memoryFactor is how many times max-projection-bytes a whole parse may
+// use; the reader pod's memory limit is MemoryFactor times, the rest is
+// headroom for the Go runtime.
+const memoryFactor = 10
+
+// fits reports whether raw, parsed in format, stays within the memory a
+// whole parse may use.
+func fits(format string, raw []byte, max int64) (int64, bool) {
+	seps := bytes.Count(raw, []byte(",")) + bytes.Count(raw, []byte(":")) + bytes.Count(raw, []byte("[")) + bytes.Count(raw, []byte("{")) + 1
+	cost := int64(jsonValueCost)
+	if format == FormatYAML {
+		seps += bytes.Count(raw, []byte("-")) + bytes.Count(raw, []byte("\n"))
+		cost = yamlValueCost
+	}
+	need := 2*int64(len(raw)) + cost*int64(seps)
+	return need, need <= memoryFactor*max
+}
+
 // parseJSON decodes one JSON document into maps, slices, strings, bools,
-// nil, int64 for integers that fit and float64 for other numbers: the
-// types kubectl's JSONPath sees on unstructured objects.
+// nil, int64 or uint64 for integers that fit and float64 for other
+// numbers: the types kubectl's JSONPath sees on unstructured objects.
 func parseJSON(raw []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -38,19 +68,19 @@ func jsonSyntax(err error, raw []byte) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		// Offset counts the bad byte itself.
-		return fmt.Errorf("is not valid JSON: %v at byte offset %d", se, max(se.Offset-1, 0))
+		return fmt.Errorf("is not valid JSON: %s at byte offset %d", se.Error(), max(se.Offset-1, 0))
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("is not valid JSON: unexpected end at byte offset %d", len(raw))
 	}
-	return fmt.Errorf("is not valid JSON: %v", err)
+	return fmt.Errorf("is not valid JSON: %w", err)
 }
 
 // numbers replaces every json.Number in v, in place where it can.
 func numbers(v any) any {
 	switch t := v.(type) {
 	case json.Number:
-		return number(t)
+		return number(string(t))
 	case map[string]any:
 		for k, e := range t {
 			t[k] = numbers(e)
@@ -63,43 +93,44 @@ func numbers(v any) any {
 	return v
 }
 
-func number(n json.Number) any {
-	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+func number(n string) any {
+	if i, err := strconv.ParseInt(n, 10, 64); err == nil {
 		return i
 	}
+	if u, err := strconv.ParseUint(n, 10, 64); err == nil {
+		return u
+	}
 	// A number too large for float64 becomes ±Inf, which render refuses.
-	f, _ := strconv.ParseFloat(string(n), 64)
+	f, _ := strconv.ParseFloat(n, 64)
 	return f
 }
 
 // parseYAML decodes exactly one YAML document into the same types as
-// parseJSON, by way of its JSON form, so both formats project alike.
+// parseJSON, so both formats project alike. Aliases stay shared: the
+// render budget bounds what they expand to.
 func parseYAML(raw []byte) (any, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("is not a YAML document: it is empty")
+			return nil, errors.New("is not a YAML document: it is empty")
 		}
-		return nil, fmt.Errorf("is not valid YAML: %v", err)
+		return nil, fmt.Errorf("is not valid YAML: %w", err)
 	}
 	var extra any
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("holds more than one YAML document: split it, or project one file per document")
+		return nil, errors.New("holds more than one YAML document: split it, or project one file per document")
 	}
-	asJSON, err := jsonCompatible(doc, "")
+	out, err := jsonCompatible(doc, "")
 	if err != nil {
-		return nil, fmt.Errorf("is not JSON-compatible YAML: %v", err)
+		return nil, fmt.Errorf("is not JSON-compatible YAML: %w", err)
 	}
-	raw, err = json.Marshal(asJSON)
-	if err != nil {
-		return nil, fmt.Errorf("is not JSON-compatible YAML: %v", err)
-	}
-	return parseJSON(raw)
+	return out, nil
 }
 
-// jsonCompatible turns YAML's map[any]any into map[string]any, refusing
-// keys that are not scalars.
+// jsonCompatible turns YAML's decoded values into parseJSON's types,
+// refusing keys that are not scalars or that collide once written as
+// JSON strings (1 and 1.0), and values JSON cannot hold.
 func jsonCompatible(v any, at string) (any, error) {
 	switch t := v.(type) {
 	case map[string]any:
@@ -120,6 +151,9 @@ func jsonCompatible(v any, at string) (any, error) {
 				return nil, fmt.Errorf("key %v at %q is not a scalar", k, at)
 			}
 			key := fmt.Sprint(k)
+			if _, dup := out[key]; dup {
+				return nil, fmt.Errorf("two keys at %q are both %q as JSON", at, key)
+			}
 			c, err := jsonCompatible(e, at+"."+key)
 			if err != nil {
 				return nil, err
@@ -136,10 +170,18 @@ func jsonCompatible(v any, at string) (any, error) {
 			t[i] = c
 		}
 		return t, nil
+	case int:
+		return int64(t), nil
 	case float64:
 		if math.IsInf(t, 0) || math.IsNaN(t) {
 			return nil, fmt.Errorf("%v at %q has no JSON form", t, at)
 		}
+		return t, nil
+	case time.Time:
+		return t.Format(time.RFC3339Nano), nil
+	case nil, string, bool, int64, uint64:
+		return t, nil
+	default:
+		return nil, fmt.Errorf("the %T at %q has no JSON form", v, at)
 	}
-	return v, nil
 }

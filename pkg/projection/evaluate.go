@@ -13,9 +13,9 @@ import (
 // takes about four times the memory of parsing the same JSON.
 const YAMLShare = 4
 
-// MemoryFactor is how many times max-projection-bytes the reader's memory
-// limit must be: a JSON document parsed whole peaks at about 8.5 times its
-// size, a YAML one at a quarter of the limit about 11 times the limit.
+// MemoryFactor is how many times max-projection-bytes the reader pod's
+// memory limit is when its plan has a projection: a whole parse may use
+// ten times (see fits), the rest is the Go runtime's headroom.
 const MemoryFactor = 12
 
 // Result is one query's outcome: its value, or why it failed.
@@ -26,33 +26,58 @@ type Result struct {
 
 // Evaluate computes every query over one file read from r, reading it at
 // most once. size is the file's size when opened; max bounds a document
-// parsed whole and any one streamed value. Only a failure to read is
-// returned as an error; every other failure is its query's Result.
+// parsed whole, and everything the queries render together. Simple paths
+// stream, from the file or from the copy a whole parse read. Only a
+// failure to read is returned as an error; every other failure is its
+// query's Result.
 func Evaluate(r io.Reader, size int64, queries []*Query, max int64) ([]Result, error) {
 	out := make([]Result, len(queries))
+	b := newBudget(max)
 	var streamed, whole []int
-	wholeMax, limit := max, fmt.Sprintf("max-projection-bytes of %d", max)
 	for i, q := range queries {
-		if q.Streams() {
+		switch {
+		case q.Streams():
 			streamed = append(streamed, i)
-			continue
+		case size > q.limit(max):
+			out[i].Err = tooLarge(q, size, max)
+		default:
+			whole = append(whole, i)
 		}
-		whole = append(whole, i)
-		if q.spec.Format == FormatYAML {
-			wholeMax, limit = max/YAMLShare, fmt.Sprintf("%d, the 1/%d of max-projection-bytes a YAML document may use", max/YAMLShare, YAMLShare)
+	}
+	if len(whole) > 0 {
+		raw, err := io.ReadAll(io.LimitReader(r, max+1))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(raw)) > max {
+			for i := range out {
+				out[i].Err = fail(reasons.ProjectionTooLarge, "grew above max-projection-bytes of %d while being read", max)
+			}
+			return out, nil
+		}
+		parseWhole(raw, queries, whole, max, b, out)
+		r = bytes.NewReader(raw)
+	}
+	if len(streamed) > 0 {
+		if err := stream(r, queries, streamed, max, b, out); err != nil {
+			return nil, err
 		}
 	}
-	if len(whole) > 0 && size <= wholeMax {
-		return out, parseWhole(r, queries, wholeMax, out)
+	return out, nil
+}
+
+func tooLarge(q *Query, size, max int64) *Error {
+	limit := fmt.Sprintf("max-projection-bytes of %d", max)
+	if q.spec.Format == FormatYAML {
+		limit = fmt.Sprintf("%d, the 1/%d of max-projection-bytes a YAML document may use", max/YAMLShare, YAMLShare)
 	}
-	for _, i := range whole {
-		out[i].Err = fail(reasons.ProjectionTooLarge,
-			"is %d bytes, above %s, for a projection that parses the whole document; a simple field path such as {.a.b} or {.items[3].name} streams a JSON file of any size",
-			size, limit)
-	}
-	if len(streamed) == 0 {
-		return out, nil
-	}
+	return fail(reasons.ProjectionTooLarge,
+		"is %d bytes, above %s, for a projection that parses the whole document; a simple field path such as {.a.b} or {.items[3].name} streams a JSON file of any size",
+		size, limit)
+}
+
+// stream answers the simple paths in one pass.
+func stream(r io.Reader, queries []*Query, streamed []int, max int64, b *budget, out []Result) error {
 	paths := make([][]step, len(streamed))
 	for k, i := range streamed {
 		paths[k] = queries[i].steps
@@ -64,56 +89,45 @@ func Evaluate(r io.Reader, size int64, queries []*Query, max int64) ([]Result, e
 		for _, i := range streamed {
 			out[i].Err = perr
 		}
-		return out, nil
+		return nil
 	case err != nil:
-		return nil, err
+		return err
 	}
 	for k, i := range streamed {
-		q := queries[i]
 		switch {
 		case over[k]:
-			out[i].Err = fail(reasons.ProjectionTooLarge, "selects a value above max-projection-bytes of %d", max)
+			out[i].Err = fail(reasons.ProjectionTooLarge, "selects values above max-projection-bytes of %d", max)
 		case raw[k] == nil:
 			out[i].Err = fail(reasons.ProjectionNoMatch, "matches nothing")
 		default:
-			out[i] = rawResult(q, raw[k])
+			v, err := parseJSON(raw[k])
+			if err != nil {
+				out[i].Err = fail(reasons.ProjectionInvalidDocument, "%v", err)
+				continue
+			}
+			out[i].Value, out[i].Err = queries[i].output([]any{v}, b)
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func rawResult(q *Query, raw []byte) Result {
-	v, err := parseJSON(raw)
-	if err != nil {
-		return Result{Err: fail(reasons.ProjectionInvalidDocument, "%v", err)}
-	}
-	value, perr := q.output([]any{v})
-	return Result{Value: value, Err: perr}
-}
-
-// parseWhole reads the document into memory once, parses it once per
-// format the queries ask for, and evaluates every query on it.
-func parseWhole(r io.Reader, queries []*Query, max int64, out []Result) error {
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
-		return err
-	}
-	if int64(buf.Len()) > max {
-		for i := range out {
-			out[i].Err = fail(reasons.ProjectionTooLarge, "grew above max-projection-bytes of %d while being read", max)
-		}
-		return nil
-	}
+// parseWhole parses the document once per format the queries ask for,
+// after checking it fits in memory, and evaluates each query on it.
+func parseWhole(raw []byte, queries []*Query, whole []int, max int64, b *budget, out []Result) {
 	docs := map[string]any{}
 	errs := map[string]*Error{}
-	for i, q := range queries {
+	for _, i := range whole {
+		q := queries[i]
 		format := q.spec.Format
 		if format == "" {
 			format = FormatJSON
 		}
 		if _, done := docs[format]; !done && errs[format] == nil {
-			doc, err := parse(format, buf.Bytes())
-			if err != nil {
+			if need, ok := fits(format, raw, max); !ok {
+				errs[format] = fail(reasons.ProjectionTooLarge,
+					"would take about %d bytes to parse whole, above the %d that max-projection-bytes of %d allows; a simple field path such as {.a.b} streams a JSON file of any size",
+					need, memoryFactor*max, max)
+			} else if doc, err := parse(format, raw); err != nil {
 				errs[format] = fail(reasons.ProjectionInvalidDocument, "%v", err)
 			} else {
 				docs[format] = doc
@@ -123,9 +137,8 @@ func parseWhole(r io.Reader, queries []*Query, max int64, out []Result) error {
 			out[i].Err = errs[format]
 			continue
 		}
-		out[i].Value, out[i].Err = q.eval(docs[format])
+		out[i].Value, out[i].Err = q.eval(docs[format], b)
 	}
-	return nil
 }
 
 func parse(format string, raw []byte) (any, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"runtime"
 	"testing"
 
 	"github.com/resultmaterialize/controller/pkg/protocol"
@@ -39,7 +40,7 @@ func TestOutputRules(t *testing.T) {
 	}{
 		{query: "{.accuracy}", want: "0.93"},
 		{query: "{.epochs}", want: "12"},
-		{query: "{.big}", want: "12345678901234567000"},
+		{query: "{.big}", want: "12345678901234567890"},
 		{query: "{.name}", want: "resnet"},
 		{query: "{.ok}", want: "true"},
 		{query: "{.none}", want: "null"},
@@ -60,7 +61,7 @@ func TestOutputRules(t *testing.T) {
 		{query: "doc.name + '-' + string(doc.epochs)", want: "resnet-12"},
 		{query: "doc.shards.map(s, s.name)", want: `["s1","s2"]`},
 		{query: "doc.shards.map(s, s.name)", array: true, want: `["s1","s2"]`},
-		{query: "doc.shards.filter(s, s.rows > 15)[0]", want: `{"name":"s2","rows":10}`[:0] + `{"name":"s2","rows":20}`},
+		{query: "doc.shards.filter(s, s.rows > 15)[0]", want: `{"name":"s2","rows":20}`},
 		{query: "doc.epochs == 12.0", want: "true"},
 		{query: "doc.none", want: "null"},
 	} {
@@ -136,13 +137,23 @@ func TestErrors(t *testing.T) {
 		{"CEL cost", `{"a": [` + strings.Repeat("1,", 2000) + `1]}`, protocol.Projection{Expression: "doc.a.map(x, doc.a.map(y, x + y)).size()"}, reasons.ProjectionCostExceeded, "cost limit"},
 		{"whole parse over the limit", `{"a": [1, 2, 3, 4]}`, protocol.Projection{JSONPath: "{.a[*]}", MaxBytes: 8}, reasons.ProjectionTooLarge, "max-projection-bytes of 8"},
 		{"YAML over its share", "a: [1, 2, 3, 4, 5]\n", protocol.Projection{JSONPath: "{.a}", Format: FormatYAML, MaxBytes: 40}, reasons.ProjectionTooLarge, "above 10, the 1/4 of max-projection-bytes"},
-		{"streamed value over the limit", `{"a": [1, 2, 3, 4], "b": 1}`, protocol.Projection{JSONPath: "{.a}", MaxBytes: 8}, reasons.ProjectionTooLarge, "selects a value above"},
+		{"streamed value over the limit", `{"a": [1, 2, 3, 4], "b": 1}`, protocol.Projection{JSONPath: "{.a}", MaxBytes: 8}, reasons.ProjectionTooLarge, "selects values above"},
+		{"YAML aliases expanded past the limit", "a: &x " + strings.Repeat("y", 1000) + "\nb: [" + strings.Repeat("*x, ", 999) + "*x]\n", protocol.Projection{JSONPath: "{.b}", Format: FormatYAML, MaxBytes: 1 << 18}, reasons.ProjectionTooLarge, "gives a value above"},
+		{"CEL list concatenation past the limit", `{"l": [` + strings.Repeat("1,", 999) + `1]}`, protocol.Projection{Expression: "doc.l" + strings.Repeat(" + doc.l", 200), MaxBytes: 1 << 20}, reasons.ProjectionTooLarge, "gives a value above"},
+		{"recursive descent rendered past the limit", strings.Repeat(`{"a":`, 2000) + "1" + strings.Repeat("}", 2000), protocol.Projection{JSONPath: "{..a}", MaxBytes: 1 << 20}, reasons.ProjectionTooLarge, "gives a value above"},
+		{"small numbers that would not fit in memory", "[" + strings.Repeat("0,", 100000) + "0]", protocol.Projection{JSONPath: "{[*]}", MaxBytes: 1 << 18}, reasons.ProjectionTooLarge, "would take about"},
+		{"YAML keys that collide", "1: a\n1.0: b\n", protocol.Projection{JSONPath: "{.1}", Format: FormatYAML}, reasons.ProjectionInvalidDocument, "both \"1\""},
+		{"filter over an object", `{"config": {"password": "hunter2"}}`, protocol.Projection{JSONPath: "{.config[?(@.x)]}"}, reasons.ProjectionNoMatch, "matches nothing"},
+		{"filter comparing other types", `{"a": [{"x": "s"}]}`, protocol.Projection{JSONPath: "{.a[?(@.x > 1)]}"}, reasons.ProjectionEvalFailed, "cannot be evaluated"},
 		{"too deep", strings.Repeat("[", 10001) + strings.Repeat("]", 10001), protocol.Projection{JSONPath: "{.a}"}, reasons.ProjectionInvalidDocument, "max depth"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := project(t, tc.doc, tc.p)
 			if got.Err == nil || got.Err.Reason != tc.want || !strings.Contains(got.Err.Message, tc.msg) {
 				t.Fatalf("got %q, %+v; want %s containing %q", got.Value, got.Err, tc.want, tc.msg)
+			}
+			if strings.Contains(got.Err.Message, "hunter2") {
+				t.Fatalf("the message quotes the document: %q", got.Err.Message)
 			}
 		})
 	}
@@ -158,6 +169,12 @@ func TestSyntaxErrorsAtCompile(t *testing.T) {
 		{},
 		{JSONPath: "{.a}", Format: "toml"},
 		{Expression: strings.Repeat("1+", MaxQueryLength) + "1"},
+		{JSONPath: "{accuracy}"},
+		{JSONPath: ".accuracy"},
+		{JSONPath: "{true}"},
+		{JSONPath: "{.a[::0]}"},
+		{JSONPath: "{..a..b}"},
+		{Expression: "doc.s.replace('a', 'b')"},
 	} {
 		if err := Check(p.JSONPath, p.Expression, p.Format); err == nil {
 			t.Errorf("Check(%+v) = nil, want a syntax error", p)
@@ -190,6 +207,38 @@ func TestSeveralQueriesReadTheFileOnce(t *testing.T) {
 		if r.n != int64(len(metrics)) {
 			t.Errorf("mixed %v: read %d bytes of a %d-byte file", mixed, r.n, len(metrics))
 		}
+	}
+}
+
+func TestStreamedValuesShareTheLimit(t *testing.T) {
+	doc := `{"a": [1, 2], "b": [3, 4]}`
+	a, _ := Compile(protocol.Projection{JSONPath: "{.a}"})
+	b, _ := Compile(protocol.Projection{JSONPath: "{.b}"})
+	out, err := Evaluate(strings.NewReader(doc), int64(len(doc)), []*Query{a, b}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Value != "[1,2]" || out[1].Err == nil || out[1].Err.Reason != reasons.ProjectionTooLarge {
+		t.Errorf("got %+v; want [1,2], then ProjectionTooLarge: 10 bytes kept for two values over a limit of 8", out)
+	}
+}
+
+func TestLongKeysAreNotKept(t *testing.T) {
+	doc := `{"` + strings.Repeat("k", 1<<20) + `": 1, "a": 2}`
+	q, _ := Compile(protocol.Projection{JSONPath: "{.a}"})
+	out, err := Evaluate(strings.NewReader(doc), int64(len(doc)), []*Query{q}, 1<<20)
+	if err != nil || out[0].Value != "2" {
+		t.Fatalf("got %+v, %v; want 2", out, err)
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	before := m.TotalAlloc
+	if _, _, err := streamPaths(strings.NewReader(doc), [][]step{{{key: "a"}}}, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&m)
+	if grew := m.TotalAlloc - before; grew > 512<<10 {
+		t.Errorf("scanning past a 1 MiB key allocated %d bytes; a key longer than any path's is not kept", grew)
 	}
 }
 

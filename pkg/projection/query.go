@@ -59,6 +59,9 @@ func Compile(p protocol.Projection) (*Query, error) {
 		if err != nil {
 			return nil, fmt.Errorf("jsonPath %q: %v", p.JSONPath, err)
 		}
+		if err := checkTemplate(parser.Root); err != nil {
+			return nil, fmt.Errorf("jsonPath %q: %v", p.JSONPath, err)
+		}
 		q := &Query{spec: p, path: p.JSONPath}
 		if p.Format != FormatYAML {
 			q.steps = simple(parser)
@@ -75,45 +78,113 @@ func Compile(p protocol.Projection) (*Query, error) {
 	}
 }
 
+// checkTemplate refuses what kubectl's parser accepts but only fails,
+// or silently gives a constant, at evaluation: an identifier other than
+// range and end ({accuracy} for {.accuracy}), a step of 0, more than one
+// recursive descent (each multiplies the work by the document's size),
+// and a template that reads nothing from the document.
+func checkTemplate(root *jsonpath.ListNode) error {
+	var recursive, reads int
+	var walk func(n jsonpath.Node) error
+	walk = func(n jsonpath.Node) error {
+		switch n := n.(type) {
+		case *jsonpath.ListNode:
+			for _, c := range n.Nodes {
+				if err := walk(c); err != nil {
+					return err
+				}
+			}
+		case *jsonpath.IdentifierNode:
+			if n.Name != "range" && n.Name != "end" {
+				return fmt.Errorf("%q is not a field: write {.%s}", n.Name, n.Name)
+			}
+		case *jsonpath.ArrayNode:
+			reads++
+			if n.Params[2].Known && n.Params[2].Value <= 0 {
+				return errors.New("an array step must be above 0")
+			}
+		case *jsonpath.RecursiveNode:
+			if recursive++; recursive > 1 {
+				return errors.New("at most one recursive descent (..) per template")
+			}
+		case *jsonpath.FilterNode:
+			reads++
+			if err := walk(n.Left); err != nil {
+				return err
+			}
+			return walk(n.Right)
+		case *jsonpath.UnionNode:
+			reads++
+			for _, c := range n.Nodes {
+				if err := walk(c); err != nil {
+					return err
+				}
+			}
+		case *jsonpath.FieldNode, *jsonpath.WildcardNode:
+			reads++
+		}
+		return nil
+	}
+	if err := walk(root); err != nil {
+		return err
+	}
+	if reads == 0 {
+		return errors.New("reads nothing from the document: write a path in braces, such as {.accuracy}")
+	}
+	return nil
+}
+
 // Streams reports whether the query reads the file in one streaming pass
 // instead of parsing it whole.
 func (q *Query) Streams() bool { return q.steps != nil }
 
-// eval computes the query over a parsed document.
-func (q *Query) eval(doc any) (string, *Error) {
-	var values []any
-	if q.expr != nil {
-		v, err := q.expr.eval(doc)
-		if err != nil {
-			return "", err
-		}
-		values = []any{v}
-	} else {
-		nodes, err := q.find(doc)
-		if err != nil {
-			return "", err
-		}
-		if !q.spec.Array {
-			return text(nodes)
-		}
-		for _, node := range nodes {
-			values = append(values, node...)
-		}
+// limit is the largest file the query parses whole: a quarter of max for
+// YAML, which takes about four times the memory of JSON.
+func (q *Query) limit(max int64) int64 {
+	if q.spec.Format == FormatYAML {
+		return max / YAMLShare
 	}
-	return q.output(values)
+	return max
+}
+
+// eval computes the query over a parsed document.
+func (q *Query) eval(doc any, b *budget) (string, *Error) {
+	if q.expr != nil {
+		v, err := q.expr.eval(doc, b)
+		if err != nil {
+			return "", err
+		}
+		return q.output([]any{v}, b)
+	}
+	nodes, err := q.find(doc)
+	if err != nil {
+		return "", err
+	}
+	if !q.spec.Array {
+		return text(nodes, b)
+	}
+	var values []any
+	for _, node := range nodes {
+		values = append(values, node...)
+	}
+	return q.output(values, b)
 }
 
 // find evaluates the JSONPath as kubectl does, with missing keys allowed:
 // the values of each template node, in order. A template that selects
-// nothing is a no-match.
+// nothing is a no-match. The library's own error messages can quote the
+// document, so none is passed on.
 func (q *Query) find(doc any) ([][]any, *Error) {
 	jp := jsonpath.New("jsonPath").AllowMissingKeys(true)
 	if err := jp.Parse(q.path); err != nil {
-		return nil, fail(reasons.InvalidSpec, "jsonPath %q: %v", q.path, err)
+		return nil, fail(reasons.InvalidSpec, "does not parse: %v", err)
 	}
 	nodes, err := jp.FindResults(doc)
-	if err != nil {
-		return nil, fail(reasons.ProjectionNoMatch, "matches nothing: %v", err)
+	switch {
+	case err != nil && (strings.Contains(err.Error(), "array index out of bounds") || strings.Contains(err.Error(), "is not array or slice")):
+		return nil, fail(reasons.ProjectionNoMatch, "matches nothing: an index is past the end of a list, or applied to something else")
+	case err != nil:
+		return nil, fail(reasons.ProjectionEvalFailed, "cannot be evaluated on this document: a filter, range or step met a value of another type")
 	}
 	found := make([][]any, len(nodes))
 	count := 0
@@ -139,13 +210,13 @@ func value(v reflect.Value) any {
 // text joins the values of a string result as kubectl prints them: the
 // values of one template node separated by a space, the nodes one after
 // another.
-func text(nodes [][]any) (string, *Error) {
+func text(nodes [][]any, b *budget) (string, *Error) {
 	var out strings.Builder
 	for _, node := range nodes {
 		for i, v := range node {
-			s, err := render(v)
+			s, err := render(v, b)
 			if err != nil {
-				return "", fail(reasons.ProjectionEvalFailed, "%v", err)
+				return "", err
 			}
 			if i > 0 {
 				out.WriteByte(' ')
@@ -156,16 +227,9 @@ func text(nodes [][]any) (string, *Error) {
 	return out.String(), nil
 }
 
-func (q *Query) output(values []any) (string, *Error) {
-	var s string
-	var err error
+func (q *Query) output(values []any, b *budget) (string, *Error) {
 	if q.spec.Array {
-		s, err = renderArray(values)
-	} else {
-		s, err = render(values[0])
+		return renderArray(values, b)
 	}
-	if err != nil {
-		return "", fail(reasons.ProjectionEvalFailed, "%v", err)
-	}
-	return s, nil
+	return render(values[0], b)
 }

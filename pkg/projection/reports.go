@@ -4,8 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"unicode/utf8"
 
+	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
@@ -30,9 +30,10 @@ func Reports(r io.Reader, size int64, reqs []protocol.FileRequest) ([]protocol.F
 	}
 	h := sha256.New()
 	counted := &counter{r: io.TeeReader(r, h)}
-	max := int64(0)
-	for _, i := range asked {
-		max = reqs[i].Projection.MaxBytes
+	var max int64
+	if len(asked) > 0 {
+		// One plan gives every request the same limit.
+		max = reqs[asked[0]].Projection.MaxBytes
 	}
 	results, err := Evaluate(counted, size, queries, max)
 	if err != nil {
@@ -49,10 +50,10 @@ func Reports(r io.Reader, size int64, reqs []protocol.FileRequest) ([]protocol.F
 			rep.Error = fileError(e.Reason, e.Message)
 			continue
 		}
-		value := []byte(results[k].Value)
-		sum := sha256.Sum256(value)
+		value := results[k].Value
+		sum := sha256.Sum256([]byte(value))
 		rep.Size, rep.SHA256 = int64(len(value)), hex.EncodeToString(sum[:])
-		rep.Head = value[:reqs[i].WantHead(rep.Size)]
+		rep.Head = []byte(value[:reqs[i].WantHead(rep.Size)])
 	}
 	return reports, nil
 }
@@ -60,11 +61,7 @@ func Reports(r io.Reader, size int64, reqs []protocol.FileRequest) ([]protocol.F
 // fileError bounds a message to protocol.MaxMessage bytes, cut on a rune.
 func fileError(reason reasons.Reason, msg string) *protocol.FileError {
 	if len(msg) > protocol.MaxMessage {
-		cut := protocol.MaxMessage - 3
-		for cut > 0 && !utf8.RuneStart(msg[cut]) {
-			cut--
-		}
-		msg = msg[:cut] + "..."
+		msg = string(materialize.TruncateUTF8([]byte(msg), protocol.MaxMessage-3)) + "..."
 	}
 	return &protocol.FileError{Reason: reason, Message: msg}
 }

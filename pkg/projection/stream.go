@@ -25,6 +25,9 @@ type node struct {
 	// when the document is parsed whole).
 	leaves []int
 	under  []int
+	// longest is the length of the longest key in keys: a longer key in
+	// the document is skipped, not kept.
+	longest int
 }
 
 func (n *node) child(s step) *node {
@@ -40,6 +43,7 @@ func (n *node) child(s step) *node {
 	if n.keys == nil {
 		n.keys = map[string]*node{}
 	}
+	n.longest = max(n.longest, len(s.key))
 	if n.keys[s.key] == nil {
 		n.keys[s.key] = &node{}
 	}
@@ -68,6 +72,8 @@ type scanner struct {
 	active   []*capture
 	scratch  []byte
 	depth    int
+	// captured counts the bytes kept for every target together.
+	captured int64
 }
 
 // errRead marks a failure to read the file, as opposed to a bad document.
@@ -77,7 +83,7 @@ func (e errRead) Error() string { return e.err.Error() }
 
 // streamPaths scans the document once and returns, per path, the raw JSON
 // of its value (the last occurrence, as a whole parse sees it), or nil if
-// nothing is there. A value over max bytes is refused.
+// nothing is there. Values over max bytes, together, are refused.
 func streamPaths(r io.Reader, paths [][]step, max int64) ([][]byte, []bool, error) {
 	root := &node{}
 	for id, p := range paths {
@@ -142,7 +148,7 @@ func (s *scanner) keep(c *capture, b []byte) {
 	if c.over {
 		return
 	}
-	if int64(len(c.data)+len(b)) > s.max {
+	if s.captured += int64(len(b)); s.captured > s.max {
 		c.over, c.data = true, nil
 		return
 	}
@@ -196,7 +202,7 @@ func (s *scanner) value(n *node) error {
 	case c == '[':
 		err = s.array(n)
 	case c == '"':
-		_, err = s.str(false)
+		_, err = s.str(0)
 	case c == 't':
 		err = s.literal("true")
 	case c == 'f':
@@ -257,12 +263,15 @@ func (s *scanner) object(n *node) error {
 		}
 		var child *node
 		if n != nil && n.keys != nil {
-			key, err := s.str(true)
+			// An escape takes at most 6 bytes for a byte of the key.
+			key, err := s.str(6*n.longest + 6)
 			if err != nil {
 				return err
 			}
-			child = n.keys[string(key)]
-		} else if _, err := s.str(false); err != nil {
+			if key != nil {
+				child = n.keys[string(key)]
+			}
+		} else if _, err := s.str(0); err != nil {
 			return err
 		}
 		if c, err = s.skipSpace(); err != nil {
@@ -341,10 +350,12 @@ func (s *scanner) array(n *node) error {
 	}
 }
 
-// str scans a string at pos; with keep it returns its decoded contents.
-func (s *scanner) str(keep bool) ([]byte, error) {
+// str scans a string at pos and returns its decoded contents if its raw
+// form is at most keep bytes, else nil.
+func (s *scanner) str(keepUpTo int) ([]byte, error) {
 	s.pos++
 	s.scratch = s.scratch[:0]
+	keep := keepUpTo > 0
 	escaped := false
 	for {
 		if s.pos == s.end {
@@ -358,22 +369,27 @@ func (s *scanner) str(keep bool) ([]byte, error) {
 			i++
 		}
 		if keep {
-			s.scratch = append(s.scratch, b[:i]...)
+			if s.scratch = append(s.scratch, b[:min(i, keepUpTo+1-len(s.scratch))]...); len(s.scratch) > keepUpTo {
+				keep = false
+			}
 		}
 		s.pos += i
 		if i == len(b) {
 			continue
 		}
-		switch c := b[i]; {
-		case c == '"':
+		switch c := b[i]; c {
+		case '"':
 			s.pos++
-			if keep && (escaped || !utf8.Valid(s.scratch)) {
+			switch {
+			case !keep:
+				return nil, nil
+			case escaped || !utf8.Valid(s.scratch):
 				return s.unquote()
 			}
 			return s.scratch, nil
-		case c == '\\':
+		case '\\':
 			escaped = true
-			if err := s.escape(keep); err != nil {
+			if err := s.escape(&keep, keepUpTo); err != nil {
 				return nil, err
 			}
 		default:
@@ -382,15 +398,17 @@ func (s *scanner) str(keep bool) ([]byte, error) {
 	}
 }
 
-func (s *scanner) escape(keep bool) error {
+func (s *scanner) escape(keep *bool, keepUpTo int) error {
 	s.pos++
 	c, err := s.peek()
 	if err != nil {
 		return s.expectEnd(err)
 	}
 	s.pos++
-	if keep {
-		s.scratch = append(s.scratch, '\\', c)
+	if *keep {
+		if s.scratch = append(s.scratch, '\\', c); len(s.scratch) > keepUpTo {
+			*keep = false
+		}
 	}
 	switch c {
 	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -405,7 +423,7 @@ func (s *scanner) escape(keep bool) error {
 				return s.syntax("invalid character %q in \\u hexadecimal character escape", h)
 			}
 			s.pos++
-			if keep {
+			if *keep {
 				s.scratch = append(s.scratch, h)
 			}
 		}
