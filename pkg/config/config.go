@@ -126,7 +126,7 @@ func Default() *Config {
 			},
 			Limits: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("500m"),
-				corev1.ResourceMemory: resource.MustParse("768Mi"),
+				corev1.ResourceMemory: resource.MustParse("64Mi"),
 			},
 		},
 	}
@@ -226,22 +226,33 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 	return c, nil
 }
 
-// parseMaxProjection reads max-projection-bytes and checks that the
-// reader's memory limit holds a document of that size parsed whole.
+// MaxMaxProjection bounds max-projection-bytes: a reader pod whose plan
+// projects gets a memory limit of projection.MemoryFactor times it.
+const MaxMaxProjection int64 = 1 << 30
+
+// parseMaxProjection reads max-projection-bytes.
 func (c *Config) parseMaxProjection(data map[string]string) error {
-	if v, ok := data[KeyMaxProjection]; ok {
-		q, err := resource.ParseQuantity(v)
-		if err != nil || q.Sign() <= 0 {
-			return fmt.Errorf("%s: %q is not a positive byte quantity (such as \"64Mi\")", KeyMaxProjection, v)
-		}
-		c.MaxProjectionBytes = q.Value()
+	v, ok := data[KeyMaxProjection]
+	if !ok {
+		return nil
 	}
-	limit := c.ReaderResources.Limits[corev1.ResourceMemory]
-	if need := c.MaxProjectionBytes * projection.MemoryFactor; limit.Value() < need {
-		return fmt.Errorf("%s: %d bytes needs a reader-memory-limit of at least %d bytes (%d times, what parsing a document whole can take), but it is %s",
-			KeyMaxProjection, c.MaxProjectionBytes, need, projection.MemoryFactor, limit.String())
+	q, err := resource.ParseQuantity(v)
+	if err != nil || q.Sign() <= 0 || q.Value() > MaxMaxProjection {
+		return fmt.Errorf("%s: %q is not a byte quantity from 1 to 1Gi (such as \"64Mi\")", KeyMaxProjection, v)
 	}
+	c.MaxProjectionBytes = q.Value()
 	return nil
+}
+
+// ReaderMemoryLimit is the reader pod's memory limit for a plan: with a
+// projection, at least projection.MemoryFactor times max-projection-bytes,
+// what parsing a document whole may take; otherwise reader-memory-limit.
+func (c *Config) ReaderMemoryLimit(projects bool) resource.Quantity {
+	limit := c.ReaderResources.Limits[corev1.ResourceMemory]
+	if need := c.MaxProjectionBytes * projection.MemoryFactor; projects && limit.Value() < need {
+		return *resource.NewQuantity(need, resource.BinarySI)
+	}
+	return limit
 }
 
 // parseUID reads reader-run-as-user: a non-root UID, or "platform".

@@ -35,15 +35,36 @@ func TestFromConfigMapValues(t *testing.T) {
 	c, err := FromConfigMap(cm(map[string]string{
 		KeyThreshold: "1Ki", KeyMaxInlineTotal: "10Ki", KeyDefaultOnOversize: "truncate", KeyReaderImage: "img",
 		KeyReaderStart: "30s", KeyReaderRead: "1h", KeySecretCSIDrivers: " a.csi , b.csi,", KeyReaderMemLimit: "128Mi", KeyAllowSecrets: "true", KeyKeepFailedReaders: "true",
-		KeyMaxProjection: "10Mi",
+		KeyMaxProjection: "100Mi",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mem := c.ReaderResources.Limits[corev1.ResourceMemory]
 	if c.Threshold != 1024 || c.MaxInlineTotal != 10240 || c.DefaultOnOversize != materialize.PolicyTruncate || c.ReaderImage != "img" ||
-		c.ReaderStartTimeout != 30*time.Second || c.ReaderReadTimeout != time.Hour || !slices.Equal(c.SecretCSIDrivers, []string{"a.csi", "b.csi"}) || mem.Cmp(resource.MustParse("128Mi")) != 0 || !c.AllowSecretWorkspaces || !c.KeepFailedReaders || c.MaxProjectionBytes != 10<<20 {
+		c.ReaderStartTimeout != 30*time.Second || c.ReaderReadTimeout != time.Hour || !slices.Equal(c.SecretCSIDrivers, []string{"a.csi", "b.csi"}) || mem.Cmp(resource.MustParse("128Mi")) != 0 || !c.AllowSecretWorkspaces || !c.KeepFailedReaders || c.MaxProjectionBytes != 100<<20 {
 		t.Errorf("parsed = %+v", c)
+	}
+}
+
+func TestReaderMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		data     map[string]string
+		projects bool
+		want     string
+	}{
+		{nil, false, "64Mi"},
+		{nil, true, "768Mi"},
+		{map[string]string{KeyMaxProjection: "1Mi"}, true, "64Mi"},
+		{map[string]string{KeyReaderMemLimit: "2Gi"}, true, "2Gi"},
+	} {
+		c, err := FromConfigMap(cm(tc.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.ReaderMemoryLimit(tc.projects); got.Cmp(resource.MustParse(tc.want)) != 0 {
+			t.Errorf("%v, projects %v: limit %s, want %s", tc.data, tc.projects, got.String(), tc.want)
+		}
 	}
 }
 
@@ -52,19 +73,18 @@ func TestFromConfigMapErrors(t *testing.T) {
 		data map[string]string
 		want string
 	}{
-		"threshold":     {map[string]string{KeyThreshold: "4KB"}, `result-size-threshold: "4KB" is not a byte quantity: want a non-negative integer with an optional suffix Ki, Mi, Gi, k, M or G`},
-		"budget":        {map[string]string{KeyMaxInlineTotal: "2Mi"}, `max-inline-total: "2Mi" is 2097152 bytes, above the limit of 1048576 bytes (1Mi)`},
-		"policy":        {map[string]string{KeyDefaultOnOversize: "drop"}, `default-on-oversize: "drop" is not a policy: want one of ["reference" "fail" "truncate"]`},
-		"timeout":       {map[string]string{KeyReaderStart: "soon"}, `reader-start-timeout: "soon" is not a duration of at least 1s (such as "2m")`},
-		"resource":      {map[string]string{KeyReaderCPULimit: "-1"}, `reader-cpu-limit: "-1" is not a positive quantity (such as "100m" or "64Mi")`},
-		"request>limit": {map[string]string{KeyReaderMemRequest: "1Gi"}, `reader memory request 1Gi is above its limit 768Mi`},
-		"projection":    {map[string]string{KeyMaxProjection: "lots"}, `max-projection-bytes: "lots" is not a positive byte quantity (such as "64Mi")`},
-		"projection>memory": {map[string]string{KeyMaxProjection: "128Mi"},
-			`max-projection-bytes: 134217728 bytes needs a reader-memory-limit of at least 1610612736 bytes (12 times, what parsing a document whole can take), but it is 768Mi`},
-		"bool":      {map[string]string{KeyAllowSecrets: "yes please"}, `allow-secret-workspaces: "yes please" is not a boolean: want true or false`},
-		"root uid":  {map[string]string{KeyReaderRunAsUser: "0"}, `reader-run-as-user: "0" is not a non-root UID (1 to 2147483647) or "platform"`},
-		"named uid": {map[string]string{KeyReaderRunAsUser: "nonroot"}, `reader-run-as-user: "nonroot" is not a non-root UID (1 to 2147483647) or "platform"`},
-		"huge uid":  {map[string]string{KeyReaderRunAsUser: "4294967296"}, `reader-run-as-user: "4294967296" is not a non-root UID (1 to 2147483647) or "platform"`},
+		"threshold":       {map[string]string{KeyThreshold: "4KB"}, `result-size-threshold: "4KB" is not a byte quantity: want a non-negative integer with an optional suffix Ki, Mi, Gi, k, M or G`},
+		"budget":          {map[string]string{KeyMaxInlineTotal: "2Mi"}, `max-inline-total: "2Mi" is 2097152 bytes, above the limit of 1048576 bytes (1Mi)`},
+		"policy":          {map[string]string{KeyDefaultOnOversize: "drop"}, `default-on-oversize: "drop" is not a policy: want one of ["reference" "fail" "truncate"]`},
+		"timeout":         {map[string]string{KeyReaderStart: "soon"}, `reader-start-timeout: "soon" is not a duration of at least 1s (such as "2m")`},
+		"resource":        {map[string]string{KeyReaderCPULimit: "-1"}, `reader-cpu-limit: "-1" is not a positive quantity (such as "100m" or "64Mi")`},
+		"request>limit":   {map[string]string{KeyReaderMemRequest: "1Gi"}, `reader memory request 1Gi is above its limit 64Mi`},
+		"projection":      {map[string]string{KeyMaxProjection: "lots"}, `max-projection-bytes: "lots" is not a byte quantity from 1 to 1Gi (such as "64Mi")`},
+		"huge projection": {map[string]string{KeyMaxProjection: "1Ei"}, `max-projection-bytes: "1Ei" is not a byte quantity from 1 to 1Gi (such as "64Mi")`},
+		"bool":            {map[string]string{KeyAllowSecrets: "yes please"}, `allow-secret-workspaces: "yes please" is not a boolean: want true or false`},
+		"root uid":        {map[string]string{KeyReaderRunAsUser: "0"}, `reader-run-as-user: "0" is not a non-root UID (1 to 2147483647) or "platform"`},
+		"named uid":       {map[string]string{KeyReaderRunAsUser: "nonroot"}, `reader-run-as-user: "nonroot" is not a non-root UID (1 to 2147483647) or "platform"`},
+		"huge uid":        {map[string]string{KeyReaderRunAsUser: "4294967296"}, `reader-run-as-user: "4294967296" is not a non-root UID (1 to 2147483647) or "platform"`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

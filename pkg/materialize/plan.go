@@ -121,6 +121,16 @@ type Plan struct {
 	MaxProjectionBytes int64 `json:"maxProjectionBytes,omitempty"`
 }
 
+// Projects reports whether any result is a projection.
+func (p Plan) Projects() bool {
+	for _, r := range p.Results {
+		if r.Projected() {
+			return true
+		}
+	}
+	return false
+}
+
 // Requests lists what a workspace source must read for the plan: each path
 // with the number of leading bytes to keep. A stored value is never
 // shorter than the bytes it came from, so Threshold raw bytes suffice.

@@ -3,6 +3,7 @@ package workspace
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
@@ -61,6 +62,9 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 		return nil, outcome.Fail(reasons.InvalidSpec,
 			"the reader request is %d bytes, above the %d bytes one container argument may hold: fewer results, or shorter paths, jsonPaths or expressions", len(request), MaxRequestBytes)
 	}
+	resources := *cfg.ReaderResources.DeepCopy()
+	memory := cfg.ReaderMemoryLimit(plan.Projects())
+	resources.Limits[corev1.ResourceMemory] = memory
 	recorded, err := json.Marshal(plan)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the plan: %w", err)
@@ -104,12 +108,10 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 				Name:      readerContainer,
 				Image:     cfg.ReaderImage,
 				Args:      []string{"-root=" + MountPath, "-request=" + request},
-				Resources: *cfg.ReaderResources.DeepCopy(),
+				Resources: resources,
 				// The Go runtime collects harder near the memory limit
 				// instead of being killed for passing it.
-				Env: []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
-					ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory"},
-				}}},
+				Env:                      []corev1.EnvVar{{Name: "GOMEMLIMIT", Value: strconv.FormatInt(memory.Value()/10*9, 10)}},
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 				VolumeMounts: []corev1.VolumeMount{{
 					Name: "workspace", MountPath: MountPath, ReadOnly: true, SubPath: b.SubPath,

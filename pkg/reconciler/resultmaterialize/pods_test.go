@@ -143,11 +143,11 @@ func TestReaderPodCreated(t *testing.T) {
 	if !strings.Contains(strings.Join(c.Args, " "), `-request=[{"path":"flag","limit":4096},{"path":"blob","limit":4096}]`) {
 		t.Errorf("args = %q, want the request for flag and blob", c.Args)
 	}
-	if c.Resources.Limits.Memory().String() != "768Mi" || c.Resources.Requests.Cpu().String() != "10m" {
+	if c.Resources.Limits.Memory().String() != "64Mi" || c.Resources.Requests.Cpu().String() != "10m" {
 		t.Errorf("resources = %v, want the config-materialize defaults", c.Resources)
 	}
-	if len(c.Env) != 1 || c.Env[0].Name != "GOMEMLIMIT" || c.Env[0].ValueFrom.ResourceFieldRef.Resource != "limits.memory" {
-		t.Errorf("env = %+v, want GOMEMLIMIT from limits.memory", c.Env)
+	if len(c.Env) != 1 || c.Env[0].Name != "GOMEMLIMIT" || c.Env[0].Value != "60397974" {
+		t.Errorf("env = %+v, want GOMEMLIMIT at 90%% of the 64Mi limit", c.Env)
 	}
 }
 

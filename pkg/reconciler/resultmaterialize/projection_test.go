@@ -105,6 +105,9 @@ func TestProjectionThroughTheReader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := pod.Spec.Containers[0].Resources.Limits.Memory().String(); got != "768Mi" {
+		t.Errorf("a projecting reader's memory limit is %s, want 768Mi: 12 times max-projection-bytes", got)
+	}
 	pod.CreationTimestamp = metav1.NewTime(epoch.Add(-5 * time.Second))
 	pod.Status.Phase = corev1.PodSucceeded
 	dir := t.TempDir()
