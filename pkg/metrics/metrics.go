@@ -84,15 +84,23 @@ func (r *Recorder) RunDone(ctx context.Context, reason reasons.Reason) {
 }
 
 // Materialized counts the results of a successful run and their files'
-// bytes, by disposition: inline, by reference, truncated...
+// bytes, by disposition: inline, by reference, truncated... A projection
+// counts its source file, once however many results project it.
 func (r *Recorder) Materialized(ctx context.Context, rows []materialize.Row) {
 	if r == nil {
 		return
 	}
+	sources := map[string]bool{}
 	for _, row := range rows {
 		disposition := metric.WithAttributes(attribute.String("disposition", string(row.Reason)))
 		r.results.Add(ctx, 1, disposition)
-		r.bytes.Add(ctx, row.Size, disposition)
+		switch {
+		case row.Source == nil:
+			r.bytes.Add(ctx, row.Size, disposition)
+		case !sources[row.Source.Path]:
+			sources[row.Source.Path] = true
+			r.bytes.Add(ctx, row.Source.Size, disposition)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
@@ -95,12 +96,15 @@ type Output struct {
 }
 
 // EncodeRequest is the reader's -request argument.
+// HTML is not escaped, so "&&" in an expression takes 2 bytes, not 12.
 func EncodeRequest(reqs []FileRequest) (string, error) {
-	raw, err := json.Marshal(reqs)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(reqs); err != nil {
 		return "", fmt.Errorf("encoding the reader request: %w", err)
 	}
-	return string(raw), nil
+	return strings.TrimSuffix(buf.String(), "\n"), nil
 }
 
 // DecodeRequest parses the reader's -request argument strictly.

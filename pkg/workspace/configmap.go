@@ -62,10 +62,35 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		files = mapped
 	}
 	reports := make([]protocol.FileReport, len(reqs))
+	projected := map[string][]int{}
 	for i, req := range reqs {
-		reports[i] = report(files, path.Join(b.SubPath, req.Path), req)
+		volPath := path.Join(b.SubPath, req.Path)
+		reports[i] = report(files, volPath, req)
+		if _, ok := files[volPath]; ok && req.Projection != nil {
+			projected[volPath] = append(projected[volPath], i)
+		}
+	}
+	for volPath, at := range projected {
+		project(files[volPath], reqs, at, reports)
 	}
 	return Found{Plan: a.Plan, Reports: reports}, nil
+}
+
+// project answers the projection requests at indexes at, which share one
+// file, parsing it once, here in the controller.
+func project(content []byte, reqs []protocol.FileRequest, at []int, reports []protocol.FileReport) {
+	group := make([]protocol.FileRequest, len(at))
+	for k, i := range at {
+		group[k] = reqs[i]
+	}
+	got, err := projection.Reports(bytes.NewReader(content), int64(len(content)), group)
+	for k, i := range at {
+		if err != nil {
+			reports[i].Error = &protocol.FileError{Reason: reasons.ResultUnreadable, Message: err.Error()}
+			continue
+		}
+		reports[i] = got[k]
+	}
 }
 
 func report(files map[string][]byte, volPath string, req protocol.FileRequest) protocol.FileReport {
@@ -83,9 +108,7 @@ func report(files map[string][]byte, volPath string, req protocol.FileRequest) p
 		return rep
 	}
 	if req.Projection != nil {
-		// The content is in memory: projecting it cannot fail to read.
-		reports, _ := projection.Reports(bytes.NewReader(content), int64(len(content)), []protocol.FileRequest{req})
-		return reports[0]
+		return rep
 	}
 	sum := sha256.Sum256(content)
 	rep.Found, rep.Size, rep.SHA256 = true, int64(len(content)), hex.EncodeToString(sum[:])

@@ -14,9 +14,10 @@ import (
 
 // TestProjectionDrivesWhenAndMatrix: a producer writes a 50 MiB
 // metrics.json whose small fields come after the padding, so the reader
-// scans it all. A when on the projected {.accuracy} runs one consumer and
-// skips another, a CEL boolean drives a when, and a projected list fans
-// out a matrix consumer.
+// streams through all of it (both of its projections are simple paths),
+// and a small summary.json. A when on the projected {.accuracy} runs one
+// consumer and skips another, a CEL boolean over the summary drives a
+// when, and a projected list fans out a matrix consumer.
 func TestProjectionDrivesWhenAndMatrix(t *testing.T) {
 	ctx, c, ns := setup(t)
 	doc := `
@@ -44,6 +45,7 @@ spec:
                 printf '{"padding":"' > $f
                 head -c 52428800 /dev/zero | tr '\0' x >> $f
                 printf '","accuracy":0.93,"loss":0.05,"shards":["s1","s2","s3"]}' >> $f
+                printf '{"accuracy":0.93,"loss":0.05}' > $(workspaces.out.path)/summary.json
                 ls -l $f
       - name: materialize
         runAfter: [produce]
@@ -53,7 +55,7 @@ spec:
           spec:
             results:
               - {name: accuracy, path: metrics.json, jsonPath: "{.accuracy}"}
-              - {name: good, path: metrics.json, expression: "doc.accuracy > 0.9 && doc.loss < 0.1"}
+              - {name: good, path: summary.json, expression: "doc.accuracy > 0.9 && doc.loss < 0.1"}
               - {name: shards, path: metrics.json, jsonPath: "{.shards}", type: array}
         workspaces: [{name: shared, workspace: shared}]
       - name: deploy
