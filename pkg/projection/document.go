@@ -37,7 +37,7 @@ const memoryFactor = 10
 
 // fits reports whether raw, parsed in format, stays within the memory a
 // whole parse may use.
-func fits(format string, raw []byte, max int64) (int64, bool) {
+func fits(format string, raw []byte, limit int64) (int64, bool) {
 	seps := bytes.Count(raw, []byte(",")) + bytes.Count(raw, []byte(":")) + bytes.Count(raw, []byte("[")) + bytes.Count(raw, []byte("{")) + 1
 	cost := int64(jsonValueCost)
 	if format == FormatYAML {
@@ -45,7 +45,7 @@ func fits(format string, raw []byte, max int64) (int64, bool) {
 		cost = yamlValueCost
 	}
 	need := 2*int64(len(raw)) + cost*int64(seps)
-	return need, need <= memoryFactor*max
+	return need, need <= memoryFactor*limit
 }
 
 // parseJSON decodes one JSON document into maps, slices, strings, bools,

@@ -25,64 +25,64 @@ type Result struct {
 }
 
 // Evaluate computes every query over one file read from r, reading it at
-// most once. size is the file's size when opened; max bounds a document
+// most once. size is the file's size when opened; limit bounds a document
 // parsed whole, and everything the queries render together. Simple paths
 // stream, from the file or from the copy a whole parse read. Only a
 // failure to read is returned as an error; every other failure is its
 // query's Result.
-func Evaluate(r io.Reader, size int64, queries []*Query, max int64) ([]Result, error) {
+func Evaluate(r io.Reader, size int64, queries []*Query, limit int64) ([]Result, error) {
 	out := make([]Result, len(queries))
-	b := newBudget(max)
+	b := newBudget(limit)
 	var streamed, whole []int
 	for i, q := range queries {
 		switch {
 		case q.Streams():
 			streamed = append(streamed, i)
-		case size > q.limit(max):
-			out[i].Err = tooLarge(q, size, max)
+		case size > q.limit(limit):
+			out[i].Err = tooLarge(q, size, limit)
 		default:
 			whole = append(whole, i)
 		}
 	}
 	if len(whole) > 0 {
-		raw, err := io.ReadAll(io.LimitReader(r, max+1))
+		raw, err := io.ReadAll(io.LimitReader(r, limit+1))
 		if err != nil {
 			return nil, err
 		}
-		if int64(len(raw)) > max {
+		if int64(len(raw)) > limit {
 			for i := range out {
-				out[i].Err = fail(reasons.ProjectionTooLarge, "grew above max-projection-bytes of %d while being read", max)
+				out[i].Err = fail(reasons.ProjectionTooLarge, "grew above max-projection-bytes of %d while being read", limit)
 			}
 			return out, nil
 		}
-		parseWhole(raw, queries, whole, max, b, out)
+		parseWhole(raw, queries, whole, limit, b, out)
 		r = bytes.NewReader(raw)
 	}
 	if len(streamed) > 0 {
-		if err := stream(r, queries, streamed, max, b, out); err != nil {
+		if err := stream(r, queries, streamed, limit, b, out); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-func tooLarge(q *Query, size, max int64) *Error {
-	limit := fmt.Sprintf("max-projection-bytes of %d", max)
+func tooLarge(q *Query, size, limit int64) *Error {
+	what := fmt.Sprintf("max-projection-bytes of %d", limit)
 	if q.spec.Format == FormatYAML {
-		limit = fmt.Sprintf("%d, the 1/%d of max-projection-bytes a YAML document may use", max/YAMLShare, YAMLShare)
+		what = fmt.Sprintf("%d, the 1/%d of max-projection-bytes a YAML document may use", limit/YAMLShare, YAMLShare)
 	}
 	return fail(reasons.ProjectionTooLarge,
 		"is %d bytes, above %s, for a projection that parses the whole document; a simple field path such as {.a.b} or {.items[3].name} streams a JSON file of any size",
-		size, limit)
+		size, what)
 }
 
 // stream answers the simple paths in one pass.
-func stream(r io.Reader, queries []*Query, streamed []int, max int64, b *budget, out []Result) error {
+func stream(r io.Reader, queries []*Query, streamed []int, limit int64, b *budget, out []Result) error {
 	paths := make([][]step, len(streamed))
 	for k, i := range streamed {
 		paths[k] = queries[i].steps
 	}
-	raw, over, err := streamPaths(r, paths, max)
+	raw, over, err := streamPaths(r, paths, limit)
 	var perr *Error
 	switch {
 	case errors.As(err, &perr):
@@ -96,7 +96,7 @@ func stream(r io.Reader, queries []*Query, streamed []int, max int64, b *budget,
 	for k, i := range streamed {
 		switch {
 		case over[k]:
-			out[i].Err = fail(reasons.ProjectionTooLarge, "selects values above max-projection-bytes of %d", max)
+			out[i].Err = fail(reasons.ProjectionTooLarge, "selects values above max-projection-bytes of %d", limit)
 		case raw[k] == nil:
 			out[i].Err = fail(reasons.ProjectionNoMatch, "matches nothing")
 		default:
@@ -113,7 +113,7 @@ func stream(r io.Reader, queries []*Query, streamed []int, max int64, b *budget,
 
 // parseWhole parses the document once per format the queries ask for,
 // after checking it fits in memory, and evaluates each query on it.
-func parseWhole(raw []byte, queries []*Query, whole []int, max int64, b *budget, out []Result) {
+func parseWhole(raw []byte, queries []*Query, whole []int, limit int64, b *budget, out []Result) {
 	docs := map[string]any{}
 	errs := map[string]*Error{}
 	for _, i := range whole {
@@ -123,10 +123,10 @@ func parseWhole(raw []byte, queries []*Query, whole []int, max int64, b *budget,
 			format = FormatJSON
 		}
 		if _, done := docs[format]; !done && errs[format] == nil {
-			if need, ok := fits(format, raw, max); !ok {
+			if need, ok := fits(format, raw, limit); !ok {
 				errs[format] = fail(reasons.ProjectionTooLarge,
 					"would take about %d bytes to parse whole, above the %d that max-projection-bytes of %d allows; a simple field path such as {.a.b} streams a JSON file of any size",
-					need, memoryFactor*max, max)
+					need, memoryFactor*limit, limit)
 			} else if doc, err := parse(format, raw); err != nil {
 				errs[format] = fail(reasons.ProjectionInvalidDocument, "%v", err)
 			} else {

@@ -57,10 +57,10 @@ func Compile(p protocol.Projection) (*Query, error) {
 	case p.JSONPath != "":
 		parser, err := jsonpath.Parse("jsonPath", p.JSONPath)
 		if err != nil {
-			return nil, fmt.Errorf("jsonPath %q: %v", p.JSONPath, err)
+			return nil, fmt.Errorf("jsonPath %q: %w", p.JSONPath, err)
 		}
 		if err := checkTemplate(parser.Root); err != nil {
-			return nil, fmt.Errorf("jsonPath %q: %v", p.JSONPath, err)
+			return nil, fmt.Errorf("jsonPath %q: %w", p.JSONPath, err)
 		}
 		q := &Query{spec: p, path: p.JSONPath}
 		if p.Format != FormatYAML {
@@ -138,13 +138,13 @@ func checkTemplate(root *jsonpath.ListNode) error {
 // instead of parsing it whole.
 func (q *Query) Streams() bool { return q.steps != nil }
 
-// limit is the largest file the query parses whole: a quarter of max for
+// limit is the largest file the query parses whole: a quarter of limit for
 // YAML, which takes about four times the memory of JSON.
-func (q *Query) limit(max int64) int64 {
+func (q *Query) limit(limit int64) int64 {
 	if q.spec.Format == FormatYAML {
-		return max / YAMLShare
+		return limit / YAMLShare
 	}
-	return max
+	return limit
 }
 
 // eval computes the query over a parsed document.

@@ -14,14 +14,14 @@ import (
 // no value (a YAML list of aliases, a recursive JSONPath, a CEL list built
 // by concatenation) grows past max-projection-bytes, in memory or in time.
 type budget struct {
-	left, max int64
+	left, limit int64
 }
 
-func newBudget(max int64) *budget { return &budget{left: max, max: max} }
+func newBudget(limit int64) *budget { return &budget{left: limit, limit: limit} }
 
 func (b *budget) take(n int) *Error {
 	if int64(n) > b.left {
-		return fail(reasons.ProjectionTooLarge, "gives a value above max-projection-bytes of %d", b.max)
+		return fail(reasons.ProjectionTooLarge, "gives a value above max-projection-bytes of %d", b.limit)
 	}
 	b.left -= int64(n)
 	return nil

@@ -30,12 +30,12 @@ func Reports(r io.Reader, size int64, reqs []protocol.FileRequest) ([]protocol.F
 	}
 	h := sha256.New()
 	counted := &counter{r: io.TeeReader(r, h)}
-	var max int64
+	var limit int64
 	if len(asked) > 0 {
 		// One plan gives every request the same limit.
-		max = reqs[asked[0]].Projection.MaxBytes
+		limit = reqs[asked[0]].Projection.MaxBytes
 	}
-	results, err := Evaluate(counted, size, queries, max)
+	results, err := Evaluate(counted, size, queries, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -66,7 +66,7 @@ type scanner struct {
 	pos, end int
 	base     int64
 	readErr  error
-	max      int64
+	limit    int64
 	found    [][]byte
 	over     []bool
 	active   []*capture
@@ -83,8 +83,8 @@ func (e errRead) Error() string { return e.err.Error() }
 
 // streamPaths scans the document once and returns, per path, the raw JSON
 // of its value (the last occurrence, as a whole parse sees it), or nil if
-// nothing is there. Values over max bytes, together, are refused.
-func streamPaths(r io.Reader, paths [][]step, max int64) ([][]byte, []bool, error) {
+// nothing is there. Values over limit bytes, together, are refused.
+func streamPaths(r io.Reader, paths [][]step, limit int64) ([][]byte, []bool, error) {
 	root := &node{}
 	for id, p := range paths {
 		n := root
@@ -95,7 +95,7 @@ func streamPaths(r io.Reader, paths [][]step, max int64) ([][]byte, []bool, erro
 		}
 		n.leaves = append(n.leaves, id)
 	}
-	s := &scanner{r: r, buf: make([]byte, streamBuffer), max: max,
+	s := &scanner{r: r, buf: make([]byte, streamBuffer), limit: limit,
 		found: make([][]byte, len(paths)), over: make([]bool, len(paths))}
 	if err := s.value(root); err != nil {
 		return nil, nil, err
@@ -148,7 +148,7 @@ func (s *scanner) keep(c *capture, b []byte) {
 	if c.over {
 		return
 	}
-	if s.captured += int64(len(b)); s.captured > s.max {
+	if s.captured += int64(len(b)); s.captured > s.limit {
 		c.over, c.data = true, nil
 		return
 	}
@@ -239,7 +239,7 @@ func (s *scanner) finish(k int) {
 func (s *scanner) enter() error {
 	s.pos++
 	if s.depth++; s.depth > maxDepth {
-		return s.syntax("exceeded max depth of %d", maxDepth)
+		return s.syntax("exceeded limit depth of %d", maxDepth)
 	}
 	return nil
 }
