@@ -42,10 +42,11 @@ type Row struct {
 	SHA256 string      `json:"sha256"`
 	Inline bool        `json:"inline"`
 	Reason Disposition `json:"reason"`
-	Source *Source     `json:"source,omitempty"`
+	Source Source      `json:"source,omitzero"`
 }
 
-// Source is the file a projected value was computed from.
+// Source is the file a projected value was computed from; zero for a
+// result that is not a projection.
 type Source struct {
 	Path   string `json:"path"`
 	Size   int64  `json:"size"`
@@ -108,7 +109,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 func decide(res Result, rep protocol.FileReport) (Row, string, error) {
 	row := Row{Name: res.Name, Path: res.Path, Size: rep.Size, SHA256: rep.SHA256}
 	if rep.Source != nil {
-		row.Source = &Source{Path: res.Path, Size: rep.Source.Size, SHA256: rep.Source.SHA256}
+		row.Source = Source{Path: res.Path, Size: rep.Source.Size, SHA256: rep.Source.SHA256}
 	}
 	if rep.Error != nil && res.Projected() && rep.Error.Reason != reasons.ResultUnreadable {
 		if rep.Error.Reason == reasons.ProjectionNoMatch && res.Optional {

@@ -95,7 +95,7 @@ func (r *Recorder) Materialized(ctx context.Context, rows []materialize.Row) {
 		disposition := metric.WithAttributes(attribute.String("disposition", string(row.Reason)))
 		r.results.Add(ctx, 1, disposition)
 		switch {
-		case row.Source == nil:
+		case row.Source.Path == "":
 			r.bytes.Add(ctx, row.Size, disposition)
 		case !sources[row.Source.Path]:
 			sources[row.Source.Path] = true
