@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -35,16 +36,21 @@ const (
 // headroom for the Go runtime.
 const memoryFactor = 10
 
-// fits reports whether raw, parsed in format, stays within the memory a
-// whole parse may use.
-func fits(format string, raw []byte, limit int64) (int64, bool) {
+// spreadCost is what each byte of the document may cost per spread of a
+// JSONPath: a reflect.Value (24 bytes) and its place in the results (16).
+const spreadCost = 40
+
+// fits reports whether raw, parsed in format and evaluated with a
+// template of the given spread, stays within the memory a whole parse
+// may use.
+func fits(format string, raw []byte, limit int64, spread int) (int64, bool) {
 	seps := bytes.Count(raw, []byte(",")) + bytes.Count(raw, []byte(":")) + bytes.Count(raw, []byte("[")) + bytes.Count(raw, []byte("{")) + 1
 	cost := int64(jsonValueCost)
 	if format == FormatYAML {
 		seps += bytes.Count(raw, []byte("-")) + bytes.Count(raw, []byte("\n"))
 		cost = yamlValueCost
 	}
-	need := 2*int64(len(raw)) + cost*int64(seps)
+	need := 2*int64(len(raw)) + cost*int64(seps) + int64(spread)*spreadCost*int64(len(raw))
 	return need, need <= memoryFactor*limit
 }
 
@@ -106,8 +112,9 @@ func number(n string) any {
 }
 
 // parseYAML decodes exactly one YAML document into the same types as
-// parseJSON, so both formats project alike. Aliases stay shared: the
-// render budget bounds what they expand to.
+// parseJSON, so both formats project alike. The decoder expands each
+// alias again, within its own bound on aliasing; the render budget bounds
+// what a value may expand to.
 func parseYAML(raw []byte) (any, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	var doc any
@@ -121,23 +128,43 @@ func parseYAML(raw []byte) (any, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("holds more than one YAML document: split it, or project one file per document")
 	}
-	out, err := jsonCompatible(doc, "")
-	if err != nil {
-		return nil, fmt.Errorf("is not JSON-compatible YAML: %w", err)
+	out, yerr := jsonCompatible(doc)
+	if yerr != nil {
+		return nil, fmt.Errorf("is not JSON-compatible YAML: %w", yerr)
 	}
 	return out, nil
+}
+
+// yamlError is a value JSON cannot hold, with the path to it built while
+// unwinding, so converting a deep document builds no path strings.
+type yamlError struct {
+	path []string
+	what string
+}
+
+func (e *yamlError) Error() string {
+	var b strings.Builder
+	for i := len(e.path) - 1; i >= 0; i-- {
+		b.WriteString(e.path[i])
+	}
+	return fmt.Sprintf("%s at %q", e.what, b.String())
+}
+
+func (e *yamlError) at(segment string) *yamlError {
+	e.path = append(e.path, segment)
+	return e
 }
 
 // jsonCompatible turns YAML's decoded values into parseJSON's types,
 // refusing keys that are not scalars or that collide once written as
 // JSON strings (1 and 1.0), and values JSON cannot hold.
-func jsonCompatible(v any, at string) (any, error) {
+func jsonCompatible(v any) (any, *yamlError) {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
-			c, err := jsonCompatible(e, at+"."+k)
+			c, err := jsonCompatible(e)
 			if err != nil {
-				return nil, err
+				return nil, err.at("." + k)
 			}
 			t[k] = c
 		}
@@ -148,24 +175,24 @@ func jsonCompatible(v any, at string) (any, error) {
 			switch k.(type) {
 			case string, int, int64, uint64, float64, bool:
 			default:
-				return nil, fmt.Errorf("key %v at %q is not a scalar", k, at)
+				return nil, &yamlError{what: fmt.Sprintf("key %v is not a scalar", k)}
 			}
 			key := fmt.Sprint(k)
 			if _, dup := out[key]; dup {
-				return nil, fmt.Errorf("two keys at %q are both %q as JSON", at, key)
+				return nil, &yamlError{what: fmt.Sprintf("two keys are both %q as JSON", key)}
 			}
-			c, err := jsonCompatible(e, at+"."+key)
+			c, err := jsonCompatible(e)
 			if err != nil {
-				return nil, err
+				return nil, err.at("." + key)
 			}
 			out[key] = c
 		}
 		return out, nil
 	case []any:
 		for i, e := range t {
-			c, err := jsonCompatible(e, fmt.Sprintf("%s[%d]", at, i))
+			c, err := jsonCompatible(e)
 			if err != nil {
-				return nil, err
+				return nil, err.at(fmt.Sprintf("[%d]", i))
 			}
 			t[i] = c
 		}
@@ -174,7 +201,7 @@ func jsonCompatible(v any, at string) (any, error) {
 		return int64(t), nil
 	case float64:
 		if math.IsInf(t, 0) || math.IsNaN(t) {
-			return nil, fmt.Errorf("%v at %q has no JSON form", t, at)
+			return nil, &yamlError{what: fmt.Sprintf("%v has no JSON form", t)}
 		}
 		return t, nil
 	case time.Time:
@@ -182,6 +209,6 @@ func jsonCompatible(v any, at string) (any, error) {
 	case nil, string, bool, int64, uint64:
 		return t, nil
 	default:
-		return nil, fmt.Errorf("the %T at %q has no JSON form", v, at)
+		return nil, &yamlError{what: fmt.Sprintf("the %T has no JSON form", v)}
 	}
 }

@@ -100,12 +100,16 @@ func stream(r io.Reader, queries []*Query, streamed []int, limit int64, b *budge
 		case raw[k] == nil:
 			out[i].Err = fail(reasons.ProjectionNoMatch, "matches nothing")
 		default:
+			if need, ok := fits(FormatJSON, raw[k], limit, 0); !ok {
+				out[i].Err = tooMuchMemory(need, limit)
+				continue
+			}
 			v, err := parseJSON(raw[k])
 			if err != nil {
 				out[i].Err = fail(reasons.ProjectionInvalidDocument, "%v", err)
 				continue
 			}
-			out[i].Value, out[i].Err = queries[i].output([]any{v}, b)
+			out[i].Value, out[i].Err = output(b, func() (string, *Error) { return queries[i].output([]any{v}, b) })
 		}
 	}
 	return nil
@@ -123,10 +127,8 @@ func parseWhole(raw []byte, queries []*Query, whole []int, limit int64, b *budge
 			format = FormatJSON
 		}
 		if _, done := docs[format]; !done && errs[format] == nil {
-			if need, ok := fits(format, raw, limit); !ok {
-				errs[format] = fail(reasons.ProjectionTooLarge,
-					"would take about %d bytes to parse whole, above the %d that max-projection-bytes of %d allows; a simple field path such as {.a.b} streams a JSON file of any size",
-					need, memoryFactor*limit, limit)
+			if need, ok := fits(format, raw, limit, 0); !ok {
+				errs[format] = tooMuchMemory(need, limit)
 			} else if doc, err := parse(format, raw); err != nil {
 				errs[format] = fail(reasons.ProjectionInvalidDocument, "%v", err)
 			} else {
@@ -137,8 +139,29 @@ func parseWhole(raw []byte, queries []*Query, whole []int, limit int64, b *budge
 			out[i].Err = errs[format]
 			continue
 		}
-		out[i].Value, out[i].Err = q.eval(docs[format], b)
+		if need, ok := fits(format, raw, limit, q.spread); !ok {
+			out[i].Err = tooMuchMemory(need, limit)
+			continue
+		}
+		out[i].Value, out[i].Err = output(b, func() (string, *Error) { return q.eval(docs[format], b) })
 	}
+}
+
+// output runs one query's rendering; a query that fails gives back what
+// it took from the budget, so it does not fail the others.
+func output(b *budget, render func() (string, *Error)) (string, *Error) {
+	left := b.left
+	v, err := render()
+	if err != nil {
+		b.left = left
+	}
+	return v, err
+}
+
+func tooMuchMemory(need, limit int64) *Error {
+	return fail(reasons.ProjectionTooLarge,
+		"would take about %d bytes of memory to parse and evaluate, above the %d that max-projection-bytes of %d allows; a simple field path such as {.a.b} streams a JSON file of any size",
+		need, memoryFactor*limit, limit)
 }
 
 func parse(format string, raw []byte) (any, error) {

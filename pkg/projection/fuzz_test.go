@@ -45,6 +45,7 @@ func FuzzStreamMatchesParse(f *testing.F) {
 	f.Add(`{"a":-0.5e+10}`, "{.a}")
 	f.Add(`{"a":"x"} `, "{['a']}")
 	f.Add(`[{"a":1}]`, "{[0].a}")
+	f.Add(`{"xx\u0041\u0042": 1, "a": 2}`, "{.a}")
 	f.Fuzz(func(t *testing.T, doc, path string) {
 		q, err := Compile(protocol.Projection{JSONPath: path})
 		if err != nil || !q.Streams() {

@@ -23,6 +23,10 @@ type Query struct {
 	steps []step
 	// expr is set for a CEL expression.
 	expr *celProgram
+	// spread counts the template's wildcards, slices, filters and unions:
+	// each can give a value per byte of the document (kubectl's evaluator
+	// walks strings byte by byte), all built before any is rendered.
+	spread int
 }
 
 // Error is a projection that failed, with the reason the run ends with.
@@ -59,10 +63,11 @@ func Compile(p protocol.Projection) (*Query, error) {
 		if err != nil {
 			return nil, fmt.Errorf("jsonPath %q: %w", p.JSONPath, err)
 		}
-		if err := checkTemplate(parser.Root); err != nil {
+		spread, err := checkTemplate(parser.Root)
+		if err != nil {
 			return nil, fmt.Errorf("jsonPath %q: %w", p.JSONPath, err)
 		}
-		q := &Query{spec: p, path: p.JSONPath}
+		q := &Query{spec: p, path: p.JSONPath, spread: spread}
 		if p.Format != FormatYAML {
 			q.steps = simple(parser)
 		}
@@ -80,11 +85,12 @@ func Compile(p protocol.Projection) (*Query, error) {
 
 // checkTemplate refuses what kubectl's parser accepts but only fails,
 // or silently gives a constant, at evaluation: an identifier other than
-// range and end ({accuracy} for {.accuracy}), a step of 0, more than one
-// recursive descent (each multiplies the work by the document's size),
-// and a template that reads nothing from the document.
-func checkTemplate(root *jsonpath.ListNode) error {
-	var recursive, reads int
+// range and end ({accuracy} for {.accuracy}), a step of 0, and a template
+// that reads nothing from the document; and recursive descent, whose
+// evaluation copies every subtree at every level, unbounded. It returns
+// the template's spread.
+func checkTemplate(root *jsonpath.ListNode) (int, error) {
+	var spread, reads int
 	var walk func(n jsonpath.Node) error
 	walk = func(n jsonpath.Node) error {
 		switch n := n.(type) {
@@ -103,35 +109,41 @@ func checkTemplate(root *jsonpath.ListNode) error {
 			if n.Params[2].Known && n.Params[2].Value <= 0 {
 				return errors.New("an array step must be above 0")
 			}
-		case *jsonpath.RecursiveNode:
-			if recursive++; recursive > 1 {
-				return errors.New("at most one recursive descent (..) per template")
+			if !n.Params[0].Known || !n.Params[1].Derived || n.Params[2].Known {
+				spread++
 			}
+		case *jsonpath.RecursiveNode:
+			return errors.New("recursive descent (..) is not supported: its evaluation is unbounded; name the path, or use a filter")
 		case *jsonpath.FilterNode:
 			reads++
+			spread++
 			if err := walk(n.Left); err != nil {
 				return err
 			}
 			return walk(n.Right)
 		case *jsonpath.UnionNode:
 			reads++
+			spread++
 			for _, c := range n.Nodes {
 				if err := walk(c); err != nil {
 					return err
 				}
 			}
-		case *jsonpath.FieldNode, *jsonpath.WildcardNode:
+		case *jsonpath.WildcardNode:
+			reads++
+			spread++
+		case *jsonpath.FieldNode:
 			reads++
 		}
 		return nil
 	}
 	if err := walk(root); err != nil {
-		return err
+		return 0, err
 	}
 	if reads == 0 {
-		return errors.New("reads nothing from the document: write a path in braces, such as {.accuracy}")
+		return 0, errors.New("reads nothing from the document: write a path in braces, such as {.accuracy}")
 	}
-	return nil
+	return spread, nil
 }
 
 // Streams reports whether the query reads the file in one streaming pass

@@ -60,14 +60,18 @@ func writeJSON(buf *bytes.Buffer, v any, b *budget) *Error {
 		raw, _ := json.Marshal(t)
 		return put(buf, b, string(raw))
 	case string:
-		if err := b.take(len(t) + 2); err != nil {
-			return err
-		}
+		// Escaping can make a string 6 times longer: take what is
+		// written, not what was read. The string itself is within the
+		// document, so encoding it first is bounded.
 		var s bytes.Buffer
 		enc := json.NewEncoder(&s)
 		enc.SetEscapeHTML(false)
 		_ = enc.Encode(t)
-		buf.Write(bytes.TrimSuffix(s.Bytes(), []byte("\n")))
+		encoded := bytes.TrimSuffix(s.Bytes(), []byte("\n"))
+		if err := b.take(len(encoded)); err != nil {
+			return err
+		}
+		buf.Write(encoded)
 		return nil
 	case []any:
 		return writeList(buf, t, b)

@@ -149,6 +149,7 @@ func (s *scanner) keep(c *capture, b []byte) {
 		return
 	}
 	if s.captured += int64(len(b)); s.captured > s.limit {
+		s.captured -= int64(len(c.data) + len(b))
 		c.over, c.data = true, nil
 		return
 	}
@@ -309,6 +310,7 @@ func (s *scanner) object(n *node) error {
 // reset forgets what an earlier occurrence of a repeated key gave.
 func (s *scanner) reset(n *node) {
 	for _, id := range n.under {
+		s.captured -= int64(len(s.found[id]))
 		s.found[id], s.over[id] = nil, false
 	}
 }
@@ -369,7 +371,7 @@ func (s *scanner) str(keepUpTo int) ([]byte, error) {
 			i++
 		}
 		if keep {
-			if s.scratch = append(s.scratch, b[:min(i, keepUpTo+1-len(s.scratch))]...); len(s.scratch) > keepUpTo {
+			if s.scratch = append(s.scratch, b[:max(0, min(i, keepUpTo+1-len(s.scratch)))]...); len(s.scratch) > keepUpTo {
 				keep = false
 			}
 		}
@@ -426,6 +428,9 @@ func (s *scanner) escape(keep *bool, keepUpTo int) error {
 			if *keep {
 				s.scratch = append(s.scratch, h)
 			}
+		}
+		if len(s.scratch) > keepUpTo {
+			*keep = false
 		}
 		return nil
 	default:

@@ -76,13 +76,31 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	return Found{Plan: a.Plan, Reports: reports}, nil
 }
 
+// ControllerMaxProjection caps max-projection-bytes for projections the
+// controller computes: a ConfigMap holds at most 1 MiB, a threshold is at
+// most 1Mi, and the controller's memory serves every run at once.
+const ControllerMaxProjection int64 = 4 << 20
+
 // project answers the projection requests at indexes at, which share one
-// file, parsing it once, here in the controller.
+// file, parsing it once, here in the controller. A panic fails these
+// results instead of the controller, which would meet the same ConfigMap
+// again after a restart.
 func project(content []byte, reqs []protocol.FileRequest, at []int, reports []protocol.FileReport) {
 	group := make([]protocol.FileRequest, len(at))
 	for k, i := range at {
+		p := *reqs[i].Projection
+		p.MaxBytes = min(p.MaxBytes, ControllerMaxProjection)
 		group[k] = reqs[i]
+		group[k].Projection = &p
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			for _, i := range at {
+				reports[i].Found = true
+				reports[i].Error = &protocol.FileError{Reason: reasons.ProjectionEvalFailed, Message: fmt.Sprintf("projecting %q failed: %v", reqs[i].Path, r)}
+			}
+		}
+	}()
 	got, err := projection.Reports(bytes.NewReader(content), int64(len(content)), group)
 	for k, i := range at {
 		if err != nil {
