@@ -288,22 +288,32 @@ func (s *scanner) object(n *node) error {
 		if err := s.value(child); err != nil {
 			return err
 		}
+		if done, err := s.after('}', "object key:value pair"); err != nil || done {
+			return err
+		}
 		if c, err = s.skipSpace(); err != nil {
 			return s.expectEnd(err)
 		}
+	}
+}
+
+// after consumes what follows a member: a comma, or end, which closes the
+// object or array.
+func (s *scanner) after(end byte, member string) (bool, error) {
+	c, err := s.skipSpace()
+	if err != nil {
+		return false, s.expectEnd(err)
+	}
+	switch c {
+	case ',':
 		s.pos++
-		switch c {
-		case ',':
-		case '}':
-			s.depth--
-			return nil
-		default:
-			s.pos--
-			return s.syntax("invalid character %q after object key:value pair", c)
-		}
-		if c, err = s.skipSpace(); err != nil {
-			return s.expectEnd(err)
-		}
+		return false, nil
+	case end:
+		s.pos++
+		s.depth--
+		return true, nil
+	default:
+		return false, s.syntax("invalid character %q after %s", c, member)
 	}
 }
 
@@ -336,18 +346,8 @@ func (s *scanner) array(n *node) error {
 		if err := s.value(child); err != nil {
 			return err
 		}
-		if c, err = s.skipSpace(); err != nil {
-			return s.expectEnd(err)
-		}
-		s.pos++
-		switch c {
-		case ',':
-		case ']':
-			s.depth--
-			return nil
-		default:
-			s.pos--
-			return s.syntax("invalid character %q after array element", c)
+		if done, err := s.after(']', "array element"); err != nil || done {
+			return err
 		}
 	}
 }
