@@ -12,8 +12,8 @@ import (
 // to references, largest first and ties broken by name, so the same inputs
 // always give the same outcome. A result whose policy is fail, or an array
 // (surfaced whole or not at all), or a projection (no file of its own to
-// point at), cannot be demoted and fails the run instead. Defaulted values are user-written and never demoted: there is
-// no file to point at.
+// point at), cannot be demoted and fails the run instead. Defaulted values
+// are user-written and never demoted: there is no file to point at.
 func applyBudget(plan Plan, rows []Row, values []string) error {
 	var total int64
 	var candidates []int

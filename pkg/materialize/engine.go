@@ -140,12 +140,12 @@ func decide(res Result, rep protocol.FileReport) (Row, string, error) {
 			return row, value, nil
 		}
 	}
+	if res.Projected() {
+		return oversizeProjection(res, rep, row, stored)
+	}
 	size := fmt.Sprintf("%d bytes", rep.Size)
 	if stored >= 0 {
 		size = fmt.Sprintf("%d bytes as stored JSON (%d in the file)", stored, rep.Size)
-	}
-	if res.Projected() {
-		return oversizeProjection(res, rep, row, stored)
 	}
 	if res.Type == TypeArray {
 		return row, "", outcome.Fail(reasons.ResultOversize,

@@ -40,17 +40,23 @@ const memoryFactor = 10
 // JSONPath: a reflect.Value (24 bytes) and its place in the results (16).
 const spreadCost = 40
 
-// fits reports whether raw, parsed in format and evaluated with a
-// template of the given spread, stays within the memory a whole parse
-// may use.
-func fits(format string, raw []byte, limit int64, spread int) (int64, bool) {
+// parseCost estimates the memory raw takes parsed in format: twice its
+// bytes, and a value's cost per separator.
+func parseCost(format string, raw []byte) int64 {
 	seps := bytes.Count(raw, []byte(",")) + bytes.Count(raw, []byte(":")) + bytes.Count(raw, []byte("[")) + bytes.Count(raw, []byte("{")) + 1
 	cost := int64(jsonValueCost)
 	if format == FormatYAML {
 		seps += bytes.Count(raw, []byte("-")) + bytes.Count(raw, []byte("\n"))
 		cost = yamlValueCost
 	}
-	need := 2*int64(len(raw)) + cost*int64(seps) + int64(spread)*spreadCost*int64(len(raw))
+	return 2*int64(len(raw)) + cost*int64(seps)
+}
+
+// fits reports whether a document of size bytes whose parse costs parsed,
+// evaluated with a template of the given spread, stays within the memory
+// a whole parse may use.
+func fits(parsed, size, limit int64, spread int) (int64, bool) {
+	need := parsed + int64(spread)*spreadCost*size
 	return need, need <= memoryFactor*limit
 }
 

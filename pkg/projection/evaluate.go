@@ -100,7 +100,7 @@ func stream(r io.Reader, queries []*Query, streamed []int, limit int64, b *budge
 		case raw[k] == nil:
 			out[i].Err = fail(reasons.ProjectionNoMatch, "matches nothing")
 		default:
-			if need, ok := fits(FormatJSON, raw[k], limit, 0); !ok {
+			if need, ok := fits(parseCost(FormatJSON, raw[k]), int64(len(raw[k])), limit, 0); !ok {
 				out[i].Err = tooMuchMemory(need, limit)
 				continue
 			}
@@ -119,15 +119,18 @@ func stream(r io.Reader, queries []*Query, streamed []int, limit int64, b *budge
 // after checking it fits in memory, and evaluates each query on it.
 func parseWhole(raw []byte, queries []*Query, whole []int, limit int64, b *budget, out []Result) {
 	docs := map[string]any{}
+	costs := map[string]int64{}
 	errs := map[string]*Error{}
+	size := int64(len(raw))
 	for _, i := range whole {
 		q := queries[i]
 		format := q.spec.Format
 		if format == "" {
 			format = FormatJSON
 		}
-		if _, done := docs[format]; !done && errs[format] == nil {
-			if need, ok := fits(format, raw, limit, 0); !ok {
+		if _, done := costs[format]; !done {
+			costs[format] = parseCost(format, raw)
+			if need, ok := fits(costs[format], size, limit, 0); !ok {
 				errs[format] = tooMuchMemory(need, limit)
 			} else if doc, err := parse(format, raw); err != nil {
 				errs[format] = fail(reasons.ProjectionInvalidDocument, "%v", err)
@@ -139,7 +142,7 @@ func parseWhole(raw []byte, queries []*Query, whole []int, limit int64, b *budge
 			out[i].Err = errs[format]
 			continue
 		}
-		if need, ok := fits(format, raw, limit, q.spread); !ok {
+		if need, ok := fits(costs[format], size, limit, q.spread); !ok {
 			out[i].Err = tooMuchMemory(need, limit)
 			continue
 		}

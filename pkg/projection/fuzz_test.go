@@ -52,7 +52,7 @@ func FuzzStreamMatchesParse(f *testing.F) {
 			return
 		}
 		streamed := evaluateFrom(t, q, iotest.OneByteReader(strings.NewReader(doc)), len(doc))
-		parsed := evaluate(t, &Query{spec: q.spec, path: q.path}, doc)
+		parsed := evaluate(t, &Query{spec: q.spec, jp: q.jp}, doc)
 		switch {
 		case (streamed.Err == nil) != (parsed.Err == nil):
 			t.Fatalf("%q on %q: streamed %q, %v; parsed %q, %v", path, doc, streamed.Value, streamed.Err, parsed.Value, parsed.Err)

@@ -146,7 +146,7 @@ func TestErrors(t *testing.T) {
 		{"YAML keys that collide", "1: a\n1.0: b\n", protocol.Projection{JSONPath: "{.1}", Format: FormatYAML}, reasons.ProjectionInvalidDocument, "both \"1\""},
 		{"filter over an object", `{"config": {"password": "hunter2"}}`, protocol.Projection{JSONPath: "{.config[?(@.x)]}"}, reasons.ProjectionNoMatch, "matches nothing"},
 		{"filter comparing other types", `{"a": [{"x": "s"}]}`, protocol.Projection{JSONPath: "{.a[?(@.x > 1)]}"}, reasons.ProjectionEvalFailed, "cannot be evaluated"},
-		{"too deep", strings.Repeat("[", 10001) + strings.Repeat("]", 10001), protocol.Projection{JSONPath: "{.a}"}, reasons.ProjectionInvalidDocument, "limit depth"},
+		{"too deep", strings.Repeat("[", 10001) + strings.Repeat("]", 10001), protocol.Projection{JSONPath: "{.a}"}, reasons.ProjectionInvalidDocument, "max depth"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := project(t, tc.doc, tc.p)

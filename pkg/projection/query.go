@@ -17,8 +17,9 @@ const MaxQueryLength = 2048
 // Query is one compiled projection.
 type Query struct {
 	spec protocol.Projection
-	// path is set for a JSONPath template.
-	path string
+	// jp is set for a JSONPath template, parsed for evaluation; a Query
+	// is evaluated once.
+	jp *jsonpath.JSONPath
 	// steps is set when the template is a simple field path that streams.
 	steps []step
 	// expr is set for a CEL expression.
@@ -67,7 +68,11 @@ func Compile(p protocol.Projection) (*Query, error) {
 		if err != nil {
 			return nil, fmt.Errorf("jsonPath %q: %w", p.JSONPath, err)
 		}
-		q := &Query{spec: p, path: p.JSONPath, spread: spread}
+		jp := jsonpath.New("jsonPath").AllowMissingKeys(true)
+		if err := jp.Parse(p.JSONPath); err != nil {
+			return nil, fmt.Errorf("jsonPath %q: %w", p.JSONPath, err)
+		}
+		q := &Query{spec: p, jp: jp, spread: spread}
 		if p.Format != FormatYAML {
 			q.steps = simple(parser)
 		}
@@ -187,11 +192,7 @@ func (q *Query) eval(doc any, b *budget) (string, *Error) {
 // nothing is a no-match. The library's own error messages can quote the
 // document, so none is passed on.
 func (q *Query) find(doc any) ([][]any, *Error) {
-	jp := jsonpath.New("jsonPath").AllowMissingKeys(true)
-	if err := jp.Parse(q.path); err != nil {
-		return nil, fail(reasons.InvalidSpec, "does not parse: %v", err)
-	}
-	nodes, err := jp.FindResults(doc)
+	nodes, err := q.jp.FindResults(doc)
 	switch {
 	case err != nil && (strings.Contains(err.Error(), "array index out of bounds") || strings.Contains(err.Error(), "is not array or slice")):
 		return nil, fail(reasons.ProjectionNoMatch, "matches nothing: an index is past the end of a list, or applied to something else")

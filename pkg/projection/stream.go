@@ -237,26 +237,30 @@ func (s *scanner) finish(k int) {
 	}
 }
 
-func (s *scanner) enter() error {
+// open consumes the '{' or '[' at pos and the space after it, and says
+// whether end closes the object or array at once; else it returns the
+// first byte of its first member.
+func (s *scanner) open(end byte) (byte, bool, error) {
 	s.pos++
 	if s.depth++; s.depth > maxDepth {
-		return s.syntax("exceeded limit depth of %d", maxDepth)
-	}
-	return nil
-}
-
-func (s *scanner) object(n *node) error {
-	if err := s.enter(); err != nil {
-		return err
+		return 0, false, s.syntax("exceeded max depth of %d", maxDepth)
 	}
 	c, err := s.skipSpace()
 	if err != nil {
-		return s.expectEnd(err)
+		return 0, false, s.expectEnd(err)
 	}
-	if c == '}' {
+	if c == end {
 		s.pos++
 		s.depth--
-		return nil
+		return c, true, nil
+	}
+	return c, false, nil
+}
+
+func (s *scanner) object(n *node) error {
+	c, empty, err := s.open('}')
+	if err != nil || empty {
+		return err
 	}
 	for {
 		if c != '"' {
@@ -326,17 +330,9 @@ func (s *scanner) reset(n *node) {
 }
 
 func (s *scanner) array(n *node) error {
-	if err := s.enter(); err != nil {
+	_, empty, err := s.open(']')
+	if err != nil || empty {
 		return err
-	}
-	c, err := s.skipSpace()
-	if err != nil {
-		return s.expectEnd(err)
-	}
-	if c == ']' {
-		s.pos++
-		s.depth--
-		return nil
 	}
 	for i := 0; ; i++ {
 		var child *node

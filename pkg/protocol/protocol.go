@@ -126,7 +126,7 @@ func MaxOutputBytes(reqs []FileRequest) int64 {
 	total := int64(64)
 	for _, r := range reqs {
 		total += perFile + 2*int64(len(r.Path))*6 + (r.Limit+2)/3*4
-		if p := r.Projection; p != nil {
+		if r.Projection != nil {
 			total += perFile + MaxMessage*6
 		}
 	}
