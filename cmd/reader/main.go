@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/resultmaterialize/controller/pkg/protocol"
+	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/reader"
 )
 
 func main() {
 	rootDir := flag.String("root", "/workspace", "the workspace mount")
-	request := flag.String("request", "", "the JSON list of files to read")
+	request := flag.String("request", "", "the JSON plan of the results to read")
 	flag.Parse()
 	if err := run(*rootDir, *request); err != nil {
 		fmt.Fprintf(os.Stderr, "reader: %v\n", err)
@@ -23,7 +23,7 @@ func main() {
 }
 
 func run(rootDir, request string) error {
-	reqs, err := protocol.DecodeRequest(request)
+	plan, err := materialize.DecodeReaderRequest(request)
 	if err != nil {
 		return err
 	}
@@ -32,5 +32,5 @@ func run(rootDir, request string) error {
 		return fmt.Errorf("opening the workspace: %w", err)
 	}
 	defer root.Close()
-	return reader.Stream(root, reqs, os.Stdout)
+	return reader.Stream(root, plan, os.Stdout)
 }

@@ -24,6 +24,16 @@ func arrayValue(res Result, s string) (string, error) {
 	return string(raw), nil
 }
 
+// projectedArray surfaces a projected array as the projection wrote it,
+// a JSON array of strings, so its -size and -sha256, computed where the
+// projection ran, describe the very bytes surfaced.
+func projectedArray(res Result, s string) (string, error) {
+	if _, err := ParseArray(FormatJSON, s); err != nil {
+		return "", outcome.Fail(reasons.ResultInvalidArray, "result %q: the %s of file %q %v", res.Name, res.query(), res.Path, err)
+	}
+	return s, nil
+}
+
 // ParseArray reads the items of an array written in format.
 func ParseArray(format Format, s string) ([]string, error) {
 	var items []string

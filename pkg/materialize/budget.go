@@ -8,19 +8,19 @@ import (
 )
 
 // applyBudget keeps the stored (JSON-encoded) bytes of the run's inline
-// values within plan.MaxInlineTotal by demoting inline and truncated values
+// values, costs[i] each (see costOf), within plan.MaxInlineTotal by
+// demoting inline and truncated values
 // to references, largest first and ties broken by name, so the same inputs
 // always give the same outcome. A result whose policy is fail, or an array
 // (surfaced whole or not at all), or a projection (no file of its own to
 // point at), cannot be demoted and fails the run instead. Defaulted values
 // are user-written and never demoted: there is no file to point at.
-func applyBudget(plan Plan, rows []Row, values []string) error {
+func applyBudget(plan Plan, rows []Row, values []string, costs []int64) error {
 	var total int64
 	var candidates []int
-	stored := make([]int64, len(values))
+	stored := costs
 	for i, row := range rows {
 		if row.Reason == Inline || row.Reason == Truncated || row.Reason == Defaulted {
-			stored[i] = JSONLen(values[i])
 			total += stored[i]
 		}
 		if row.Reason == Inline || row.Reason == Truncated {

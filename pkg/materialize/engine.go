@@ -78,18 +78,37 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 	reqs := plan.Requests()
 	rows := make([]Row, len(plan.Results))
 	values := make([]string, len(plan.Results))
+	costs := make([]int64, len(plan.Results))
 	for i, res := range plan.Results {
-		if err := protocol.Check(reqs[i], reports[i]); err != nil {
+		rep := reports[i]
+		if err := protocol.Check(reqs[i], rep); err != nil {
 			return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: %v", res.Name, err)
 		}
-		row, value, err := decide(res, reports[i])
+		if rep.Withheld {
+			rows[i], costs[i] = baseRow(res, rep), rep.Stored
+			rows[i].Inline, rows[i].Reason = true, Inline
+			continue
+		}
+		row, value, err := decide(res, rep)
 		if err != nil {
 			return Outcome{}, err
 		}
 		rows[i], values[i] = row, value
+		switch row.Reason {
+		case Inline, Truncated:
+			costs[i] = costOf(res, rep, value)
+		case Defaulted:
+			costs[i] = JSONLen(value)
+		}
 	}
-	if err := applyBudget(plan, rows, values); err != nil {
+	if err := applyBudget(plan, rows, values, costs); err != nil {
 		return Outcome{}, err
+	}
+	for i, rep := range reports {
+		if rep.Withheld && rows[i].Reason != Demoted {
+			return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid,
+				"result %q: the reader withheld its value (%d bytes as stored JSON), which the run keeps inline within max-inline-total of %d bytes", rows[i].Name, rep.Stored, plan.MaxInlineTotal)
+		}
 	}
 	for i, res := range plan.Results {
 		if err := checkType(res, values[i]); err != nil {
@@ -106,11 +125,18 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 	return out, nil
 }
 
-func decide(res Result, rep protocol.FileReport) (Row, string, error) {
+// baseRow is res's row before anything is decided: the file's (or the
+// projected value's) size and digest.
+func baseRow(res Result, rep protocol.FileReport) Row {
 	row := Row{Name: res.Name, Path: res.Path, Size: rep.Size, SHA256: rep.SHA256}
 	if rep.Source != nil {
 		row.Source = Source{Path: res.Path, Size: rep.Source.Size, SHA256: rep.Source.SHA256}
 	}
+	return row
+}
+
+func decide(res Result, rep protocol.FileReport) (Row, string, error) {
+	row := baseRow(res, rep)
 	if rep.Error != nil && res.Projected() && rep.Error.Reason != reasons.ResultUnreadable {
 		if rep.Error.Reason == reasons.ProjectionNoMatch && res.Optional {
 			row.Size, row.SHA256, row.Inline, row.Reason = 0, "", true, Defaulted
@@ -216,10 +242,10 @@ func encode(res Result, b []byte) (string, error) {
 			"result %q: file %q is not valid UTF-8 at byte offset %d; set encoding: base64 to surface binary content", res.Name, res.Path, off)
 	}
 	s := string(b)
+	if res.Type == TypeArray && res.Projected() {
+		return projectedArray(res, s)
+	}
 	if res.Type == TypeArray {
-		if res.Projected() {
-			res.Format = FormatJSON
-		}
 		return arrayValue(res, s)
 	}
 	if res.TrimNewline {

@@ -168,3 +168,21 @@ func TestMaterializeMismatchedReports(t *testing.T) {
 		t.Fatalf("failure = %v, want %s", fail, reasons.ReaderOutputInvalid)
 	}
 }
+
+// TestProjectedArrayIsSurfacedAsHashed checks a projected array is
+// surfaced as the projection wrote it, so its -size and -sha256 (computed
+// where the projection ran) describe the value a consumer receives.
+func TestProjectedArrayIsSurfacedAsHashed(t *testing.T) {
+	res := result("tags", 100, PolicyReference)
+	res.Type, res.JSONPath = TypeArray, "{.tags}"
+	plan := Plan{MaxInlineTotal: 1 << 10, Results: []Result{res}}
+	value := `["a<b","c&d"]`
+	got, err := Materialize(plan, at(plan, []protocol.FileReport{found(value, 100)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Value{{"tags", value}, {"tags-size", "13"}, {"tags-sha256", digest(value)}}
+	if d := cmp.Diff(want, got.Values[:3]); d != "" {
+		t.Errorf("values (-want +got):\n%s", d)
+	}
+}

@@ -5,7 +5,10 @@
 package materialize
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/protocol"
 )
@@ -144,4 +147,32 @@ func (p Plan) Requests() []protocol.FileRequest {
 		}
 	}
 	return reqs
+}
+
+// ReaderRequest is the reader pod's -request argument: the plan without
+// default values, which the reader never needs and which can be large.
+// HTML is not escaped, so "&&" in an expression takes 2 bytes, not 12.
+func (p Plan) ReaderRequest() (string, error) {
+	p.Results = append([]Result(nil), p.Results...)
+	for i := range p.Results {
+		p.Results[i].Default = ""
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return "", fmt.Errorf("encoding the reader request: %w", err)
+	}
+	return strings.TrimSuffix(buf.String(), "\n"), nil
+}
+
+// DecodeReaderRequest parses the reader's -request argument strictly.
+func DecodeReaderRequest(s string) (Plan, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	var p Plan
+	if err := dec.Decode(&p); err != nil {
+		return Plan{}, fmt.Errorf("parsing the reader request: %w", err)
+	}
+	return p, nil
 }

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
@@ -65,8 +64,14 @@ type FileReport struct {
 	Size int64 `json:"size"`
 	// SHA256 is the hex digest of the whole file.
 	SHA256 string `json:"sha256,omitempty"`
-	// Head holds the first WantHead(Size) bytes.
+	// Head holds the first WantHead(Size) bytes, unless Withheld.
 	Head []byte `json:"head,omitempty"`
+	// Withheld says the reader kept the head back: the run cannot keep
+	// this value inline within its budget, or fails at an earlier result.
+	Withheld bool `json:"withheld,omitempty"`
+	// Stored is what a withheld value would take of the run's inline
+	// budget, in bytes of stored JSON.
+	Stored int64 `json:"stored,omitempty"`
 	// Error is set when the file exists but cannot be used.
 	Error *FileError `json:"error,omitempty"`
 	// Source describes the file a projected value was computed from.
@@ -95,43 +100,33 @@ type Output struct {
 	Files []FileReport `json:"files"`
 }
 
-// EncodeRequest is the reader's -request argument.
-// HTML is not escaped, so "&&" in an expression takes 2 bytes, not 12.
-func EncodeRequest(reqs []FileRequest) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(reqs); err != nil {
-		return "", fmt.Errorf("encoding the reader request: %w", err)
-	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil
-}
-
-// DecodeRequest parses the reader's -request argument strictly.
-func DecodeRequest(s string) ([]FileRequest, error) {
-	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
-	dec.DisallowUnknownFields()
-	var reqs []FileRequest
-	if err := dec.Decode(&reqs); err != nil {
-		return nil, fmt.Errorf("parsing the reader request: %w", err)
-	}
-	return reqs, nil
-}
-
-// MaxOutputBytes bounds the document a reader prints for reqs: each file's
-// head in base64, its digest, its path twice (request echo and error
-// message, escaped) and a fixed allowance for field names and messages.
-func MaxOutputBytes(reqs []FileRequest) int64 {
+// MaxOutputBytes bounds the document a reader prints for reqs under a
+// run budget of maxInline bytes: per file, its digest, its path twice
+// (request echo and error message, escaped), a fixed allowance for field
+// names and numbers, and for a projection its message; and the heads in
+// base64. The reader sends heads only for the values the run keeps
+// inline (see materialize.Keeper), whose raw bytes exceed their stored
+// size by at most 6 each (a truncated value's last escaped rune), or else
+// the one head that fails the run alone, so heads take at most the larger
+// of maxInline plus 6 per file and the largest limit.
+func MaxOutputBytes(reqs []FileRequest, maxInline int64) int64 {
 	const perFile = 1024
 	total := int64(64)
+	heads, largest := maxInline, int64(0)
 	for _, r := range reqs {
-		total += perFile + 2*int64(len(r.Path))*6 + (r.Limit+2)/3*4
+		total += perFile + 2*int64(len(r.Path))*6 + 4
 		if r.Projection != nil {
 			total += perFile + MaxMessage*6
 		}
+		heads += 6
+		largest = max(largest, r.Limit)
 	}
-	return total
+	return total + (max(heads, largest)+2)/3*4
 }
+
+// DocumentStart is how every reader document begins: a log that does not
+// begin with it was cut (the kubelet rotated it) or is not the reader's.
+const DocumentStart = `{"files":[`
 
 // Writer prints the document one report at a time, so the reader holds
 // one file's head in memory, not every file's.
@@ -151,7 +146,7 @@ func NewWriter(w io.Writer) *Writer {
 func (w *Writer) Write(rep FileReport) error {
 	sep := ","
 	if w.count == 0 {
-		sep = `{"files":[`
+		sep = DocumentStart
 	}
 	w.count++
 	if _, err := w.w.WriteString(sep); err != nil {
@@ -167,7 +162,7 @@ func (w *Writer) Write(rep FileReport) error {
 func (w *Writer) Close() error {
 	end := "]}\n"
 	if w.count == 0 {
-		end = `{"files":[]}` + "\n"
+		end = DocumentStart + "]}\n"
 	}
 	if _, err := w.w.WriteString(end); err != nil {
 		return err
@@ -175,13 +170,21 @@ func (w *Writer) Close() error {
 	return w.w.Flush()
 }
 
+// ErrCut says the log does not hold the whole document from its start:
+// the kubelet rotated it, or something else wrote first.
+var ErrCut = errors.New("the log does not begin with the reader's document")
+
 // Parse decodes a reader's output strictly: one document, known fields
 // only, one report per request in order, at most MaxOutputBytes, and
-// every head exactly as long as the request allows, so no value is ever
-// surfaced from bytes that are not all there.
-func Parse(raw []byte, reqs []FileRequest) ([]FileReport, error) {
-	if limit := MaxOutputBytes(reqs); int64(len(raw)) > limit {
-		return nil, fmt.Errorf("output is over %d bytes, the most %d requested files can produce", limit, len(reqs))
+// every head exactly as long as the request allows unless withheld, so
+// no value is ever surfaced from bytes that are not all there. Output
+// whose start is missing fails with ErrCut.
+func Parse(raw []byte, reqs []FileRequest, maxInline int64) ([]FileReport, error) {
+	if limit := MaxOutputBytes(reqs, maxInline); int64(len(raw)) > limit {
+		return nil, fmt.Errorf("output is over %d bytes, the most %d requested files can produce within an inline budget of %d bytes", limit, len(reqs), maxInline)
+	}
+	if len(raw) > 0 && !bytes.HasPrefix(raw, []byte(DocumentStart[:min(len(raw), len(DocumentStart))])) {
+		return nil, fmt.Errorf("%w (%d bytes)", ErrCut, len(raw))
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -204,10 +207,17 @@ func Parse(raw []byte, reqs []FileRequest) ([]FileReport, error) {
 }
 
 // Check verifies one report against its request: the same path, and a
-// found, readable file carries exactly WantHead(Size) head bytes.
+// found, readable file carries exactly WantHead(Size) head bytes, or none
+// and the stored size of its value when withheld.
 func Check(req FileRequest, f FileReport) error {
 	if f.Path != req.Path {
 		return fmt.Errorf("report for %q answers a request for %q", f.Path, req.Path)
+	}
+	if f.Withheld && (!f.Found || f.Error != nil || len(f.Head) > 0 || f.Stored <= 0) {
+		return fmt.Errorf("report for %q withholds its head but is not a found, readable file with no head and a stored size", f.Path)
+	}
+	if f.Withheld {
+		return nil
 	}
 	if !f.Found || f.Error != nil {
 		return nil

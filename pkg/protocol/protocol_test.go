@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -27,7 +28,7 @@ func TestWriterParseRoundTrip(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Parse(out.Bytes(), reqs)
+	got, err := Parse(out.Bytes(), reqs, 1<<10)
 	if err != nil {
 		t.Fatalf("Parse(%s): %v", out.String(), err)
 	}
@@ -41,7 +42,7 @@ func TestEmptyDocument(t *testing.T) {
 	if err := NewWriter(&out).Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := Parse(out.Bytes(), nil); err != nil || len(got) != 0 {
+	if got, err := Parse(out.Bytes(), nil, 0); err != nil || len(got) != 0 {
 		t.Errorf("Parse(%q) = %v, %v; want no files", out.String(), got, err)
 	}
 }
@@ -57,25 +58,43 @@ func TestParseRefuses(t *testing.T) {
 		"too many":      {`{"files":[{"path":"a"},{"path":"a"}]}`, `2 files for 1 requested`},
 		"over the cap":  {`{"files":[` + strings.Repeat(" ", 2000) + `]}`, `output is over`},
 		"negative size": {`{"files":[{"path":"a","found":true,"size":-1}]}`, `size of -1`},
+		"withheld head": {`{"files":[{"path":"a","found":true,"size":3,"head":"YWI=","withheld":true,"stored":3}]}`, `withholds its head but`},
+		"withheld size": {`{"files":[{"path":"a","found":true,"size":3,"withheld":true}]}`, `withholds its head but`},
+		"withheld miss": {`{"files":[{"path":"a","withheld":true,"stored":3}]}`, `withholds its head but`},
+		"rotated":       {`"a","found":true,"size":3}]}`, `does not begin with the reader's document`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := Parse([]byte(tc.raw), reqs); err == nil || !strings.Contains(err.Error(), tc.want) {
+			if _, err := Parse([]byte(tc.raw), reqs, 16); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Parse = %v, want an error containing %q", err, tc.want)
 			}
 		})
 	}
 }
 
-func TestDecodeRequestIsStrict(t *testing.T) {
-	if _, err := DecodeRequest(`[{"path":"a","limit":1,"mode":"x"}]`); err == nil {
-		t.Error("DecodeRequest accepted an unknown field")
+func TestParseTellsACutLog(t *testing.T) {
+	reqs := []FileRequest{{Path: "a", Limit: 4}}
+	for _, raw := range []string{`les":[]}`, "\n", `{"files":[{"path":"a"`} {
+		_, err := Parse([]byte(raw), reqs, 16)
+		if cut := errors.Is(err, ErrCut); cut != !strings.HasPrefix(DocumentStart, raw[:min(len(raw), len(DocumentStart))]) {
+			t.Errorf("Parse(%q) = %v: cut %v", raw, err, cut)
+		}
 	}
-	reqs := []FileRequest{{Path: "a b", Limit: 7, KeepOversizeHead: true}}
-	s, err := EncodeRequest(reqs)
-	if err != nil {
+}
+
+// TestWithheldRoundTrip checks a withheld report crosses the wire whole.
+func TestWithheldRoundTrip(t *testing.T) {
+	reqs := []FileRequest{{Path: "a", Limit: 4}}
+	want := []FileReport{{Path: "a", Found: true, Size: 3, SHA256: "x", Withheld: true, Stored: 3}}
+	var out bytes.Buffer
+	w := NewWriter(&out)
+	if err := w.Write(want[0]); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := DecodeRequest(s); err != nil || cmp.Diff(reqs, got) != "" {
-		t.Errorf("DecodeRequest(EncodeRequest) = %v, %v", got, err)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse(out.Bytes(), reqs, 0)
+	if err != nil || cmp.Diff(want, got) != "" {
+		t.Errorf("Parse = %+v, %v; want %+v", got, err, want)
 	}
 }

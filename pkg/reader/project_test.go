@@ -2,12 +2,14 @@ package reader
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
@@ -20,40 +22,48 @@ func TestStreamProjections(t *testing.T) {
 	root := workspace(t)
 	doc := `{"accuracy": 0.93, "shards": [{"name": "a"}, {"name": "b"}]}`
 	must(t, os.WriteFile(filepath.Join(root.Name(), "metrics.json"), []byte(doc), 0o644))
-	proj := func(path, jsonPath string, array bool) protocol.FileRequest {
-		return protocol.FileRequest{Path: path, Limit: 64, Projection: &protocol.Projection{JSONPath: jsonPath, Array: array, MaxBytes: 1 << 20}}
+	plan := materialize.Plan{MaxInlineTotal: 1 << 20, MaxProjectionBytes: 1 << 20}
+	proj := func(path, jsonPath string, array bool) {
+		res := text(fmt.Sprintf("r%d", len(plan.Results)), path, 64)
+		res.JSONPath, res.Optional = jsonPath, true
+		if array {
+			res.Type = materialize.TypeArray
+		}
+		plan.Results = append(plan.Results, res)
 	}
-	reqs := []protocol.FileRequest{
-		proj("metrics.json", "{.accuracy}", false),
-		{Path: "small", Limit: 10},
-		proj("metrics.json", "{.shards[*].name}", true),
-		proj("metrics.json", "{.missing}", false),
-		proj("small", "{.a}", false),
-		proj("missing.json", "{.a}", false),
-		proj("link-relative-escape", "{.a}", false),
-		proj("fifo", "{.a}", false),
-	}
+	proj("metrics.json", "{.accuracy}", false)
+	plan.Results = append(plan.Results, text("plain", "small", 10))
+	proj("metrics.json", "{.shards[*].name}", true)
+	proj("metrics.json", "{.missing}", false)
+	proj("small", "{.a}", false)
+	proj("missing.json", "{.a}", false)
+	proj("link-relative-escape", "{.a}", false)
+	proj("fifo", "{.a}", false)
+	reqs := plan.Requests()
 	var out bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- Stream(root, reqs, &out) }()
+	go func() { done <- Stream(root, plan, &out) }()
 	select {
 	case err := <-done:
 		must(t, err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("Stream blocked")
 	}
-	reports, err := protocol.Parse(out.Bytes(), reqs)
+	reports, err := protocol.Parse(out.Bytes(), reqs, plan.MaxInlineTotal)
 	must(t, err)
 	source := &protocol.Source{Size: int64(len(doc)), SHA256: digest(doc)}
+	// The projection of "small", not a JSON document, fails the run, so
+	// the reader withholds every other head, with what each value would
+	// have taken of the budget.
 	for i, want := range []struct {
-		head   string
+		stored int64
 		reason reasons.Reason
 		text   string
 		found  bool
 	}{
-		{head: "0.93", found: true},
-		{head: "hello", found: true},
-		{head: `["a","b"]`, found: true},
+		{stored: 4, found: true},
+		{stored: 5, found: true},
+		{stored: 13, found: true},
 		{reason: reasons.ProjectionNoMatch, text: "matches nothing", found: true},
 		{reason: reasons.ProjectionInvalidDocument, text: "byte offset 0", found: true},
 		{},
@@ -61,8 +71,8 @@ func TestStreamProjections(t *testing.T) {
 		{reason: reasons.ResultUnreadable, text: "is a FIFO", found: true},
 	} {
 		got := reports[i]
-		if got.Found != want.found || string(got.Head) != want.head {
-			t.Errorf("report %d (%s) = found %v head %q; want %v %q", i, reqs[i].Path, got.Found, got.Head, want.found, want.head)
+		if got.Found != want.found || len(got.Head) > 0 || got.Withheld != (want.stored > 0) || got.Stored != want.stored {
+			t.Errorf("report %d (%s) = found %v head %q withheld %v stored %d; want %v, no head, stored %d", i, reqs[i].Path, got.Found, got.Head, got.Withheld, got.Stored, want.found, want.stored)
 		}
 		if want.reason != "" && (got.Error == nil || got.Error.Reason != want.reason || !strings.Contains(got.Error.Message, want.text)) {
 			t.Errorf("report %d (%s) error = %+v, want %s containing %q", i, reqs[i].Path, got.Error, want.reason, want.text)

@@ -26,34 +26,71 @@ import (
 // next to hashing.
 const bufferSize = 256 << 10
 
-// Stream reports on every request, in order, printing each report as
-// soon as its file is read: memory holds one file's head at a time, so it
-// stays flat in the number of results.
-func Stream(root *os.Root, reqs []protocol.FileRequest, w io.Writer) error {
-	out := protocol.NewWriter(w)
+// Stream reports on every result of plan, in order, then prints the
+// document. It keeps a head only while the run can still keep its value
+// inline (materialize.Keeper), and after a result that fails the run only
+// that result's head, so what it holds and prints is bounded by the run's
+// inline budget (protocol.MaxOutputBytes), not by the number or size of
+// the files.
+func Stream(root *os.Root, plan materialize.Plan, w io.Writer) error {
+	reqs := plan.Requests()
+	reports := make([]protocol.FileReport, len(reqs))
+	costs := make([]int64, len(reqs))
+	keep := materialize.NewKeeper(plan.MaxInlineTotal)
+	failed := false
 	buf := make([]byte, bufferSize)
-	var head []byte
+	var spare []byte
 	projected := map[int]protocol.FileReport{}
+	withhold := func(j int) {
+		if head := withheld(&reports[j], costs[j]); cap(head) > cap(spare) {
+			spare = head
+		}
+	}
 	for i, req := range reqs {
 		if req.Projection != nil {
 			if _, done := projected[i]; !done {
 				maps.Copy(projected, project(root, reqs, i))
 			}
-			if err := out.Write(projected[i]); err != nil {
-				return err
-			}
+			reports[i] = projected[i]
 			delete(projected, i)
-			continue
+		} else {
+			reports[i], spare = read(root, req, buf, spare[:0]), nil
 		}
-		rep := read(root, req, buf, head[:0])
+		cost, candidate, err := materialize.Weigh(plan.Results[i], reports[i])
+		costs[i] = cost
+		switch {
+		case failed:
+			withhold(i)
+		case err != nil:
+			failed = true
+			for j := range i {
+				withhold(j)
+			}
+		case candidate:
+			for _, j := range keep.Offer(i, plan.Results[i].Name, cost) {
+				withhold(j)
+			}
+		}
+	}
+	out := protocol.NewWriter(w)
+	for _, rep := range reports {
 		if err := out.Write(rep); err != nil {
 			return err
 		}
-		if cap(rep.Head) > cap(head) {
-			head = rep.Head
-		}
 	}
 	return out.Close()
+}
+
+// withheld drops the head of a report that has one (the run does not
+// keep its value inline, or fails at another result) and returns it, so
+// its storage serves the next read.
+func withheld(rep *protocol.FileReport, cost int64) []byte {
+	head := rep.Head
+	if len(head) == 0 || rep.Error != nil {
+		return nil
+	}
+	rep.Head, rep.Withheld, rep.Stored = nil, true, max(cost, 1)
+	return head
 }
 
 // Read reports on one file. buf is scratch space reused across calls.

@@ -92,6 +92,9 @@ const (
 	// ReaderOutputInvalid means the reader pod's output was malformed, truncated
 	// or larger than the cap derived from the spec.
 	ReaderOutputInvalid Reason = "ReaderOutputInvalid"
+	// ReaderOutputCut means the reader pod's log did not begin with its
+	// document: the kubelet rotated the log, or something else wrote to it.
+	ReaderOutputCut Reason = "ReaderOutputCut"
 
 	// Cancelled means spec.status was set to RunCancelled (Tekton's reason).
 	Cancelled Reason = "CustomRunCancelled"
@@ -106,7 +109,7 @@ var All = []Reason{
 	ResultMissing, ResultUnreadable, ResultInvalidUTF8, ResultOversize, ResultInvalidArray, ResultReadAsArray,
 	ProjectionInvalidDocument, ProjectionNoMatch, ProjectionTooLarge, ProjectionCostExceeded, ProjectionEvalFailed,
 	InlineBudgetExceeded, StatusTooLarge,
-	ReaderFailed, ReaderRefused, ReaderUnschedulable, ReaderPlacementUnknown, ReaderLogUnavailable, ReaderOutputInvalid,
+	ReaderFailed, ReaderRefused, ReaderUnschedulable, ReaderPlacementUnknown, ReaderLogUnavailable, ReaderOutputInvalid, ReaderOutputCut,
 	Cancelled, TimedOut,
 }
 

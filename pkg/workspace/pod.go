@@ -3,6 +3,7 @@ package workspace
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -114,7 +115,7 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 // that runs and may have printed its whole document.
 func (s *PodSource) finish(ctx context.Context, pod *corev1.Pod, a Attempt, found Found) (Found, error) {
 	found.Plan = recordedPlan(pod, a.Plan)
-	reports, err := s.output(ctx, pod, found.Plan.Requests())
+	reports, err := s.output(ctx, pod, found.Plan)
 	if err != nil {
 		return Found{ReaderPod: found.ReaderPod}, err
 	}
@@ -191,10 +192,11 @@ func recordedPlan(pod *corev1.Pod, current materialize.Plan) materialize.Plan {
 // output reads and checks the reader's one JSON document. A log that
 // cannot be read, or anything malformed, truncated or larger than the
 // plan allows, fails the attempt.
-func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, reqs []protocol.FileRequest) ([]protocol.FileReport, error) {
+func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, plan materialize.Plan) ([]protocol.FileReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, LogTimeout)
 	defer cancel()
-	limit := protocol.MaxOutputBytes(reqs)
+	reqs := plan.Requests()
+	limit := protocol.MaxOutputBytes(reqs, plan.MaxInlineTotal)
 	logs := s.Logs
 	if logs == nil {
 		logs = s.kubeLogs
@@ -211,7 +213,10 @@ func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, reqs []protocol
 	if err != nil {
 		return nil, outcome.Retry(reasons.ReaderLogUnavailable, "reading the log of reader pod %q after %d bytes: %v", pod.Name, len(raw), err)
 	}
-	reports, err := protocol.Parse(raw, reqs)
+	reports, err := protocol.Parse(raw, reqs, plan.MaxInlineTotal)
+	if errors.Is(err, protocol.ErrCut) {
+		return nil, outcome.Retry(reasons.ReaderOutputCut, "reader pod %q: %v: its output (at most %d bytes) is far below the kubelet's log rotation, so the log was rotated or written to by something else", pod.Name, err, limit)
+	}
 	if err != nil {
 		return nil, outcome.Retry(reasons.ReaderOutputInvalid, "reader pod %q: %v", pod.Name, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/outcome"
-	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	corev1 "k8s.io/api/core/v1"
@@ -54,7 +53,7 @@ func PodName(run *v1beta1.CustomRun) string {
 // Security, the volume read-only, the plan recorded, the run's service
 // account (no token) and the affinity assistant's placement.
 func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan materialize.Plan, cfg *config.Config, place Placement) (*corev1.Pod, error) {
-	request, err := protocol.EncodeRequest(plan.Requests())
+	request, err := plan.ReaderRequest()
 	if err != nil {
 		return nil, err
 	}

@@ -140,8 +140,8 @@ func TestReaderPodCreated(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", what, d)
 		}
 	}
-	if !strings.Contains(strings.Join(c.Args, " "), `-request=[{"path":"flag","limit":4096},{"path":"blob","limit":4096}]`) {
-		t.Errorf("args = %q, want the request for flag and blob", c.Args)
+	if !strings.Contains(strings.Join(c.Args, " "), `-request={"results":[{"name":"flag","path":"flag","threshold":4096,"onOversize":"reference","encoding":"text","type":"string"},{"name":"blob","path":"blob","threshold":4096,"onOversize":"reference","encoding":"text","type":"string"}],"maxInlineTotal":131072,`) {
+		t.Errorf("args = %q, want the plan for flag and blob with the run's budget", c.Args)
 	}
 	if c.Resources.Limits.Memory().String() != "64Mi" || c.Resources.Requests.Cpu().String() != "10m" {
 		t.Errorf("resources = %v, want the config-materialize defaults", c.Resources)
@@ -287,13 +287,15 @@ func TestReaderPodFailures(t *testing.T) {
 		{name: "evicted", pod: evicted, reason: reasons.ReaderFailed, message: `Evicted: The node was low on resource: ephemeral-storage.`},
 		{name: "pending past reader-timeout", pod: unschedulable, reason: reasons.ReaderUnschedulable,
 			message: `stayed Pending for 2m0s, past reader-start-timeout 1m0s: Unschedulable: 0/1 nodes are available: 1 node(s) didn't match pod affinity rules.`},
-		{name: "malformed output", pod: succeeded, logs: rawLog("not json"), reason: reasons.ReaderOutputInvalid,
-			message: `output is not a reader document (8 bytes)`},
+		{name: "malformed output", pod: succeeded, logs: rawLog(`{"files":[{"path":1}]}`), reason: reasons.ReaderOutputInvalid,
+			message: `output is not a reader document (22 bytes)`},
+		{name: "rotated log", pod: succeeded, logs: rawLog(`"found":true,"size":3}]}`), reason: reasons.ReaderOutputCut,
+			message: `the log does not begin with the reader's document (24 bytes)`},
 		{name: "truncated output", pod: succeeded, logs: rawLog(`{"files":[{"path":"flag"`), reason: reasons.ReaderOutputInvalid,
 			message: `output is not a reader document`},
 		{name: "trailing output", pod: succeeded, logs: rawLog(`{"files":[{"path":"flag"},{"path":"blob"}]} {}`), reason: reasons.ReaderOutputInvalid,
 			message: `output has data after the reader document`},
-		{name: "oversized output", pod: succeeded, logs: rawLog(`{"files":[` + strings.Repeat(" ", 20000) + `]}`), reason: reasons.ReaderOutputInvalid,
+		{name: "oversized output", pod: succeeded, logs: rawLog(`{"files":[` + strings.Repeat(" ", 200000) + `]}`), reason: reasons.ReaderOutputInvalid,
 			message: `output is over`},
 		{name: "wrong files", pod: succeeded, logs: rawLog(`{"files":[{"path":"blob"},{"path":"flag"}]}`), reason: reasons.ReaderOutputInvalid,
 			message: `report for "blob" answers a request for "flag"`},

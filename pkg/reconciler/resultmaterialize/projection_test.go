@@ -14,7 +14,6 @@ import (
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
-	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reader"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/resultmaterialize/controller/pkg/workspace"
@@ -117,7 +116,7 @@ func TestProjectionThroughTheReader(t *testing.T) {
 		}
 	}
 	request := strings.TrimPrefix(pod.Spec.Containers[0].Args[1], "-request=")
-	reqs, err := protocol.DecodeRequest(request)
+	readerPlan, err := materialize.DecodeReaderRequest(request)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +126,7 @@ func TestProjectionThroughTheReader(t *testing.T) {
 	}
 	defer root.Close()
 	var out bytes.Buffer
-	if err := reader.Stream(root, reqs, &out); err != nil {
+	if err := reader.Stream(root, readerPlan, &out); err != nil {
 		t.Fatal(err)
 	}
 	e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{pod}}, nil, readerConfig, rawLog(out.String()))
