@@ -73,7 +73,7 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		return Found{}, fmt.Errorf("getting reader pod %s/%s: %w", run.Namespace, name, err)
 	}
 	if !metav1.IsControlledBy(pod, run) {
-		return Found{}, s.foreign(ctx, run, pod)
+		return Found{}, s.foreign(ctx, a, pod)
 	}
 	found := Found{ReaderPod: name}
 	switch {
@@ -129,11 +129,17 @@ func (s *PodSource) finish(ctx context.Context, pod *corev1.Pod, a Attempt, foun
 // foreign handles a pod that holds this attempt's name but is not this
 // run's. A reader pod of an earlier, deleted CustomRun of the same name
 // is removed (the garbage collector may not have got to it yet) and the
-// name is free again; any other pod is refused.
-func (s *PodSource) foreign(ctx context.Context, run *v1beta1.CustomRun, pod *corev1.Pod) error {
+// name is free again; any other pod is refused. Only the newest copy of
+// the run removes it: an older one may be of the earlier run itself, and
+// the pod that of the run that has the name now.
+func (s *PodSource) foreign(ctx context.Context, a Attempt, pod *corev1.Pod) error {
+	run := a.Run
 	owner := metav1.GetControllerOf(pod)
 	if pod.Labels[ManagedByLabel] == ManagedByValue && owner != nil && owner.Kind == "CustomRun" && owner.Name == run.Name && owner.UID != run.UID {
 		if pod.DeletionTimestamp == nil {
+			if err := a.Newest(ctx); err != nil {
+				return err
+			}
 			if err := s.delete(ctx, pod); err != nil {
 				return err
 			}

@@ -163,7 +163,10 @@ func (r *Reconciler) settle(ctx context.Context, run *v1beta1.CustomRun, err err
 func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) error {
 	cfg := config.FromContext(ctx)
 	rec := recorded(run)
-	a := workspace.Attempt{Run: run, ReaderPod: rec.ReaderPod}
+	a := workspace.Attempt{Run: run, ReaderPod: rec.ReaderPod, Newest: func(ctx context.Context) error {
+		_, err := r.stale(ctx, run)
+		return err
+	}}
 	var src workspace.Source
 	if rec.ReaderPod == workspace.PodName(run) && rec.Workspace != "" {
 		// The attempt started its reader pod with a plan recorded on it:
