@@ -95,7 +95,7 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	case pod.Status.Phase == corev1.PodPending || pod.Status.Phase == "":
 		waited := s.Clock.Since(pod.CreationTimestamp.Time)
 		if waited < cfg.ReaderStartTimeout {
-			return found, outcome.Wait(cfg.ReaderStartTimeout - waited)
+			return found, pending(pod, waited, cfg.ReaderStartTimeout-waited)
 		}
 		return found, outcome.Retry(reasons.ReaderUnschedulable, "reader pod %q stayed Pending for %s, past %s %s: %s",
 			name, waited.Round(time.Second), config.KeyReaderStart, cfg.ReaderStartTimeout, pendingText(pod))
@@ -106,7 +106,7 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		if left <= 0 {
 			return found, s.tooLong(ctx, pod)
 		}
-		return found, outcome.Wait(left)
+		return found, unreported(pod, left)
 	}
 }
 
@@ -285,20 +285,4 @@ func failureText(pod *corev1.Pod) string {
 		return fmt.Sprintf("%s: %s", pod.Status.Reason, pod.Status.Message)
 	}
 	return "no reason given"
-}
-
-// pendingText is why the pod has not started: the scheduler's message or
-// a container's waiting reason (an image that cannot be pulled).
-func pendingText(pod *corev1.Pod) string {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue && c.Message != "" {
-			return fmt.Sprintf("%s: %s", c.Reason, c.Message)
-		}
-	}
-	for _, cs := range pod.Status.ContainerStatuses {
-		if w := cs.State.Waiting; w != nil {
-			return fmt.Sprintf("%s: %s", w.Reason, w.Message)
-		}
-	}
-	return "no reason given by the scheduler or kubelet"
 }

@@ -107,7 +107,8 @@ func TestStatusTooLarge(t *testing.T) {
 }
 
 // Item 5: a permanent refusal of the reader pod fails the attempt quoting
-// the API server; throttling is retried by the work queue.
+// the API server; an exceeded quota and throttling make the run look
+// again.
 func TestReaderPodCreateRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -130,7 +131,7 @@ func TestReaderPodCreateRefused(t *testing.T) {
 			}
 			if !tc.done {
 				if err == nil || controller.IsPermanentError(err) {
-					t.Errorf("Reconcile() = %v, want an error the work queue retries", err)
+					t.Errorf("Reconcile() = %v, want the run looked at again", err)
 				}
 				refuse = false
 				again, _ := e.reconcile(t, run.Name)
