@@ -89,6 +89,10 @@ const (
 	// StatusTooLarge means the finished run's status would exceed what the
 	// API server stores for one object.
 	StatusTooLarge Reason = "StatusTooLarge"
+	// PlanTooLarge means the plan recorded on the reader pod would be
+	// larger than the controller keeps an annotation, far below the API
+	// server's limit for all of a pod's annotations.
+	PlanTooLarge Reason = "PlanTooLarge"
 
 	// ReaderFailed means the reader pod failed, was evicted or deleted on every
 	// attempt the run's retries allow.
@@ -128,7 +132,7 @@ var All = []Reason{
 	WorkspaceMissing, WorkspaceAmbiguous, WorkspaceNotSupported, SecretWorkspaceRefused, WorkspaceSourceNotFound,
 	ResultMissing, ResultUnreadable, ResultInvalidUTF8, ResultOversize, ResultInvalidArray, ResultReadAsArray,
 	ProjectionInvalidDocument, ProjectionNoMatch, ProjectionTooLarge, ProjectionCostExceeded, ProjectionEvalFailed,
-	InlineBudgetExceeded, StatusTooLarge,
+	InlineBudgetExceeded, StatusTooLarge, PlanTooLarge,
 	ReaderFailed, ReaderRefused, ReaderUnschedulable, ReaderPlacementUnknown, ReaderLogUnavailable, ReaderOutputInvalid,
 	Cancelled, TimedOut,
 }
