@@ -51,9 +51,11 @@ install_packages() {
 # tells users: ko apply -f config/. Only the image repository and ko's
 # base image are the harness's.
 install_controller() {
+  local base
+  base="$(base_image)"
   (
     cd "${REPO_ROOT}"
-    KO_DOCKER_REPO="${REGISTRY}/resultmaterialize" KO_DEFAULTBASEIMAGE="${REGISTRY}/base:latest" \
+    KO_DOCKER_REPO="${REGISTRY}/resultmaterialize" KO_DEFAULTBASEIMAGE="${base}" \
       KUBECONFIG="${KUBECONFIG_LOCAL}" ko apply --insecure-registry --sbom=none -f config/ >/dev/null
   )
   kc -n resultmaterialize rollout restart deploy/resultmaterialize-controller >/dev/null

@@ -47,6 +47,13 @@ daemon() {
   echo $! > "${pidfile}"
 }
 
+# base_image prints the local base image by digest, as ko takes it: like
+# .ko.yaml's pinned base, it names the very image pushed (images.sh), not
+# whatever base:latest names when ko pulls it.
+base_image() {
+  crane digest --insecure --full-ref "${REGISTRY}/base:latest"
+}
+
 kc() {
   kubectl --kubeconfig "${KUBECONFIG_LOCAL}" "$@"
 }

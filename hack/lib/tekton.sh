@@ -17,8 +17,9 @@ build() {
     echo "tekton ${TEKTON_VERSION} images restored from ${TEKTON_DIR}"
     return 0
   fi
-  local src work
+  local src work base
   src="$(cd "${REPO_ROOT}/hack/tekton" && go mod download github.com/tektoncd/pipeline && go list -m -f '{{.Dir}}' github.com/tektoncd/pipeline)"
+  base="$(base_image)"
   work="$(mktemp -d)"
   trap 'rm -rf "${work}"' RETURN
   cp -r "${src}/config" "${work}/config"
@@ -28,7 +29,7 @@ build() {
   mkdir -p "${TEKTON_DIR}"
   (
     cd "${REPO_ROOT}/hack/tekton"
-    KO_DOCKER_REPO="${REGISTRY}/tekton" KO_DEFAULTBASEIMAGE="${REGISTRY}/base:latest" \
+    KO_DOCKER_REPO="${REGISTRY}/tekton" KO_DEFAULTBASEIMAGE="${base}" \
       ko resolve -R -f "${work}/config" --sbom=none --platform=linux/amd64 --insecure-registry > "${RELEASE}.tmp"
   )
   mv "${RELEASE}.tmp" "${RELEASE}"

@@ -29,7 +29,10 @@ const (
 
 // Outcome is a settled result of one step of a reconcile.
 type Outcome struct {
-	Kind    Kind
+	Kind Kind
+	// Reason and Message say why the run or attempt ended; on a Waiting
+	// outcome, what outside the run it waits on (empty: nothing, the
+	// work just takes time).
 	Reason  reasons.Reason
 	Message string
 	// RecheckAfter bounds the wait of a Waiting outcome; 0 means on the
@@ -38,7 +41,10 @@ type Outcome struct {
 }
 
 func (o *Outcome) Error() string {
-	if o.Kind == Waiting {
+	switch {
+	case o.Kind == Waiting && o.Reason != "":
+		return fmt.Sprintf("waiting (recheck after %s): %s: %s", o.RecheckAfter, o.Reason, o.Message)
+	case o.Kind == Waiting:
 		return fmt.Sprintf("waiting (recheck after %s)", o.RecheckAfter)
 	}
 	return string(o.Reason) + ": " + o.Message
@@ -58,6 +64,14 @@ func Retry(reason reasons.Reason, format string, args ...any) *Outcome {
 // Wait asks to look again after d, or sooner on an event.
 func Wait(d time.Duration) *Outcome {
 	return &Outcome{Kind: Waiting, RecheckAfter: d}
+}
+
+// WaitOn asks to look again after d, or sooner on an event, while the
+// run waits on something outside it (a quota, the scheduler, a node):
+// reason and the message, in the words of whatever holds the run up, go
+// on its Running condition.
+func WaitOn(reason reasons.Reason, d time.Duration, format string, args ...any) *Outcome {
+	return &Outcome{Kind: Waiting, Reason: reason, Message: fmt.Sprintf(format, args...), RecheckAfter: d}
 }
 
 // As returns the Outcome in err's chain, or nil.

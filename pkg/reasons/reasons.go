@@ -1,6 +1,7 @@
-// Package reasons lists every reason a ResultMaterialize run can end with.
-// The reasons are part of the API: pipelines and dashboards match on them,
-// so each one is a typed constant documented here and in docs/reasons.md.
+// Package reasons lists every reason a ResultMaterialize run can end with,
+// and the reasons a running one gives for what it waits on. The reasons
+// are part of the API: pipelines and dashboards match on them, so each one
+// is a typed constant documented here and in docs/reasons.md.
 package reasons
 
 // Reason is the machine-readable cause recorded on the CustomRun's
@@ -10,6 +11,23 @@ type Reason string
 const (
 	// Running means the run has started and its workspace is being read.
 	Running Reason = "Running"
+	// ReaderQuotaExceeded means the run waits because a ResourceQuota of
+	// the namespace refused its reader pod; the create is tried again
+	// until the quota frees up or the run times out.
+	ReaderQuotaExceeded Reason = "ReaderQuotaExceeded"
+	// ReaderCreateRetrying means the run waits because the API server
+	// failed to create its reader pod for a reason that passes (an
+	// admission webhook that failed or timed out, a quota conflict,
+	// throttling, a server error); the create is tried again.
+	ReaderCreateRetrying Reason = "ReaderCreateRetrying"
+	// ReaderPending means the run waits for its reader pod to start: the
+	// scheduler cannot place it yet (an unbound volume, no node that
+	// fits) or the kubelet has not started its container.
+	ReaderPending Reason = "ReaderPending"
+	// ReaderStatusUnknown means the run waits for the reader pod's node to
+	// report the reader container: the pod's phase is Unknown, or Running
+	// without the container's state.
+	ReaderStatusUnknown Reason = "ReaderStatusUnknown"
 	// Materialized means every requested result was surfaced inline or by reference.
 	Materialized Reason = "Materialized"
 
@@ -71,13 +89,17 @@ const (
 	// StatusTooLarge means the finished run's status would exceed what the
 	// API server stores for one object.
 	StatusTooLarge Reason = "StatusTooLarge"
+	// PlanTooLarge means the plan recorded on the reader pod would be
+	// larger than the controller keeps an annotation, far below the API
+	// server's limit for all of a pod's annotations.
+	PlanTooLarge Reason = "PlanTooLarge"
 
 	// ReaderFailed means the reader pod failed, was evicted or deleted on every
 	// attempt the run's retries allow.
 	ReaderFailed Reason = "ReaderFailed"
 	// ReaderRefused means the API server refused to create the reader pod
-	// (Pod Security, a quota or LimitRange, an admission webhook, an invalid
-	// reader-image or request).
+	// for good (Pod Security, a LimitRange, an admission webhook's denial,
+	// an invalid reader-image or request).
 	ReaderRefused Reason = "ReaderRefused"
 	// ReaderUnschedulable means the reader pod stayed Pending past
 	// reader-start-timeout.
@@ -102,13 +124,18 @@ const (
 	TimedOut Reason = "CustomRunTimedOut"
 )
 
+// Waiting lists the reasons a running run (Succeeded=Unknown) gives for
+// what it waits on; none of them ends a run.
+var Waiting = []Reason{ReaderQuotaExceeded, ReaderCreateRetrying, ReaderPending, ReaderStatusUnknown}
+
 // All lists every reason; docs/reasons.md must name each one.
 var All = []Reason{
 	Running, Materialized, InvalidSpec, ObjectNotFound,
+	ReaderQuotaExceeded, ReaderCreateRetrying, ReaderPending, ReaderStatusUnknown,
 	WorkspaceMissing, WorkspaceAmbiguous, WorkspaceNotSupported, SecretWorkspaceRefused, WorkspaceSourceNotFound,
 	ResultMissing, ResultUnreadable, ResultInvalidUTF8, ResultOversize, ResultInvalidArray, ResultReadAsArray,
 	ProjectionInvalidDocument, ProjectionNoMatch, ProjectionTooLarge, ProjectionCostExceeded, ProjectionEvalFailed,
-	InlineBudgetExceeded, StatusTooLarge,
+	InlineBudgetExceeded, StatusTooLarge, PlanTooLarge,
 	ReaderFailed, ReaderRefused, ReaderUnschedulable, ReaderPlacementUnknown, ReaderLogUnavailable, ReaderOutputInvalid, ReaderOutputCut,
 	Cancelled, TimedOut,
 }

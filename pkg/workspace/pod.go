@@ -74,7 +74,7 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		return Found{}, fmt.Errorf("getting reader pod %s/%s: %w", run.Namespace, name, err)
 	}
 	if !metav1.IsControlledBy(pod, run) {
-		return Found{}, s.foreign(ctx, run, pod)
+		return Found{}, s.foreign(ctx, a, pod)
 	}
 	found := Found{ReaderPod: name}
 	switch {
@@ -96,7 +96,7 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	case pod.Status.Phase == corev1.PodPending || pod.Status.Phase == "":
 		waited := s.Clock.Since(pod.CreationTimestamp.Time)
 		if waited < cfg.ReaderStartTimeout {
-			return found, outcome.Wait(cfg.ReaderStartTimeout - waited)
+			return found, pending(pod, waited, cfg.ReaderStartTimeout-waited)
 		}
 		return found, outcome.Retry(reasons.ReaderUnschedulable, "reader pod %q stayed Pending for %s, past %s %s: %s",
 			name, waited.Round(time.Second), config.KeyReaderStart, cfg.ReaderStartTimeout, pendingText(pod))
@@ -107,7 +107,7 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		if left <= 0 {
 			return found, s.tooLong(ctx, pod)
 		}
-		return found, outcome.Wait(left)
+		return found, unreported(pod, left)
 	}
 }
 
@@ -130,11 +130,17 @@ func (s *PodSource) finish(ctx context.Context, pod *corev1.Pod, a Attempt, foun
 // foreign handles a pod that holds this attempt's name but is not this
 // run's. A reader pod of an earlier, deleted CustomRun of the same name
 // is removed (the garbage collector may not have got to it yet) and the
-// name is free again; any other pod is refused.
-func (s *PodSource) foreign(ctx context.Context, run *v1beta1.CustomRun, pod *corev1.Pod) error {
+// name is free again; any other pod is refused. Only the newest copy of
+// the run removes it: an older one may be of the earlier run itself, and
+// the pod that of the run that has the name now.
+func (s *PodSource) foreign(ctx context.Context, a Attempt, pod *corev1.Pod) error {
+	run := a.Run
 	owner := metav1.GetControllerOf(pod)
 	if pod.Labels[ManagedByLabel] == ManagedByValue && owner != nil && owner.Kind == "CustomRun" && owner.Name == run.Name && owner.UID != run.UID {
 		if pod.DeletionTimestamp == nil {
+			if err := a.Newest(ctx); err != nil {
+				return err
+			}
 			if err := s.delete(ctx, pod); err != nil {
 				return err
 			}
@@ -284,20 +290,4 @@ func failureText(pod *corev1.Pod) string {
 		return fmt.Sprintf("%s: %s", pod.Status.Reason, pod.Status.Message)
 	}
 	return "no reason given"
-}
-
-// pendingText is why the pod has not started: the scheduler's message or
-// a container's waiting reason (an image that cannot be pulled).
-func pendingText(pod *corev1.Pod) string {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue && c.Message != "" {
-			return fmt.Sprintf("%s: %s", c.Reason, c.Message)
-		}
-	}
-	for _, cs := range pod.Status.ContainerStatuses {
-		if w := cs.State.Waiting; w != nil {
-			return fmt.Sprintf("%s: %s", w.Reason, w.Message)
-		}
-	}
-	return "no reason given by the scheduler or kubelet"
 }

@@ -36,6 +36,12 @@ const readerContainer = "reader"
 // computed from the plan the request was made for.
 const PlanAnnotation = "custom.tekton.dev/plan"
 
+// MaxPlanBytes bounds PlanAnnotation far below the API server's limit:
+// it refuses, on every try, a pod whose annotations together exceed 256
+// KiB, and admission webhooks and platforms add their own; the plan keeps
+// to half of it.
+const MaxPlanBytes = 128 << 10
+
 // MaxRequestBytes bounds the reader's -request argument: Linux refuses a
 // single argument over 128 KiB, and the rest is kept for the flag name.
 const MaxRequestBytes = 120 << 10
@@ -67,6 +73,11 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 	recorded, err := json.Marshal(plan)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the plan: %w", err)
+	}
+	if len(recorded) > MaxPlanBytes {
+		return nil, outcome.Fail(reasons.PlanTooLarge,
+			"the plan of %d results recorded on the reader pod in annotation %s is %d bytes, above the %d bytes the controller keeps an annotation to (the API server allows 256 KiB for all of a pod's annotations): fewer results or shorter defaults, paths or projections per run",
+			len(plan.Results), PlanAnnotation, len(recorded), MaxPlanBytes)
 	}
 	volume, err := volumeSource(b)
 	if err != nil {

@@ -27,6 +27,11 @@ type Attempt struct {
 	// ReaderPod is the reader pod the run's status says this attempt
 	// made, if any.
 	ReaderPod string
+	// Newest returns nil when Run is the newest copy the API server holds,
+	// and otherwise the error to return (a requeue to see the newer copy,
+	// or the failed read). A source asks it before it deletes what may be
+	// another run's.
+	Newest func(ctx context.Context) error
 }
 
 // Found is what a source read.

@@ -172,3 +172,33 @@ func TestStaleCleanupSparesALaterAttempt(t *testing.T) {
 		t.Errorf("pods %v, want the later attempt's pvc-reader-1 kept", names)
 	}
 }
+
+// TestStaleCopyDeletesNoReaderPod: the run was deleted and made again
+// under its name, and the new run made its reader pod; a replica whose
+// cache still holds the earlier run finds that pod owned by another run.
+// Only the newest copy may delete a leftover, so this one deletes nothing.
+func TestStaleCopyDeletesNoReaderPod(t *testing.T) {
+	recorded := func(r *v1beta1.CustomRun) {
+		r.Status.ExtraFields.Raw = []byte(`{"readerPod":"pvc-reader-0","workspace":"ws"}`)
+	}
+	newer := pvcRun(recorded, func(r *v1beta1.CustomRun) { r.UID, r.ResourceVersion = "now", "2" })
+	pod := readerPod(t, newer, corev1.PodRunning, time.Second)
+	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{newer}, Pods: []*corev1.Pod{pod}}, nil, readerConfig)
+	rejectStaleUpdates(t, e)
+	older := pvcRun(recorded, func(r *v1beta1.CustomRun) { r.UID, r.ResourceVersion = "earlier", "1" })
+	if err := e.runs.Update(older); err != nil {
+		t.Fatal(err)
+	}
+	err := e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+older.Name)
+	if ok, _ := controller.IsRequeueKey(err); !ok {
+		t.Fatalf("Reconcile() = %v, want a requeue to see the newer run", err)
+	}
+	for _, a := range e.clients.Kube.Actions() {
+		if a.GetVerb() == "delete" {
+			t.Errorf("%s %s from a stale copy of the run", a.GetVerb(), a.GetResource().Resource)
+		}
+	}
+	if names := podNames(t, e); len(names) != 1 {
+		t.Errorf("pods %v, want the newer run's reader pod kept", names)
+	}
+}

@@ -107,7 +107,8 @@ func TestStatusTooLarge(t *testing.T) {
 }
 
 // Item 5: a permanent refusal of the reader pod fails the attempt quoting
-// the API server; throttling is retried by the work queue.
+// the API server; an exceeded quota and throttling make the run look
+// again.
 func TestReaderPodCreateRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -130,7 +131,7 @@ func TestReaderPodCreateRefused(t *testing.T) {
 			}
 			if !tc.done {
 				if err == nil || controller.IsPermanentError(err) {
-					t.Errorf("Reconcile() = %v, want an error the work queue retries", err)
+					t.Errorf("Reconcile() = %v, want the run looked at again", err)
 				}
 				refuse = false
 				again, _ := e.reconcile(t, run.Name)
@@ -247,5 +248,33 @@ func TestObjectNotYetCached(t *testing.T) {
 	got, err := e.reconcile(t, run.Name)
 	if err != nil || !got.IsSuccessful() || results(got)["flag"] != "true" {
 		t.Fatalf("err %v condition %+v results %v: want Succeeded with flag=true", err, condition(got), results(got))
+	}
+}
+
+// The plan recorded on the reader pod is checked before the create: 32
+// optional results with 8 KiB defaults would exceed the API server's 256
+// KiB for a pod's annotations, which no retry can fix.
+func TestPlanTooLargeFailsBeforeTheCreate(t *testing.T) {
+	var entries []string
+	for i := range 32 {
+		entries = append(entries, fmt.Sprintf(`{"name":"r%d","optional":true,"default":"%s"}`, i, strings.Repeat("d", materialize.MaxDefaultLength)))
+	}
+	run := newRun("plan", withPVC("claim", ""), withEmbedded(`{"results":[`+strings.Join(entries, ",")+`]}`), withRetries(2), withStarted(epoch))
+	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)
+	got, err := e.reconcile(t, run.Name)
+	if err != nil {
+		t.Fatalf("Reconcile() = %v", err)
+	}
+	c := condition(got)
+	if !got.IsDone() || c.Reason != string(reasons.PlanTooLarge) || len(got.Status.RetriesStatus) != 0 {
+		t.Fatalf("condition %s %q after %d retries, want Failed %s at once", c.Reason, c.Message, len(got.Status.RetriesStatus), reasons.PlanTooLarge)
+	}
+	if !strings.Contains(c.Message, "the plan of 32 results") || !strings.Contains(c.Message, fmt.Sprintf("bytes, above the %d bytes", workspace.MaxPlanBytes)) {
+		t.Errorf("message %q, want the results, the size and the limit", c.Message)
+	}
+	for _, a := range e.clients.Kube.Actions() {
+		if a.GetVerb() == "create" {
+			t.Errorf("%s %s sent for a pod that can never be stored", a.GetVerb(), a.GetResource().Resource)
+		}
 	}
 }

@@ -95,7 +95,7 @@ func (r *Reconciler) reconcileKind(ctx context.Context, run *v1beta1.CustomRun) 
 		now := r.Clock.Now()
 		run.Status.StartTime = nowTime(now)
 		run.Status.InitializeConditions()
-		run.Status.MarkCustomRunRunning(reasons.Running.String(), "Reading result files from the workspace")
+		run.Status.MarkCustomRunRunning(reasons.Running.String(), readingMessage)
 		event(ctx, run, corev1.EventTypeNormal, reasons.Running, "Started materializing results")
 	}
 	if run.IsCancelled() {
@@ -105,8 +105,11 @@ func (r *Reconciler) reconcileKind(ctx context.Context, run *v1beta1.CustomRun) 
 		return r.settle(ctx, run, outcome.Fail(reasons.Cancelled, "CustomRun %q was cancelled: %s", run.Name, run.Spec.StatusMessage))
 	}
 	if run.HasTimedOut(r.Clock) {
-		return r.settle(ctx, run, outcome.Retry(reasons.TimedOut,
-			"CustomRun %q attempt %d did not finish within its timeout of %s", run.Name, run.GetRetryCount(), run.GetTimeout()))
+		msg := fmt.Sprintf("CustomRun %q attempt %d did not finish within its timeout of %s", run.Name, run.GetRetryCount(), run.GetTimeout())
+		if cause := waitedOn(run); cause != "" {
+			msg += "; it was waiting on " + cause
+		}
+		return r.settle(ctx, run, outcome.Retry(reasons.TimedOut, "%s", msg))
 	}
 	return r.settle(ctx, run, r.reconcile(ctx, run))
 }
@@ -146,6 +149,7 @@ func (r *Reconciler) settle(ctx context.Context, run *v1beta1.CustomRun, err err
 	case o == nil:
 		return err
 	case o.Kind == outcome.Waiting:
+		showWait(ctx, run, o)
 		return r.waitFor(run, o.RecheckAfter)
 	case o.Kind == outcome.Retryable:
 		return r.retryOrFail(ctx, run, o)
@@ -163,7 +167,10 @@ func (r *Reconciler) settle(ctx context.Context, run *v1beta1.CustomRun, err err
 func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) error {
 	cfg := config.FromContext(ctx)
 	rec := recorded(run)
-	a := workspace.Attempt{Run: run, ReaderPod: rec.ReaderPod}
+	a := workspace.Attempt{Run: run, ReaderPod: rec.ReaderPod, Newest: func(ctx context.Context) error {
+		_, err := r.stale(ctx, run)
+		return err
+	}}
 	var src workspace.Source
 	if rec.ReaderPod == workspace.PodName(run) && rec.Workspace != "" {
 		// The attempt started its reader pod with a plan recorded on it:
