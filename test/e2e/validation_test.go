@@ -16,10 +16,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// TestInvalidSpecsRefusedByAPIServer feeds the table the Go validation is
-// tested with (pkg/apis/.../testdata/invalid-specs.yaml) to the API server:
-// each object is refused at create time, with a message naming the field.
-// A spec using every field validly is accepted.
+// TestInvalidSpecsRefusedByAPIServer feeds the tables the Go validation and
+// the offline CRD evaluation are tested with (pkg/apis/.../testdata) to the
+// API server: each object of invalid-specs.yaml is refused at create time,
+// with a message naming the field; each of valid-specs.yaml is accepted.
 func TestInvalidSpecsRefusedByAPIServer(t *testing.T) {
 	ctx, _, ns := setup(t)
 	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
@@ -51,15 +51,23 @@ func TestInvalidSpecsRefusedByAPIServer(t *testing.T) {
 			}
 		})
 	}
-	validRaw, err := os.ReadFile("../../pkg/apis/resultmaterialize/v1alpha1/testdata/valid-spec.yaml")
+	validRaw, err := os.ReadFile("../../pkg/apis/resultmaterialize/v1alpha1/testdata/valid-specs.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := v1alpha1.ResultMaterialize{ObjectMeta: metav1.ObjectMeta{Name: "good"}}
-	if err := yaml.UnmarshalStrict(validRaw, &good.Spec); err != nil {
+	var valid []struct {
+		Case string                         `json:"case"`
+		Spec v1alpha1.ResultMaterializeSpec `json:"spec"`
+	}
+	if err := yaml.UnmarshalStrict(validRaw, &valid); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := objects.Create(ctx, &good, metav1.CreateOptions{}); err != nil {
-		t.Errorf("a valid spec was refused: %v", err)
+	for _, tc := range valid {
+		t.Run(tc.Case, func(t *testing.T) {
+			obj := &v1alpha1.ResultMaterialize{ObjectMeta: metav1.ObjectMeta{Name: "good-" + rand.String(6)}, Spec: tc.Spec}
+			if _, err := objects.Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+				t.Errorf("a valid spec was refused: %v", err)
+			}
+		})
 	}
 }

@@ -28,12 +28,14 @@ func TestCRDSchemaMatchesTypes(t *testing.T) {
 	compare(t, "spec", reflect.TypeOf(ResultMaterializeSpec{}), spec)
 	item := *spec.Properties["results"].Items.Schema
 	compare(t, "spec.results[]", reflect.TypeOf(ResultSpec{}), item)
+	// Each enum also holds "", the default, which the Go validation
+	// accepts as it accepts the field left out.
 	enums := map[string][]string{
-		"spec.onOversize":           strs(materialize.Policies),
-		"spec.results[].onOversize": strs(materialize.Policies),
-		"spec.results[].encoding":   strs(materialize.Encodings),
-		"spec.results[].type":       strs(materialize.Types),
-		"spec.results[].format":     strs(materialize.Formats),
+		"spec.onOversize":           append([]string{""}, strs(materialize.Policies)...),
+		"spec.results[].onOversize": append([]string{""}, strs(materialize.Policies)...),
+		"spec.results[].encoding":   append([]string{""}, strs(materialize.Encodings)...),
+		"spec.results[].type":       append([]string{""}, strs(materialize.Types)...),
+		"spec.results[].format":     append([]string{""}, strs(materialize.Formats)...),
 	}
 	props := map[string]apiextensionsv1.JSONSchemaProps{
 		"spec.onOversize":           spec.Properties["onOversize"],
@@ -123,7 +125,7 @@ func TestCRDCompanionRuleNamesEveryCompanion(t *testing.T) {
 }
 
 // loadCRD reads the shipped CRD.
-func loadCRD(t *testing.T) apiextensionsv1.CustomResourceDefinition {
+func loadCRD(t testing.TB) apiextensionsv1.CustomResourceDefinition {
 	t.Helper()
 	raw, err := os.ReadFile("../../../../config/300-resultmaterialize.yaml")
 	if err != nil {

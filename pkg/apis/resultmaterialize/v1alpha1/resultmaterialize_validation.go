@@ -103,10 +103,8 @@ func (r ResultSpec) validateType() *apis.FieldError {
 	if r.OnOversize == materialize.PolicyTruncate {
 		errs = errs.Also(invalid(string(r.OnOversize), "onOversize", "an array result is surfaced whole or not at all: above its threshold it fails the run"))
 	}
-	if r.Optional {
-		if _, err := materialize.ParseArray(materialize.FormatJSON, r.Default); err != nil {
-			errs = errs.Also(invalid(r.Default, "default", "an optional array result needs a default that is a non-empty JSON array of strings"))
-		}
+	if r.Optional && !materialize.ReadAsArray(r.Default) {
+		errs = errs.Also(invalid(r.Default, "default", "an optional array result needs a default that is a non-empty JSON array of strings"))
 	}
 	return errs
 }
@@ -136,9 +134,17 @@ func (r ResultSpec) validateProjection() *apis.FieldError {
 	return errs
 }
 
+// maxThresholdLength is the CRD's maxLength for a threshold, which bounds
+// the cost of its quantity rule. A longer threshold of at most 1Mi has
+// leading zeros ("0000...4Ki"): refused here too, as the CRD refuses it.
+const maxThresholdLength = 32
+
 func validateThreshold(q, field string) *apis.FieldError {
 	if q == "" {
 		return nil
+	}
+	if len(q) > maxThresholdLength {
+		return invalid(fmt.Sprintf("%.64q...", q), field, fmt.Sprintf("%d bytes, above the limit of %d", len(q), maxThresholdLength))
 	}
 	if _, err := materialize.ParseThreshold(q); err != nil {
 		return invalid(q, field, err.Error())
