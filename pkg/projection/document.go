@@ -63,8 +63,8 @@ func fits(parsed, size, limit int64, spread int) (int64, bool) {
 // parseJSON decodes one JSON document into maps, slices, strings, bools,
 // nil, int64 or uint64 for integers that fit and float64 for other
 // numbers: the types kubectl's JSONPath sees on unstructured objects.
-func parseJSON(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
+func parseJSON(c clock, raw []byte) (any, error) {
+	dec := json.NewDecoder(c.reader(bytes.NewReader(raw)))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
@@ -121,8 +121,8 @@ func number(n string) any {
 // parseJSON, so both formats project alike. The decoder expands each
 // alias again, within its own bound on aliasing; the render budget bounds
 // what a value may expand to.
-func parseYAML(raw []byte) (any, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
+func parseYAML(c clock, raw []byte) (any, error) {
+	dec := yaml.NewDecoder(c.reader(bytes.NewReader(raw)))
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {

@@ -2,6 +2,7 @@ package projection
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"runtime"
 	"strings"
@@ -25,7 +26,7 @@ func project(t *testing.T, doc string, p protocol.Projection) Result {
 	if err != nil {
 		t.Fatalf("Compile(%+v): %v", p, err)
 	}
-	out, err := Evaluate(strings.NewReader(doc), int64(len(doc)), []*Query{q}, p.MaxBytes)
+	out, err := Evaluate(context.Background(), strings.NewReader(doc), int64(len(doc)), []*Query{q}, p.MaxBytes)
 	if err != nil {
 		t.Fatalf("Evaluate: %v", err)
 	}
@@ -196,7 +197,7 @@ func TestSeveralQueriesReadTheFileOnce(t *testing.T) {
 			queries[i], _ = Compile(p)
 		}
 		r := &counter{r: strings.NewReader(metrics)}
-		out, err := Evaluate(r, int64(len(metrics)), queries, 1<<20)
+		out, err := Evaluate(context.Background(), r, int64(len(metrics)), queries, 1<<20)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +217,7 @@ func TestStreamedValuesShareTheLimit(t *testing.T) {
 	doc := `{"a": "` + x + `", "b": "` + y + `"}`
 	a, _ := Compile(protocol.Projection{JSONPath: "{.a}"})
 	b, _ := Compile(protocol.Projection{JSONPath: "{.b}"})
-	out, err := Evaluate(strings.NewReader(doc), int64(len(doc)), []*Query{a, b}, 64)
+	out, err := Evaluate(context.Background(), strings.NewReader(doc), int64(len(doc)), []*Query{a, b}, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +229,7 @@ func TestStreamedValuesShareTheLimit(t *testing.T) {
 func TestLongKeysAreNotKept(t *testing.T) {
 	doc := `{"` + strings.Repeat("k", 1<<20) + `": 1, "a": 2}`
 	q, _ := Compile(protocol.Projection{JSONPath: "{.a}"})
-	out, err := Evaluate(strings.NewReader(doc), int64(len(doc)), []*Query{q}, 1<<20)
+	out, err := Evaluate(context.Background(), strings.NewReader(doc), int64(len(doc)), []*Query{q}, 1<<20)
 	if err != nil || out[0].Value != "2" {
 		t.Fatalf("got %+v, %v; want 2", out, err)
 	}
@@ -258,7 +259,7 @@ func (f *failingReader) Read(p []byte) (int, error) {
 
 func TestReadErrorIsNotADocumentError(t *testing.T) {
 	q, _ := Compile(protocol.Projection{JSONPath: "{.a}"})
-	if _, err := Evaluate(&failingReader{after: 100}, 1000, []*Query{q}, 1<<20); err == nil || !strings.Contains(err.Error(), "input/output") {
+	if _, err := Evaluate(context.Background(), &failingReader{after: 100}, 1000, []*Query{q}, 1<<20); err == nil || !strings.Contains(err.Error(), "input/output") {
 		t.Fatalf("Evaluate over a failing read = %v, want the read error", err)
 	}
 }

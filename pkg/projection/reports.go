@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -13,9 +14,11 @@ import (
 // Reports answers projection requests that share one file, read once
 // from r (size bytes when opened): each report describes its projected
 // value (size, digest, head within the request's limit) and carries the
-// whole file's size and digest in Source. Only a failure to read is
-// returned as an error.
-func Reports(r io.Reader, size int64, reqs []protocol.FileRequest) ([]protocol.FileReport, error) {
+// whole file's size and digest in Source. When ctx ends, the projections
+// stop and the results not yet computed fail with reason
+// ProjectionCostExceeded (see Evaluate); the rest of the file is still
+// read, for the digest. Only a failure to read is returned as an error.
+func Reports(ctx context.Context, r io.Reader, size int64, reqs []protocol.FileRequest) ([]protocol.FileReport, error) {
 	reports := make([]protocol.FileReport, len(reqs))
 	var queries []*Query
 	var asked []int
@@ -35,7 +38,7 @@ func Reports(r io.Reader, size int64, reqs []protocol.FileRequest) ([]protocol.F
 		// One plan gives every request the same limit.
 		limit = reqs[asked[0]].Projection.MaxBytes
 	}
-	results, err := Evaluate(counted, size, queries, limit)
+	results, err := Evaluate(ctx, counted, size, queries, limit)
 	if err != nil {
 		return nil, err
 	}
