@@ -61,7 +61,8 @@ func compileCEL(expr string) (*celProgram, error) {
 }
 
 // eval computes the expression over doc, stopping when c ends or after
-// Timeout, whichever comes first.
+// Timeout, whichever comes first. No message quotes CEL's own error text:
+// it can hold keys, values and regular expressions read from the document.
 func (p *celProgram) eval(c clock, doc any, b *budget) (any, *Error) {
 	ctx, cancel := context.WithTimeout(c.ctx, Timeout)
 	defer cancel()
@@ -77,10 +78,8 @@ func (p *celProgram) eval(c clock, doc any, b *budget) (any, *Error) {
 			return nil, e
 		}
 		return nil, fail(reasons.ProjectionCostExceeded, "ran longer than the limit of %s per expression", Timeout)
-	case strings.HasPrefix(err.Error(), "no such key"):
-		return nil, fail(reasons.ProjectionNoMatch, "matches nothing: %v", err)
 	default:
-		return nil, fail(reasons.ProjectionEvalFailed, "failed: %v", err)
+		return nil, evalError(err)
 	}
 }
 
@@ -134,7 +133,7 @@ func native(v ref.Val, b *budget) (any, *Error) {
 		return out, nil
 	default:
 		if cerr, ok := v.(*types.Err); ok {
-			return nil, fail(reasons.ProjectionEvalFailed, "failed: %s", cerr.String())
+			return nil, evalError(cerr)
 		}
 		return nil, fail(reasons.ProjectionEvalFailed, "gives a %s, which JSON cannot hold", v.Type())
 	}

@@ -118,59 +118,73 @@ func number(n string) any {
 }
 
 // parseYAML decodes exactly one YAML document into the same types as
-// parseJSON, so both formats project alike. The decoder expands each
-// alias again, within its own bound on aliasing; the render budget bounds
-// what a value may expand to.
+// parseJSON, so both formats project alike. It parses the document into
+// its node tree first, so the decoder's errors, which quote the key or
+// value at fault, are told from the parser's, which say where the syntax
+// is wrong. The decoder expands each alias again, within its own bound on
+// aliasing; the render budget bounds what a value may expand to.
 func parseYAML(c clock, raw []byte) (any, error) {
 	dec := yaml.NewDecoder(c.reader(bytes.NewReader(raw)))
-	var doc any
+	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("is not a YAML document: it is empty")
 		}
 		return nil, fmt.Errorf("is not valid YAML: %w", err)
 	}
-	var extra any
+	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("holds more than one YAML document: split it, or project one file per document")
 	}
-	out, yerr := jsonCompatible(doc)
-	if yerr != nil {
-		return nil, fmt.Errorf("is not JSON-compatible YAML: %w", yerr)
+	return decodeYAML(&doc)
+}
+
+// decodeYAML decodes a parsed document into the same types as parseJSON,
+// so both formats project alike, expanding each alias again.
+func decodeYAML(doc *yaml.Node) (any, error) {
+	var v any
+	if err := doc.Decode(&v); err != nil {
+		return nil, fmt.Errorf("is not valid YAML: %s", yamlDecodeError(err))
+	}
+	out, err := jsonCompatible(v)
+	if err != nil {
+		return nil, fmt.Errorf("is not JSON-compatible YAML: %w", err)
 	}
 	return out, nil
 }
 
-// yamlError is a value JSON cannot hold, with the path to it built while
-// unwinding, so converting a deep document builds no path strings.
-type yamlError struct {
-	path []string
-	what string
+// yamlDecodeErrors words the decoder's errors by their kind: its own
+// messages quote the key or value at fault.
+var yamlDecodeErrors = []struct{ has, kind string }{
+	{"invalid map key", "a key is a list or a map"},
+	{"already defined", "a map holds one key twice"},
+	{"cannot decode", "a value does not match its tag"},
+	{"cannot unmarshal", "a value does not match its tag"},
+	{"base64", "a !!binary value is not base64"},
+	{"map merge", "a merge key (<<) merges something other than a map or a list of maps"},
+	{"excessive aliasing", "it expands aliases too many times"},
 }
 
-func (e *yamlError) Error() string {
-	var b strings.Builder
-	for i := len(e.path) - 1; i >= 0; i-- {
-		b.WriteString(e.path[i])
+func yamlDecodeError(err error) string {
+	for _, e := range yamlDecodeErrors {
+		if strings.Contains(err.Error(), e.has) {
+			return e.kind
+		}
 	}
-	return fmt.Sprintf("%s at %q", e.what, b.String())
-}
-
-func (e *yamlError) at(segment string) *yamlError {
-	e.path = append(e.path, segment)
-	return e
+	return "a value cannot be decoded (the YAML library's message is not shown: it can quote the document)"
 }
 
 // jsonCompatible turns YAML's decoded values into parseJSON's types,
 // refusing keys that are not scalars or that collide once written as
-// JSON strings (1 and 1.0), and values JSON cannot hold.
-func jsonCompatible(v any) (any, *yamlError) {
+// JSON strings (1 and 1.0), and values JSON cannot hold. Its errors name
+// no key: a key can be as secret as a value.
+func jsonCompatible(v any) (any, error) {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
 			c, err := jsonCompatible(e)
 			if err != nil {
-				return nil, err.at("." + k)
+				return nil, err
 			}
 			t[k] = c
 		}
@@ -181,15 +195,15 @@ func jsonCompatible(v any) (any, *yamlError) {
 			switch k.(type) {
 			case string, int, int64, uint64, float64, bool:
 			default:
-				return nil, &yamlError{what: fmt.Sprintf("key %v is not a scalar", k)}
+				return nil, fmt.Errorf("a key is a %T, not a string, number or boolean", k)
 			}
 			key := fmt.Sprint(k)
 			if _, dup := out[key]; dup {
-				return nil, &yamlError{what: fmt.Sprintf("two keys are both %q as JSON", key)}
+				return nil, errors.New("two keys are the same once written as JSON strings, such as 1 and 1.0")
 			}
 			c, err := jsonCompatible(e)
 			if err != nil {
-				return nil, err.at("." + key)
+				return nil, err
 			}
 			out[key] = c
 		}
@@ -198,7 +212,7 @@ func jsonCompatible(v any) (any, *yamlError) {
 		for i, e := range t {
 			c, err := jsonCompatible(e)
 			if err != nil {
-				return nil, err.at(fmt.Sprintf("[%d]", i))
+				return nil, err
 			}
 			t[i] = c
 		}
@@ -207,7 +221,7 @@ func jsonCompatible(v any) (any, *yamlError) {
 		return int64(t), nil
 	case float64:
 		if math.IsInf(t, 0) || math.IsNaN(t) {
-			return nil, &yamlError{what: fmt.Sprintf("%v has no JSON form", t)}
+			return nil, fmt.Errorf("a value is %v, which JSON cannot hold", t)
 		}
 		return t, nil
 	case time.Time:
@@ -215,6 +229,6 @@ func jsonCompatible(v any) (any, *yamlError) {
 	case nil, string, bool, int64, uint64:
 		return t, nil
 	default:
-		return nil, &yamlError{what: fmt.Sprintf("the %T has no JSON form", v)}
+		return nil, fmt.Errorf("a value is a %T, which JSON cannot hold", v)
 	}
 }
