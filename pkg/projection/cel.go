@@ -53,7 +53,7 @@ func compileCEL(expr string) (*celProgram, error) {
 	}
 	// A comprehension checks for the end of its context at every step: a
 	// step can take a whole comparison of two large values.
-	prog, err := celEnv.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(1))
+	prog, err := celEnv.Program(ast, cel.CostLimit(CostLimit), cel.CostTracking(celCosts{}), cel.InterruptCheckFrequency(1))
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %w", expr, err)
 	}
