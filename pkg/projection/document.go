@@ -20,46 +20,6 @@ const (
 	FormatYAML = "yaml"
 )
 
-// Bytes of memory a parsed value may take, counted per separator of the
-// raw document (',', ':', '[', '{', and for YAML '-' and newlines), an
-// upper bound on its number of values. The estimate refuses a document
-// that would not fit in memory before parsing it: a JSON list of small
-// numbers takes about 33 bytes per value once parsed, a YAML node about
-// 150 before it is converted.
-const (
-	jsonValueCost = 64
-	yamlValueCost = 320
-)
-
-// memoryFactor is how many times max-projection-bytes a whole parse may
-// use; the reader pod's memory limit is MemoryFactor times, the rest is
-// headroom for the Go runtime.
-const memoryFactor = 10
-
-// spreadCost is what each byte of the document may cost per spread of a
-// JSONPath: a reflect.Value (24 bytes) and its place in the results (16).
-const spreadCost = 40
-
-// parseCost estimates the memory raw takes parsed in format: twice its
-// bytes, and a value's cost per separator.
-func parseCost(format string, raw []byte) int64 {
-	seps := bytes.Count(raw, []byte(",")) + bytes.Count(raw, []byte(":")) + bytes.Count(raw, []byte("[")) + bytes.Count(raw, []byte("{")) + 1
-	cost := int64(jsonValueCost)
-	if format == FormatYAML {
-		seps += bytes.Count(raw, []byte("-")) + bytes.Count(raw, []byte("\n"))
-		cost = yamlValueCost
-	}
-	return 2*int64(len(raw)) + cost*int64(seps)
-}
-
-// fits reports whether a document of size bytes whose parse costs parsed,
-// evaluated with a template of the given spread, stays within the memory
-// a whole parse may use.
-func fits(parsed, size, limit int64, spread int) (int64, bool) {
-	need := parsed + int64(spread)*spreadCost*size
-	return need, need <= memoryFactor*limit
-}
-
 // parseJSON decodes one JSON document into maps, slices, strings, bools,
 // nil, int64 or uint64 for integers that fit and float64 for other
 // numbers: the types kubectl's JSONPath sees on unstructured objects.
@@ -117,13 +77,10 @@ func number(n string) any {
 	return f
 }
 
-// parseYAML decodes exactly one YAML document into the same types as
-// parseJSON, so both formats project alike. It parses the document into
-// its node tree first, so the decoder's errors, which quote the key or
-// value at fault, are told from the parser's, which say where the syntax
-// is wrong. The decoder expands each alias again, within its own bound on
-// aliasing; the render budget bounds what a value may expand to.
-func parseYAML(c clock, raw []byte) (any, error) {
+// parseYAML parses exactly one YAML document into its node tree, which
+// holds each alias once, unexpanded, so what decoding it will build can
+// be counted first (see expansion).
+func parseYAML(c clock, raw []byte) (*yaml.Node, error) {
 	dec := yaml.NewDecoder(c.reader(bytes.NewReader(raw)))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -136,7 +93,7 @@ func parseYAML(c clock, raw []byte) (any, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("holds more than one YAML document: split it, or project one file per document")
 	}
-	return decodeYAML(&doc)
+	return &doc, nil
 }
 
 // decodeYAML decodes a parsed document into the same types as parseJSON,

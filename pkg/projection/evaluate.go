@@ -69,7 +69,7 @@ func Evaluate(ctx context.Context, r io.Reader, size int64, queries []*Query, li
 		r = c.reader(bytes.NewReader(raw))
 	}
 	if len(streamed) > 0 {
-		if err := stream(c, r, queries, streamed, limit, b, out); err != nil {
+		if err := stream(c, r, size, queries, streamed, limit, b, out); err != nil {
 			return nil, err
 		}
 	}
@@ -87,12 +87,12 @@ func tooLarge(q *Query, size, limit int64) *Error {
 }
 
 // stream answers the simple paths in one pass.
-func stream(c clock, r io.Reader, queries []*Query, streamed []int, limit int64, b *budget, out []Result) error {
+func stream(c clock, r io.Reader, size int64, queries []*Query, streamed []int, limit int64, b *budget, out []Result) error {
 	paths := make([][]step, len(streamed))
 	for k, i := range streamed {
 		paths[k] = queries[i].steps
 	}
-	raw, over, err := streamPaths(r, paths, limit)
+	raw, over, err := streamPaths(r, size, paths, limit)
 	if e := c.expired(); err != nil && e != nil {
 		err = e
 	}
@@ -113,7 +113,7 @@ func stream(c clock, r io.Reader, queries []*Query, streamed []int, limit int64,
 		case raw[k] == nil:
 			out[i].Err = fail(reasons.ProjectionNoMatch, "matches nothing")
 		default:
-			if need, ok := fits(parseCost(FormatJSON, raw[k]), int64(len(raw[k])), limit, 0); !ok {
+			if need, ok := fits(parseCost(FormatJSON, raw[k], 0), int64(len(raw[k])), limit, 0); !ok {
 				out[i].Err = tooMuchMemory(need, limit)
 				continue
 			}
@@ -177,24 +177,35 @@ func output(b *budget, render func() (string, *Error)) (string, *Error) {
 	return v, err
 }
 
-func tooMuchMemory(need, limit int64) *Error {
-	return fail(reasons.ProjectionTooLarge,
-		"would take about %d bytes of memory to parse and evaluate, above the %d that max-projection-bytes of %d allows; a simple field path such as {.a.b} streams a JSON file of any size",
-		need, memoryFactor*limit, limit)
-}
-
-// parse decodes raw in format if its estimated memory fits, and returns
+// parse decodes raw in format if its estimated memory fits, counting for
+// YAML every node its aliases expand to before decoding them, and returns
 // the document with that estimate.
 func parse(c clock, format string, raw []byte, limit int64) (any, int64, *Error) {
-	cost := parseCost(format, raw)
-	if need, ok := fits(cost, int64(len(raw)), limit, 0); !ok {
+	size := int64(len(raw))
+	cost := parseCost(format, raw, 0)
+	if need, ok := fits(cost, size, limit, 0); !ok {
 		return nil, 0, tooMuchMemory(need, limit)
 	}
-	decode := parseJSON
-	if format == FormatYAML {
-		decode = parseYAML
+	if format != FormatYAML {
+		doc, err := parseJSON(c, raw)
+		if err != nil {
+			return nil, 0, fail(reasons.ProjectionInvalidDocument, "%v", err)
+		}
+		return doc, cost, nil
 	}
-	doc, err := decode(c, raw)
+	node, err := parseYAML(c, raw)
+	if err != nil {
+		return nil, 0, fail(reasons.ProjectionInvalidDocument, "%v", err)
+	}
+	built, err := expansion(node)
+	if err != nil {
+		return nil, 0, fail(reasons.ProjectionInvalidDocument, "%v", err)
+	}
+	cost = parseCost(format, raw, built)
+	if need, ok := fits(cost, size, limit, 0); !ok {
+		return nil, 0, tooMuchMemory(need, limit)
+	}
+	doc, err := decodeYAML(node)
 	if err != nil {
 		return nil, 0, fail(reasons.ProjectionInvalidDocument, "%v", err)
 	}

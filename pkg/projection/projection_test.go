@@ -236,7 +236,7 @@ func TestLongKeysAreNotKept(t *testing.T) {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	before := m.TotalAlloc
-	if _, _, err := streamPaths(strings.NewReader(doc), [][]step{{{key: "a"}}}, 1<<20); err != nil {
+	if _, _, err := streamPaths(strings.NewReader(doc), int64(len(doc)), [][]step{{{key: "a"}}}, 1<<20); err != nil {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&m)
