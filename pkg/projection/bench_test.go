@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,7 +79,7 @@ func streamOnce(b testing.TB, size int64) (time.Duration, uint64, uint64) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	out, err := Evaluate(newDocument(size), size, queries, 64<<20)
+	out, err := Evaluate(context.Background(), newDocument(size), size, queries, 64<<20)
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
 	if err != nil || out[0].Value != "0.93" || out[1].Value != "shard-00000" {

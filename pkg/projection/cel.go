@@ -2,6 +2,7 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
+	"github.com/google/cel-go/interpreter"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
 
@@ -17,7 +19,8 @@ import (
 // one per value visited): Kubernetes' limit per expression.
 const CostLimit = 1_000_000
 
-// Timeout bounds one expression's evaluation in time, whatever its cost.
+// Timeout bounds one expression's evaluation in time, whatever its cost;
+// the caller's deadline, when sooner, bounds it too.
 const Timeout = 10 * time.Second
 
 // itemCost is what each list item or map entry of an expression's value
@@ -48,28 +51,36 @@ func compileCEL(expr string) (*celProgram, error) {
 		first, _, _ := strings.Cut(iss.Err().Error(), "\n ERROR:")
 		return nil, fmt.Errorf("expression %q: %s", expr, first)
 	}
-	prog, err := celEnv.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	// A comprehension checks for the end of its context at every step: a
+	// step can take a whole comparison of two large values.
+	prog, err := celEnv.Program(ast, cel.CostLimit(CostLimit), cel.CostTracking(celCosts{}), cel.InterruptCheckFrequency(1))
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %w", expr, err)
 	}
 	return &celProgram{prog: prog}, nil
 }
 
-func (p *celProgram) eval(doc any, b *budget) (any, *Error) {
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+// eval computes the expression over doc, stopping when c ends or after
+// Timeout, whichever comes first. No message quotes CEL's own error text:
+// it can hold keys, values and regular expressions read from the document.
+func (p *celProgram) eval(c clock, doc any, b *budget) (any, *Error) {
+	ctx, cancel := context.WithTimeout(c.ctx, Timeout)
 	defer cancel()
 	out, _, err := p.prog.ContextEval(ctx, map[string]any{"doc": doc})
+	var cancelled interpreter.EvalCancelledError
 	switch {
-	case err != nil && strings.Contains(err.Error(), "cost limit exceeded"):
+	case err == nil:
+		return native(out, b)
+	case errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded:
 		return nil, fail(reasons.ProjectionCostExceeded, "went over the CEL cost limit of %d: it visits too much of the document", CostLimit)
-	case err != nil && strings.Contains(err.Error(), "operation interrupted"):
-		return nil, fail(reasons.ProjectionCostExceeded, "ran longer than %s", Timeout)
-	case err != nil && strings.HasPrefix(err.Error(), "no such key"):
-		return nil, fail(reasons.ProjectionNoMatch, "matches nothing: %v", err)
-	case err != nil:
-		return nil, fail(reasons.ProjectionEvalFailed, "failed: %v", err)
+	case errors.Is(err, interpreter.InterruptError{}) || errors.As(err, &cancelled):
+		if e := c.expired(); e != nil {
+			return nil, e
+		}
+		return nil, fail(reasons.ProjectionCostExceeded, "ran longer than the limit of %s per expression", Timeout)
+	default:
+		return nil, evalError(err)
 	}
-	return native(out, b)
 }
 
 // native turns a CEL value into the document's own types, taking each
@@ -122,7 +133,7 @@ func native(v ref.Val, b *budget) (any, *Error) {
 		return out, nil
 	default:
 		if cerr, ok := v.(*types.Err); ok {
-			return nil, fail(reasons.ProjectionEvalFailed, "failed: %s", cerr.String())
+			return nil, evalError(cerr)
 		}
 		return nil, fail(reasons.ProjectionEvalFailed, "gives a %s, which JSON cannot hold", v.Type())
 	}

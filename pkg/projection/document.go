@@ -20,51 +20,11 @@ const (
 	FormatYAML = "yaml"
 )
 
-// Bytes of memory a parsed value may take, counted per separator of the
-// raw document (',', ':', '[', '{', and for YAML '-' and newlines), an
-// upper bound on its number of values. The estimate refuses a document
-// that would not fit in memory before parsing it: a JSON list of small
-// numbers takes about 33 bytes per value once parsed, a YAML node about
-// 150 before it is converted.
-const (
-	jsonValueCost = 64
-	yamlValueCost = 320
-)
-
-// memoryFactor is how many times max-projection-bytes a whole parse may
-// use; the reader pod's memory limit is MemoryFactor times, the rest is
-// headroom for the Go runtime.
-const memoryFactor = 10
-
-// spreadCost is what each byte of the document may cost per spread of a
-// JSONPath: a reflect.Value (24 bytes) and its place in the results (16).
-const spreadCost = 40
-
-// parseCost estimates the memory raw takes parsed in format: twice its
-// bytes, and a value's cost per separator.
-func parseCost(format string, raw []byte) int64 {
-	seps := bytes.Count(raw, []byte(",")) + bytes.Count(raw, []byte(":")) + bytes.Count(raw, []byte("[")) + bytes.Count(raw, []byte("{")) + 1
-	cost := int64(jsonValueCost)
-	if format == FormatYAML {
-		seps += bytes.Count(raw, []byte("-")) + bytes.Count(raw, []byte("\n"))
-		cost = yamlValueCost
-	}
-	return 2*int64(len(raw)) + cost*int64(seps)
-}
-
-// fits reports whether a document of size bytes whose parse costs parsed,
-// evaluated with a template of the given spread, stays within the memory
-// a whole parse may use.
-func fits(parsed, size, limit int64, spread int) (int64, bool) {
-	need := parsed + int64(spread)*spreadCost*size
-	return need, need <= memoryFactor*limit
-}
-
 // parseJSON decodes one JSON document into maps, slices, strings, bools,
 // nil, int64 or uint64 for integers that fit and float64 for other
 // numbers: the types kubectl's JSONPath sees on unstructured objects.
-func parseJSON(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
+func parseJSON(c clock, raw []byte) (any, error) {
+	dec := json.NewDecoder(c.reader(bytes.NewReader(raw)))
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
@@ -117,60 +77,71 @@ func number(n string) any {
 	return f
 }
 
-// parseYAML decodes exactly one YAML document into the same types as
-// parseJSON, so both formats project alike. The decoder expands each
-// alias again, within its own bound on aliasing; the render budget bounds
-// what a value may expand to.
-func parseYAML(raw []byte) (any, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	var doc any
+// parseYAML parses exactly one YAML document into its node tree, which
+// holds each alias once, unexpanded, so what decoding it will build can
+// be counted first (see expansion).
+func parseYAML(c clock, raw []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(c.reader(bytes.NewReader(raw)))
+	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("is not a YAML document: it is empty")
 		}
 		return nil, fmt.Errorf("is not valid YAML: %w", err)
 	}
-	var extra any
+	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("holds more than one YAML document: split it, or project one file per document")
 	}
-	out, yerr := jsonCompatible(doc)
-	if yerr != nil {
-		return nil, fmt.Errorf("is not JSON-compatible YAML: %w", yerr)
+	return &doc, nil
+}
+
+// decodeYAML decodes a parsed document into the same types as parseJSON,
+// so both formats project alike, expanding each alias again.
+func decodeYAML(doc *yaml.Node) (any, error) {
+	var v any
+	if err := doc.Decode(&v); err != nil {
+		return nil, fmt.Errorf("is not valid YAML: %s", yamlDecodeError(err))
+	}
+	out, err := jsonCompatible(v)
+	if err != nil {
+		return nil, fmt.Errorf("is not JSON-compatible YAML: %w", err)
 	}
 	return out, nil
 }
 
-// yamlError is a value JSON cannot hold, with the path to it built while
-// unwinding, so converting a deep document builds no path strings.
-type yamlError struct {
-	path []string
-	what string
+// yamlDecodeErrors words the decoder's errors by their kind: its own
+// messages quote the key or value at fault.
+var yamlDecodeErrors = []struct{ has, kind string }{
+	{"invalid map key", "a key is a list or a map"},
+	{"already defined", "a map holds one key twice"},
+	{"cannot decode", "a value does not match its tag"},
+	{"cannot unmarshal", "a value does not match its tag"},
+	{"base64", "a !!binary value is not base64"},
+	{"map merge", "a merge key (<<) merges something other than a map or a list of maps"},
+	{"excessive aliasing", "it expands aliases too many times"},
 }
 
-func (e *yamlError) Error() string {
-	var b strings.Builder
-	for i := len(e.path) - 1; i >= 0; i-- {
-		b.WriteString(e.path[i])
+func yamlDecodeError(err error) string {
+	for _, e := range yamlDecodeErrors {
+		if strings.Contains(err.Error(), e.has) {
+			return e.kind
+		}
 	}
-	return fmt.Sprintf("%s at %q", e.what, b.String())
-}
-
-func (e *yamlError) at(segment string) *yamlError {
-	e.path = append(e.path, segment)
-	return e
+	return "a value cannot be decoded (the YAML library's message is not shown: it can quote the document)"
 }
 
 // jsonCompatible turns YAML's decoded values into parseJSON's types,
 // refusing keys that are not scalars or that collide once written as
-// JSON strings (1 and 1.0), and values JSON cannot hold.
-func jsonCompatible(v any) (any, *yamlError) {
+// JSON strings (1 and 1.0), and values JSON cannot hold. Its errors name
+// no key: a key can be as secret as a value.
+func jsonCompatible(v any) (any, error) {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
 			c, err := jsonCompatible(e)
 			if err != nil {
-				return nil, err.at("." + k)
+				return nil, err
 			}
 			t[k] = c
 		}
@@ -181,15 +152,15 @@ func jsonCompatible(v any) (any, *yamlError) {
 			switch k.(type) {
 			case string, int, int64, uint64, float64, bool:
 			default:
-				return nil, &yamlError{what: fmt.Sprintf("key %v is not a scalar", k)}
+				return nil, fmt.Errorf("a key is a %T, not a string, number or boolean", k)
 			}
 			key := fmt.Sprint(k)
 			if _, dup := out[key]; dup {
-				return nil, &yamlError{what: fmt.Sprintf("two keys are both %q as JSON", key)}
+				return nil, errors.New("two keys are the same once written as JSON strings, such as 1 and 1.0")
 			}
 			c, err := jsonCompatible(e)
 			if err != nil {
-				return nil, err.at("." + key)
+				return nil, err
 			}
 			out[key] = c
 		}
@@ -198,7 +169,7 @@ func jsonCompatible(v any) (any, *yamlError) {
 		for i, e := range t {
 			c, err := jsonCompatible(e)
 			if err != nil {
-				return nil, err.at(fmt.Sprintf("[%d]", i))
+				return nil, err
 			}
 			t[i] = c
 		}
@@ -207,7 +178,7 @@ func jsonCompatible(v any) (any, *yamlError) {
 		return int64(t), nil
 	case float64:
 		if math.IsInf(t, 0) || math.IsNaN(t) {
-			return nil, &yamlError{what: fmt.Sprintf("%v has no JSON form", t)}
+			return nil, fmt.Errorf("a value is %v, which JSON cannot hold", t)
 		}
 		return t, nil
 	case time.Time:
@@ -215,6 +186,6 @@ func jsonCompatible(v any) (any, *yamlError) {
 	case nil, string, bool, int64, uint64:
 		return t, nil
 	default:
-		return nil, &yamlError{what: fmt.Sprintf("the %T has no JSON form", v)}
+		return nil, fmt.Errorf("a value is a %T, which JSON cannot hold", v)
 	}
 }

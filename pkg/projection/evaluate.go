@@ -2,6 +2,7 @@ package projection
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,12 +28,15 @@ type Result struct {
 // Evaluate computes every query over one file read from r, reading it at
 // most once. size is the file's size when opened; limit bounds a document
 // parsed whole, and everything the queries render together. Simple paths
-// stream, from the file or from the copy a whole parse read. Only a
-// failure to read is returned as an error; every other failure is its
-// query's Result.
-func Evaluate(r io.Reader, size int64, queries []*Query, limit int64) ([]Result, error) {
+// stream, from the file or from the copy a whole parse read. When ctx
+// ends, reading, parsing and CEL stop, and every query not yet answered
+// fails with reason ProjectionCostExceeded. Only a failure to read is
+// returned as an error; every other failure is its query's Result.
+func Evaluate(ctx context.Context, r io.Reader, size int64, queries []*Query, limit int64) ([]Result, error) {
 	out := make([]Result, len(queries))
 	b := newBudget(limit)
+	c := newClock(ctx)
+	r = c.reader(r)
 	var streamed, whole []int
 	for i, q := range queries {
 		switch {
@@ -46,6 +50,12 @@ func Evaluate(r io.Reader, size int64, queries []*Query, limit int64) ([]Result,
 	}
 	if len(whole) > 0 {
 		raw, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if e := c.expired(); err != nil && e != nil {
+			for _, i := range append(whole, streamed...) {
+				out[i].Err = e
+			}
+			return out, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -55,11 +65,11 @@ func Evaluate(r io.Reader, size int64, queries []*Query, limit int64) ([]Result,
 			}
 			return out, nil
 		}
-		parseWhole(raw, queries, whole, limit, b, out)
-		r = bytes.NewReader(raw)
+		parseWhole(c, raw, queries, whole, limit, b, out)
+		r = c.reader(bytes.NewReader(raw))
 	}
 	if len(streamed) > 0 {
-		if err := stream(r, queries, streamed, limit, b, out); err != nil {
+		if err := stream(c, r, size, queries, streamed, limit, b, out); err != nil {
 			return nil, err
 		}
 	}
@@ -77,12 +87,15 @@ func tooLarge(q *Query, size, limit int64) *Error {
 }
 
 // stream answers the simple paths in one pass.
-func stream(r io.Reader, queries []*Query, streamed []int, limit int64, b *budget, out []Result) error {
+func stream(c clock, r io.Reader, size int64, queries []*Query, streamed []int, limit int64, b *budget, out []Result) error {
 	paths := make([][]step, len(streamed))
 	for k, i := range streamed {
 		paths[k] = queries[i].steps
 	}
-	raw, over, err := streamPaths(r, paths, limit)
+	raw, over, err := streamPaths(r, size, paths, limit)
+	if e := c.expired(); err != nil && e != nil {
+		err = e
+	}
 	var perr *Error
 	switch {
 	case errors.As(err, &perr):
@@ -100,11 +113,15 @@ func stream(r io.Reader, queries []*Query, streamed []int, limit int64, b *budge
 		case raw[k] == nil:
 			out[i].Err = fail(reasons.ProjectionNoMatch, "matches nothing")
 		default:
-			if need, ok := fits(parseCost(FormatJSON, raw[k]), int64(len(raw[k])), limit, 0); !ok {
+			if need, ok := fits(parseCost(FormatJSON, raw[k], 0), int64(len(raw[k])), limit, 0); !ok {
 				out[i].Err = tooMuchMemory(need, limit)
 				continue
 			}
-			v, err := parseJSON(raw[k])
+			v, err := parseJSON(c, raw[k])
+			if e := c.expired(); err != nil && e != nil {
+				out[i].Err = e
+				continue
+			}
 			if err != nil {
 				out[i].Err = fail(reasons.ProjectionInvalidDocument, "%v", err)
 				continue
@@ -116,37 +133,36 @@ func stream(r io.Reader, queries []*Query, streamed []int, limit int64, b *budge
 }
 
 // parseWhole parses the document once per format the queries ask for,
-// after checking it fits in memory, and evaluates each query on it.
-func parseWhole(raw []byte, queries []*Query, whole []int, limit int64, b *budget, out []Result) {
-	docs := map[string]any{}
-	costs := map[string]int64{}
-	errs := map[string]*Error{}
-	size := int64(len(raw))
+// after checking it fits in memory, and evaluates each query on it. One
+// format's document is dropped before the next is parsed.
+func parseWhole(c clock, raw []byte, queries []*Query, whole []int, limit int64, b *budget, out []Result) {
+	byFormat := map[string][]int{}
+	var formats []string
 	for _, i := range whole {
-		q := queries[i]
-		format := q.spec.Format
-		if format == "" {
-			format = FormatJSON
+		format := queries[i].format()
+		if byFormat[format] == nil {
+			formats = append(formats, format)
 		}
-		if _, done := costs[format]; !done {
-			costs[format] = parseCost(format, raw)
-			if need, ok := fits(costs[format], size, limit, 0); !ok {
-				errs[format] = tooMuchMemory(need, limit)
-			} else if doc, err := parse(format, raw); err != nil {
-				errs[format] = fail(reasons.ProjectionInvalidDocument, "%v", err)
-			} else {
-				docs[format] = doc
+		byFormat[format] = append(byFormat[format], i)
+	}
+	for _, format := range formats {
+		asked := byFormat[format]
+		doc, cost, err := parse(c, format, raw, limit)
+		for _, i := range asked {
+			if e := c.expired(); e != nil {
+				err = e
 			}
+			if err != nil {
+				out[i].Err = err
+				continue
+			}
+			q := queries[i]
+			if need, ok := fits(cost, int64(len(raw)), limit, q.spread); !ok {
+				out[i].Err = tooMuchMemory(need, limit)
+				continue
+			}
+			out[i].Value, out[i].Err = output(b, func() (string, *Error) { return q.eval(c, doc, b) })
 		}
-		if errs[format] != nil {
-			out[i].Err = errs[format]
-			continue
-		}
-		if need, ok := fits(costs[format], size, limit, q.spread); !ok {
-			out[i].Err = tooMuchMemory(need, limit)
-			continue
-		}
-		out[i].Value, out[i].Err = output(b, func() (string, *Error) { return q.eval(docs[format], b) })
 	}
 }
 
@@ -161,15 +177,37 @@ func output(b *budget, render func() (string, *Error)) (string, *Error) {
 	return v, err
 }
 
-func tooMuchMemory(need, limit int64) *Error {
-	return fail(reasons.ProjectionTooLarge,
-		"would take about %d bytes of memory to parse and evaluate, above the %d that max-projection-bytes of %d allows; a simple field path such as {.a.b} streams a JSON file of any size",
-		need, memoryFactor*limit, limit)
-}
-
-func parse(format string, raw []byte) (any, error) {
-	if format == FormatYAML {
-		return parseYAML(raw)
+// parse decodes raw in format if its estimated memory fits, counting for
+// YAML every node its aliases expand to before decoding them, and returns
+// the document with that estimate.
+func parse(c clock, format string, raw []byte, limit int64) (any, int64, *Error) {
+	size := int64(len(raw))
+	cost := parseCost(format, raw, 0)
+	if need, ok := fits(cost, size, limit, 0); !ok {
+		return nil, 0, tooMuchMemory(need, limit)
 	}
-	return parseJSON(raw)
+	if format != FormatYAML {
+		doc, err := parseJSON(c, raw)
+		if err != nil {
+			return nil, 0, fail(reasons.ProjectionInvalidDocument, "%v", err)
+		}
+		return doc, cost, nil
+	}
+	node, err := parseYAML(c, raw)
+	if err != nil {
+		return nil, 0, fail(reasons.ProjectionInvalidDocument, "%v", err)
+	}
+	built, err := expansion(node)
+	if err != nil {
+		return nil, 0, fail(reasons.ProjectionInvalidDocument, "%v", err)
+	}
+	cost = parseCost(format, raw, built)
+	if need, ok := fits(cost, size, limit, 0); !ok {
+		return nil, 0, tooMuchMemory(need, limit)
+	}
+	doc, err := decodeYAML(node)
+	if err != nil {
+		return nil, 0, fail(reasons.ProjectionInvalidDocument, "%v", err)
+	}
+	return doc, cost, nil
 }

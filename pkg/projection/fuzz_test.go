@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"context"
 	"io"
 	"slices"
 	"strings"
@@ -23,7 +24,7 @@ func evaluate(t *testing.T, q *Query, doc string) Result {
 
 func evaluateFrom(t *testing.T, q *Query, r io.Reader, size int) Result {
 	t.Helper()
-	out, err := Evaluate(r, int64(size), []*Query{q}, 1<<20)
+	out, err := Evaluate(context.Background(), r, int64(size), []*Query{q}, 1<<20)
 	if err != nil {
 		t.Fatalf("Evaluate: %v", err)
 	}

@@ -164,10 +164,12 @@ func (q *Query) limit(limit int64) int64 {
 	return limit
 }
 
-// eval computes the query over a parsed document.
-func (q *Query) eval(doc any, b *budget) (string, *Error) {
+// eval computes the query over a parsed document. A JSONPath cannot be
+// interrupted: what it builds is bounded by its spread (see fits), and
+// the time that takes with it.
+func (q *Query) eval(c clock, doc any, b *budget) (string, *Error) {
 	if q.expr != nil {
-		v, err := q.expr.eval(doc, b)
+		v, err := q.expr.eval(c, doc, b)
 		if err != nil {
 			return "", err
 		}
@@ -245,4 +247,12 @@ func (q *Query) output(values []any, b *budget) (string, *Error) {
 		return renderArray(values, b)
 	}
 	return render(values[0], b)
+}
+
+// format is the query's document format, JSON unless it says YAML.
+func (q *Query) format() string {
+	if q.spec.Format == "" {
+		return FormatJSON
+	}
+	return q.spec.Format
 }

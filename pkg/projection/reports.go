@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -13,29 +14,22 @@ import (
 // Reports answers projection requests that share one file, read once
 // from r (size bytes when opened): each report describes its projected
 // value (size, digest, head within the request's limit) and carries the
-// whole file's size and digest in Source. Only a failure to read is
-// returned as an error.
-func Reports(r io.Reader, size int64, reqs []protocol.FileRequest) ([]protocol.FileReport, error) {
+// whole file's size and digest in Source. When ctx ends, the projections
+// stop and the results not yet computed fail with reason
+// ProjectionCostExceeded (see Evaluate); the rest of the file is still
+// read, for the digest. Only a failure to read is returned as an error.
+func Reports(ctx context.Context, r io.Reader, size int64, reqs []protocol.FileRequest) ([]protocol.FileReport, error) {
 	reports := make([]protocol.FileReport, len(reqs))
-	var queries []*Query
-	var asked []int
 	for i, req := range reqs {
 		reports[i] = protocol.FileReport{Path: req.Path, Found: true}
-		q, err := Compile(*req.Projection)
-		if err != nil {
-			reports[i].Error = fileError(reasons.InvalidSpec, err.Error())
-			continue
-		}
-		queries, asked = append(queries, q), append(asked, i)
 	}
+	g := compileGroup(reqs, func(i int, err error) {
+		reports[i].Error = fileError(reasons.InvalidSpec, err.Error())
+	})
+	queries, asked, limit := g.queries, g.asked, g.limit
 	h := sha256.New()
 	counted := &counter{r: io.TeeReader(r, h)}
-	var limit int64
-	if len(asked) > 0 {
-		// One plan gives every request the same limit.
-		limit = reqs[asked[0]].Projection.MaxBytes
-	}
-	results, err := Evaluate(counted, size, queries, limit)
+	results, err := Evaluate(ctx, counted, size, queries, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +50,34 @@ func Reports(r io.Reader, size int64, reqs []protocol.FileRequest) ([]protocol.F
 		rep.Head = []byte(value[:reqs[i].WantHead(rep.Size)])
 	}
 	return reports, nil
+}
+
+// group is the projection requests on one file that compiled.
+type group struct {
+	queries []*Query
+	// asked is the index of each query's request.
+	asked []int
+	// limit is max-projection-bytes: one plan gives every request the
+	// same.
+	limit int64
+}
+
+// compileGroup compiles each request's projection, passing the index and
+// the error of each that does not compile to failed.
+func compileGroup(reqs []protocol.FileRequest, failed func(int, error)) group {
+	var g group
+	for i, req := range reqs {
+		q, err := Compile(*req.Projection)
+		if err != nil {
+			failed(i, err)
+			continue
+		}
+		g.queries, g.asked = append(g.queries, q), append(g.asked, i)
+	}
+	if len(g.asked) > 0 {
+		g.limit = reqs[g.asked[0]].Projection.MaxBytes
+	}
+	return g
 }
 
 // fileError bounds a message to protocol.MaxMessage bytes, cut on a rune.

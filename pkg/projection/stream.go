@@ -13,6 +13,10 @@ import (
 // streamBuffer is the read size of the streaming scanner.
 const streamBuffer = 256 << 10
 
+// scanBuffer is the scanner's read size for a file of size bytes when
+// opened: a small file takes a small buffer.
+func scanBuffer(size int64) int64 { return min(streamBuffer, max(size, 0)+4096) }
+
 // maxDepth is how deeply arrays and objects may nest, as in encoding/json.
 const maxDepth = 10000
 
@@ -83,8 +87,9 @@ func (e errRead) Error() string { return e.err.Error() }
 
 // streamPaths scans the document once and returns, per path, the raw JSON
 // of its value (the last occurrence, as a whole parse sees it), or nil if
-// nothing is there. Values over limit bytes, together, are refused.
-func streamPaths(r io.Reader, paths [][]step, limit int64) ([][]byte, []bool, error) {
+// nothing is there. Values over limit bytes, together, are refused. size
+// is the file's size when opened.
+func streamPaths(r io.Reader, size int64, paths [][]step, limit int64) ([][]byte, []bool, error) {
 	root := &node{}
 	for id, p := range paths {
 		n := root
@@ -95,7 +100,7 @@ func streamPaths(r io.Reader, paths [][]step, limit int64) ([][]byte, []bool, er
 		}
 		n.leaves = append(n.leaves, id)
 	}
-	s := &scanner{r: r, buf: make([]byte, streamBuffer), limit: limit,
+	s := &scanner{r: r, buf: make([]byte, scanBuffer(size)), limit: limit,
 		found: make([][]byte, len(paths)), over: make([]bool, len(paths))}
 	if err := s.value(root); err != nil {
 		return nil, nil, err

@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -32,7 +33,7 @@ func project(root *os.Root, reqs []protocol.FileRequest, first int) map[int]prot
 		return out
 	}
 	defer f.Close()
-	reports, err := projection.Reports(f, info.Size(), group)
+	reports, err := projection.Reports(context.Background(), f, info.Size(), group)
 	if err != nil {
 		answer(unreadable(protocol.FileReport{Path: reqs[first].Path}, fmt.Sprintf("reading %q: %v", reqs[first].Path, err)))
 		return out

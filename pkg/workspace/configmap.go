@@ -71,7 +71,7 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		}
 	}
 	for volPath, at := range projected {
-		project(files[volPath], reqs, at, reports)
+		project(ctx, files[volPath], reqs, at, reports)
 	}
 	return Found{Plan: a.Plan, Reports: reports}, nil
 }
@@ -85,7 +85,7 @@ const ControllerMaxProjection int64 = 4 << 20
 // file, parsing it once, here in the controller. A panic fails these
 // results instead of the controller, which would meet the same ConfigMap
 // again after a restart.
-func project(content []byte, reqs []protocol.FileRequest, at []int, reports []protocol.FileReport) {
+func project(ctx context.Context, content []byte, reqs []protocol.FileRequest, at []int, reports []protocol.FileReport) {
 	group := make([]protocol.FileRequest, len(at))
 	for k, i := range at {
 		p := *reqs[i].Projection
@@ -101,7 +101,7 @@ func project(content []byte, reqs []protocol.FileRequest, at []int, reports []pr
 			}
 		}
 	}()
-	got, err := projection.Reports(bytes.NewReader(content), int64(len(content)), group)
+	got, err := projection.Reports(ctx, bytes.NewReader(content), int64(len(content)), group)
 	for k, i := range at {
 		if err != nil {
 			reports[i].Error = &protocol.FileError{Reason: reasons.ResultUnreadable, Message: err.Error()}
