@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/resultmaterialize/controller/pkg/outcome"
 	"github.com/resultmaterialize/controller/pkg/projection"
@@ -25,7 +26,21 @@ import (
 // computed here, in the controller, with no pod.
 type ConfigMapSource struct {
 	Kube kubernetes.Interface
+	// Memory is the controller-wide budget a run's projections reserve
+	// their estimated memory from before they parse anything.
+	Memory *Memory
+	// Time bounds all projections of one run; zero means ProjectionTime.
+	Time time.Duration
 }
+
+// ProjectionTime bounds the projections one run computes in the
+// controller, all together: a worker is never held longer, and the
+// reconcile keeps its time to write the status.
+const ProjectionTime = 10 * time.Second
+
+// memoryRecheck is how soon a run whose projections wait for the
+// controller's memory budget looks again.
+const memoryRecheck = time.Second
 
 var _ Source = (*ConfigMapSource)(nil)
 
@@ -70,22 +85,46 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 			projected[volPath] = append(projected[volPath], i)
 		}
 	}
+	if len(projected) == 0 {
+		return Found{Plan: a.Plan, Reports: reports}, nil
+	}
+	groups := make(map[string][]protocol.FileRequest, len(projected))
+	var need int64
 	for volPath, at := range projected {
-		project(ctx, files[volPath], reqs, at, reports)
+		groups[volPath] = capped(reqs, at)
+		need += projection.MemoryEstimate(files[volPath], groups[volPath])
+	}
+	if need > s.Memory.Size() {
+		return Found{}, outcome.Fail(reasons.ProjectionTooLarge,
+			"the projections of workspace %q need about %d bytes of the controller's memory, above its budget of %d bytes (40%% of its memory limit): project from a persistentVolumeClaim workspace, whose projections run in the reader pod", b.Name, need, s.Memory.Size())
+	}
+	release, ok := s.Memory.Hold(need)
+	if !ok {
+		return Found{}, outcome.Wait(memoryRecheck)
+	}
+	defer release()
+	limit := s.Time
+	if limit == 0 {
+		limit = ProjectionTime
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for volPath, at := range projected {
+		project(ctx, files[volPath], groups[volPath], at, reports)
 	}
 	return Found{Plan: a.Plan, Reports: reports}, nil
 }
 
 // ControllerMaxProjection caps max-projection-bytes for projections the
-// controller computes: a ConfigMap holds at most 1 MiB, a threshold is at
-// most 1Mi, and the controller's memory serves every run at once.
-const ControllerMaxProjection int64 = 4 << 20
+// controller computes: a ConfigMap holds at most 1 MiB, whose parse may
+// take tens of MiB (a megabyte of small objects estimates at 65 MB, under
+// the 80 MiB this cap allows); the controller-wide Memory budget bounds
+// how many such parses run at once.
+const ControllerMaxProjection int64 = 8 << 20
 
-// project answers the projection requests at indexes at, which share one
-// file, parsing it once, here in the controller. A panic fails these
-// results instead of the controller, which would meet the same ConfigMap
-// again after a restart.
-func project(ctx context.Context, content []byte, reqs []protocol.FileRequest, at []int, reports []protocol.FileReport) {
+// capped is the projection requests at indexes at, with max-projection-
+// bytes at most ControllerMaxProjection.
+func capped(reqs []protocol.FileRequest, at []int) []protocol.FileRequest {
 	group := make([]protocol.FileRequest, len(at))
 	for k, i := range at {
 		p := *reqs[i].Projection
@@ -93,11 +132,19 @@ func project(ctx context.Context, content []byte, reqs []protocol.FileRequest, a
 		group[k] = reqs[i]
 		group[k].Projection = &p
 	}
+	return group
+}
+
+// project answers the projection requests group, at indexes at, which
+// share one file, parsing it once, here in the controller, until ctx
+// ends. A panic fails these results instead of the controller, which
+// would meet the same ConfigMap again after a restart.
+func project(ctx context.Context, content []byte, group []protocol.FileRequest, at []int, reports []protocol.FileReport) {
 	defer func() {
 		if r := recover(); r != nil {
-			for _, i := range at {
+			for k, i := range at {
 				reports[i].Found = true
-				reports[i].Error = &protocol.FileError{Reason: reasons.ProjectionEvalFailed, Message: fmt.Sprintf("projecting %q failed: %v", reqs[i].Path, r)}
+				reports[i].Error = &protocol.FileError{Reason: reasons.ProjectionEvalFailed, Message: fmt.Sprintf("projecting %q failed: %v", group[k].Path, r)}
 			}
 		}
 	}()

@@ -3,6 +3,7 @@ package resultmaterialize
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
@@ -38,8 +39,9 @@ var APIVersion = v1alpha1.SchemeGroupVersion.String()
 
 // NewController returns the constructor sharedmain runs: it wires the
 // reconciler to its informers and config store. The clock is a parameter
-// so tests can move time.
-func NewController(clk clock.PassiveClock) func(context.Context, configmap.Watcher) *controller.Impl {
+// so tests can move time; memory is the bytes the controller's own reads
+// and projections may hold at once.
+func NewController(clk clock.PassiveClock, memory int64) func(context.Context, configmap.Watcher) *controller.Impl {
 	return func(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
 		logger := logging.FromContext(ctx)
 		logger.Infow("Starting the ResultMaterialize controller", "version", version.Version)
@@ -48,7 +50,8 @@ func NewController(clk clock.PassiveClock) func(context.Context, configmap.Watch
 			logger.Fatalw("Creating metrics", zap.Error(err))
 		}
 		store := config.NewStore(logger.Named("config-store"))
-		return newController(withEventRecorder(ctx), cmw, deps{clock: clk, store: store, metrics: rec})
+		logger.Infow("Controller memory budget for reads and projections", "bytes", memory)
+		return newController(withEventRecorder(ctx), cmw, deps{clock: clk, store: store, metrics: rec, memory: workspace.NewMemory(memory)})
 	}
 }
 
@@ -57,6 +60,10 @@ type deps struct {
 	clock   clock.PassiveClock
 	store   *config.Store
 	metrics *metrics.Recorder
+	memory  *workspace.Memory
+	// projectionTime bounds a run's ConfigMap projections; zero means
+	// workspace.ProjectionTime.
+	projectionTime time.Duration
 	// logs reads reader pod logs; nil means pods/log.
 	logs func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
 }
@@ -72,7 +79,7 @@ func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controll
 	r := &Reconciler{
 		Clock: clk,
 		Sources: workspace.Sources{
-			ConfigMap: &workspace.ConfigMapSource{Kube: kube},
+			ConfigMap: &workspace.ConfigMapSource{Kube: kube, Memory: d.memory, Time: d.projectionTime},
 			Volume:    &workspace.PodSource{Kube: kube, Pods: podInformer.Lister(), Clock: clk, Logs: d.logs, Metrics: d.metrics},
 		},
 		Metrics:  d.metrics,

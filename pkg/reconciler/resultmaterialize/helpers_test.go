@@ -50,7 +50,12 @@ type env struct {
 	runs    cache.Indexer
 	store   *config.Store
 	metrics *sdkmetric.ManualReader
+	memory  *workspace.Memory
 }
+
+// testProjectionTime bounds a run's ConfigMap projections in tests, so
+// the test of a projection that outlives it takes no longer.
+const testProjectionTime = 2 * time.Second
 
 func materializeConfig(data map[string]string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: config.Name, Namespace: system.Namespace()}, Data: data}
@@ -91,13 +96,14 @@ func newEnvWithLogs(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterializ
 	if err != nil {
 		t.Fatal(err)
 	}
-	impl := newController(ctx, cmw, deps{clock: clk, store: store, logs: logs, metrics: rec})
+	memory := workspace.NewMemory(workspace.DefaultMemory)
+	impl := newController(ctx, cmw, deps{clock: clk, store: store, logs: logs, metrics: rec, memory: memory, projectionTime: testProjectionTime})
 	if la, ok := impl.Reconciler.(pkgreconciler.LeaderAware); ok {
 		if err := la.Promote(pkgreconciler.UniversalBucket(), func(pkgreconciler.Bucket, types.NamespacedName) {}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return &env{ctx: ctx, impl: impl, clients: clients, clock: clk, store: store, metrics: reader,
+	return &env{ctx: ctx, impl: impl, clients: clients, clock: clk, store: store, metrics: reader, memory: memory,
 		runs: informers.CustomRun.Informer().GetIndexer()}
 }
 

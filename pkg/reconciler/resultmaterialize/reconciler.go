@@ -38,6 +38,11 @@ import (
 // server or log stream never holds a worker.
 const ReconcileTimeout = time.Minute
 
+// StatusReserve is the part of ReconcileTimeout kept for writing the
+// status: the reconcile's own work (reads, projections, pod calls) must
+// end StatusReserve before the deadline, so what it reached is written.
+const StatusReserve = 15 * time.Second
+
 // staleRecheck is when a reconcile that found its copy of the run out of
 // date looks again, if the newer copy has not reached the cache by then.
 const staleRecheck = time.Second
@@ -76,7 +81,9 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) 
 	run.SetDefaults(ctx)
 	before := run.Status.DeepCopy()
 	ctx, reports := withReports(ctx)
-	err := r.reconcileKind(ctx, run)
+	work, cancelWork := context.WithTimeout(ctx, ReconcileTimeout-StatusReserve)
+	defer cancelWork()
+	err := r.reconcileKind(work, run)
 	if werr := r.writeStatus(ctx, run, before); werr != nil {
 		return werr
 	}

@@ -1,0 +1,40 @@
+package workspace
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/reasons"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// TestProjectionsAboveTheControllerMemoryFail checks that ConfigMap
+// projections whose memory estimate is above the controller's whole
+// budget fail at once, naming both, and hold nothing of it.
+func TestProjectionsAboveTheControllerMemoryFail(t *testing.T) {
+	doc := `{"a":[` + strings.Repeat(`{"k":0},`, 10000) + `{"k":0}]}`
+	kube := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "docs", Namespace: "ns"}, Data: map[string]string{"doc.json": doc}})
+	memory := NewMemory(1 << 20)
+	src := &ConfigMapSource{Kube: kube, Memory: memory}
+	run := &v1beta1.CustomRun{ObjectMeta: metav1.ObjectMeta{Name: "run", Namespace: "ns"}}
+	binding := v1beta1.WorkspaceBinding{Name: "ws", ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "docs"}}}
+	plan := materialize.Plan{MaxInlineTotal: 1 << 10, MaxProjectionBytes: 64 << 20, Results: []materialize.Result{{
+		Name: "n", Path: "doc.json", Threshold: 100, OnOversize: materialize.PolicyReference, Encoding: materialize.EncodingText,
+		Type: materialize.TypeString, Expression: "size(doc.a) > 0"}}}
+	_, err := src.Read(context.Background(), Attempt{Run: run, Binding: binding, Plan: plan})
+	o := outcome.As(err)
+	if o == nil || o.Kind != outcome.Terminal || o.Reason != reasons.ProjectionTooLarge || !strings.Contains(o.Message, "above its budget of 1048576 bytes") {
+		t.Fatalf("Read = %v, want a terminal %s naming the budget", err, reasons.ProjectionTooLarge)
+	}
+	release, ok := memory.Hold(memory.Size())
+	if !ok {
+		t.Fatal("the failed run kept part of the budget")
+	}
+	release()
+}
