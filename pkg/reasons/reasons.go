@@ -77,7 +77,8 @@ const (
 	// met a file above max-projection-bytes, or a path selected a value
 	// above it.
 	ProjectionTooLarge Reason = "ProjectionTooLarge"
-	// ProjectionCostExceeded means an expression went over the CEL cost limit.
+	// ProjectionCostExceeded means an expression went over the CEL cost
+	// limit or its time, or a projection ran out of its caller's time.
 	ProjectionCostExceeded Reason = "ProjectionCostExceeded"
 	// ProjectionEvalFailed means an expression failed at run time (a type
 	// error, a division by zero) or gave a value JSON cannot hold.

@@ -115,14 +115,14 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 // that runs and may have printed its whole document.
 func (s *PodSource) finish(ctx context.Context, pod *corev1.Pod, a Attempt, found Found) (Found, error) {
 	found.Plan = recordedPlan(pod, a.Plan)
-	reports, err := s.output(ctx, pod, found.Plan)
+	reports, size, err := s.output(ctx, pod, found.Plan)
 	if err != nil {
 		return Found{ReaderPod: found.ReaderPod}, err
 	}
 	found.Reports = reports
 	s.peeks.forget(pod.UID)
 	latency := s.Clock.Since(pod.CreationTimestamp.Time)
-	logging.FromContext(ctx).Infow("Reader pod output read", "pod", pod.Name, "phase", pod.Status.Phase, "latency", latency.String())
+	logging.FromContext(ctx).Infow("Reader pod output read", "pod", pod.Name, "phase", pod.Status.Phase, "latency", latency.String(), "bytes", size)
 	s.Metrics.ReaderLatency(ctx, latency)
 	return found, nil
 }
@@ -195,10 +195,11 @@ func recordedPlan(pod *corev1.Pod, current materialize.Plan) materialize.Plan {
 	return current
 }
 
-// output reads and checks the reader's one JSON document. A log that
+// output reads and checks the reader's one JSON document, and says how
+// many bytes it read. A log that
 // cannot be read, or anything malformed, truncated or larger than the
 // plan allows, fails the attempt.
-func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, plan materialize.Plan) ([]protocol.FileReport, error) {
+func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, plan materialize.Plan) ([]protocol.FileReport, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, LogTimeout)
 	defer cancel()
 	reqs := plan.Requests()
@@ -209,24 +210,24 @@ func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, plan materializ
 	}
 	stream, err := logs(ctx, pod, limit+1)
 	if apierrors.IsTooManyRequests(err) {
-		return nil, fmt.Errorf("reading the log of reader pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		return nil, 0, fmt.Errorf("reading the log of reader pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	if err != nil {
-		return nil, outcome.Retry(reasons.ReaderLogUnavailable, "reading the log of reader pod %q: %v", pod.Name, err)
+		return nil, 0, outcome.Retry(reasons.ReaderLogUnavailable, "reading the log of reader pod %q: %v", pod.Name, err)
 	}
 	defer stream.Close()
 	raw, err := io.ReadAll(io.LimitReader(stream, limit+1))
 	if err != nil {
-		return nil, outcome.Retry(reasons.ReaderLogUnavailable, "reading the log of reader pod %q after %d bytes: %v", pod.Name, len(raw), err)
+		return nil, 0, outcome.Retry(reasons.ReaderLogUnavailable, "reading the log of reader pod %q after %d bytes: %v", pod.Name, len(raw), err)
 	}
 	reports, err := protocol.Parse(raw, reqs, plan.MaxInlineTotal)
 	if errors.Is(err, protocol.ErrCut) {
-		return nil, outcome.Retry(reasons.ReaderOutputCut, "reader pod %q: %v: its output (at most %d bytes) is far below the kubelet's log rotation, so the log was rotated or written to by something else", pod.Name, err, limit)
+		return nil, 0, outcome.Retry(reasons.ReaderOutputCut, "reader pod %q: %v: its output (at most %d bytes) is far below the kubelet's log rotation, so the log was rotated or written to by something else", pod.Name, err, limit)
 	}
 	if err != nil {
-		return nil, outcome.Retry(reasons.ReaderOutputInvalid, "reader pod %q: %v", pod.Name, err)
+		return nil, 0, outcome.Retry(reasons.ReaderOutputInvalid, "reader pod %q: %v", pod.Name, err)
 	}
-	return reports, nil
+	return reports, len(raw), nil
 }
 
 func (s *PodSource) kubeLogs(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error) {
