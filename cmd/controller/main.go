@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/reconciler/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/workspace"
@@ -26,16 +27,36 @@ func main() {
 	sharedmain.MainWithContext(ctx, resultmaterialize.ControllerName, resultmaterialize.NewController(clock.RealClock{}, memoryBudget()))
 }
 
-// memoryBudget reads the container's memory limit (MEMORY_LIMIT, from a
-// resourceFieldRef), sets the Go runtime's soft limit (GOMEMLIMIT) at 90%
-// of it, and gives 40% of it to the controller's own reads and
-// projections; the rest serves the informers' caches and the workers.
-// Without a limit the budget is workspace.DefaultMemory.
+// memoryBudget reads the container's memory limit from its cgroup, sets
+// the Go runtime's soft limit at 90% of it unless GOMEMLIMIT is set, and
+// gives 40% of it to the controller's own projections; the rest serves
+// the informers' caches and the workers. Without a limit the budget is
+// workspace.DefaultMemory and the runtime's limit is left alone.
 func memoryBudget() int64 {
-	limit, err := strconv.ParseInt(os.Getenv(workspace.MemoryLimitEnv), 10, 64)
-	if err != nil || limit <= 0 {
+	limit := cgroupMemoryLimit()
+	if limit <= 0 {
 		return workspace.DefaultMemory
 	}
-	debug.SetMemoryLimit(limit / 10 * 9)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(limit / 10 * 9)
+	}
 	return limit / 10 * 4
+}
+
+// cgroupMemoryLimit is the memory limit of the cgroup the controller
+// runs in (v2, else v1), or 0 when it has none.
+func cgroupMemoryLimit() int64 {
+	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// "max" (v2) or a number near 2^63 (v1) means no limit.
+		n, err := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
+		if err != nil || n >= 1<<62 {
+			return 0
+		}
+		return n
+	}
+	return 0
 }

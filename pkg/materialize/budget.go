@@ -8,7 +8,7 @@ import (
 )
 
 // applyBudget keeps the stored (JSON-encoded) bytes of the run's inline
-// values, costs[i] each (see costOf), within plan.MaxInlineTotal by
+// values, costs[i] each, within plan.MaxInlineTotal by
 // demoting inline and truncated values
 // to references, largest first and ties broken by name, so the same inputs
 // always give the same outcome. A result whose policy is fail, or an array

@@ -84,9 +84,18 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 		if err := protocol.Check(reqs[i], rep); err != nil {
 			return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: %v", res.Name, err)
 		}
+		if rep.Compact && !Compacts(res) {
+			return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: the reader sent a compacted head for a result that is not a JSON array file", res.Name)
+		}
 		if rep.Withheld {
 			rows[i], costs[i] = baseRow(res, rep), rep.Stored
 			rows[i].Inline, rows[i].Reason = true, Inline
+			if rep.Stored > res.Threshold {
+				if res.OnOversize != PolicyReference || res.Type == TypeArray || res.Projected() {
+					return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: the reader withheld the head of a value over its threshold that only a reference can do without", res.Name)
+				}
+				rows[i].Inline, rows[i].Reason, values[i] = false, Reference, res.Path
+			}
 			continue
 		}
 		row, value, err := decide(res, rep)
@@ -94,10 +103,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 			return Outcome{}, err
 		}
 		rows[i], values[i] = row, value
-		switch row.Reason {
-		case Inline, Truncated:
-			costs[i] = costOf(res, rep, value)
-		case Defaulted:
+		if row.Reason == Inline || row.Reason == Truncated || row.Reason == Defaulted {
 			costs[i] = JSONLen(value)
 		}
 	}
@@ -105,7 +111,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 		return Outcome{}, err
 	}
 	for i, rep := range reports {
-		if rep.Withheld && rows[i].Reason != Demoted {
+		if rep.Withheld && rows[i].Reason != Demoted && rows[i].Reason != Reference {
 			return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid,
 				"result %q: the reader withheld its value (%d bytes as stored JSON), which the run keeps inline within max-inline-total of %d bytes", rows[i].Name, rep.Stored, plan.MaxInlineTotal)
 		}

@@ -186,3 +186,16 @@ func TestProjectedArrayIsSurfacedAsHashed(t *testing.T) {
 		t.Errorf("values (-want +got):\n%s", d)
 	}
 }
+
+// TestPrettyArrayCostsItsValue checks an array file's whitespace does not
+// count against the inline budget: the budget counts stored JSON.
+func TestPrettyArrayCostsItsValue(t *testing.T) {
+	res := result("list", 1<<20, PolicyReference)
+	res.Type, res.Format = TypeArray, FormatJSON
+	plan := Plan{MaxInlineTotal: 200, Results: []Result{res}}
+	file := "[" + strings.Repeat(" ", 90_000) + `"` + strings.Repeat("a", 100) + `"]`
+	got, err := Materialize(plan, at(plan, []protocol.FileReport{found(file, 1<<20)}))
+	if err != nil || !got.Rows[0].Inline {
+		t.Fatalf("Materialize = %+v, %v; want the 106-byte value inline within a 200-byte budget", got.Rows, err)
+	}
+}

@@ -63,27 +63,42 @@ func (k *Keeper) Offer(i int, name string, cost int64) []int {
 	return dropped
 }
 
-// Weigh says what the engine makes of one report of res: whether its
-// value competes for the run's inline budget and at what cost, or the
-// error that fails the run. A source calls it where the bytes are, so it
-// keeps only the heads the run can use.
-func Weigh(res Result, rep protocol.FileReport) (cost int64, candidate bool, err error) {
-	row, value, err := decide(res, rep)
-	if err != nil || (row.Reason != Inline && row.Reason != Truncated) {
-		return 0, false, err
-	}
-	return costOf(res, rep, value), true, nil
+// Weight is what the engine makes of one report, as far as its head is
+// concerned.
+type Weight struct {
+	// Cost is the stored (JSON-encoded) size of the value the head makes.
+	Cost int64
+	// Candidate says the value is inline or truncated: it competes for
+	// the run's inline budget, and Value is it.
+	Candidate bool
+	// Value is a candidate's value.
+	Value string
+	// Unused says the value ends by reference although the report carries
+	// its head: the file fits its threshold but its stored value does not.
+	Unused bool
 }
 
-// costOf is what an inline or truncated value takes of the run's budget:
-// its stored (JSON-encoded) size or, for an array whose file is larger
-// than its compact value (whitespace), the file's size, so the bytes a
-// reader sends for the values a run keeps never exceed the budget by
-// more than a few bytes each.
-func costOf(res Result, rep protocol.FileReport, value string) int64 {
-	stored := JSONLen(value)
-	if res.Type == TypeArray {
-		return max(stored, int64(len(rep.Head)))
+// Weigh says what the engine makes of one report of res, or the error
+// that fails the run. A source calls it where the bytes are, so it keeps
+// only the heads the run can use.
+func Weigh(res Result, rep protocol.FileReport) (Weight, error) {
+	row, value, err := decide(res, rep)
+	switch {
+	case err != nil:
+		return Weight{}, err
+	case row.Reason == Inline || row.Reason == Truncated:
+		return Weight{Cost: JSONLen(value), Candidate: true, Value: value}, nil
+	case row.Reason == Reference && len(rep.Head) > 0:
+		over, err := encode(res, rep.Head)
+		return Weight{Cost: JSONLen(over), Unused: true}, err
 	}
-	return stored
+	return Weight{}, nil
+}
+
+// Compacts says whether a source may send a candidate's value in place
+// of its head: a JSON array file's items, re-encoded compactly, make the
+// very same value, and whitespace in the file then never crosses the
+// wire.
+func Compacts(res Result) bool {
+	return res.Type == TypeArray && !res.Projected() && (res.Format == FormatJSON || res.Format == "")
 }

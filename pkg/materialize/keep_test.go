@@ -27,12 +27,12 @@ func FuzzKeeperMatchesBudget(f *testing.F) {
 			name := fmt.Sprintf("r%02d", (i*7)%41)
 			plan.Results = append(plan.Results, result(name, 300, PolicyReference))
 			reports = append(reports, found(strings.Repeat("x", int(s)), 300))
-			cost, candidate, err := Weigh(plan.Results[i], at(plan, reports)[i])
-			if err != nil || !candidate {
-				t.Fatalf("Weigh(%d bytes) = %d, %v, %v", s, cost, candidate, err)
+			w, err := Weigh(plan.Results[i], at(plan, reports)[i])
+			if err != nil || !w.Candidate {
+				t.Fatalf("Weigh(%d bytes) = %+v, %v", s, w, err)
 			}
 			kept[i] = true
-			for _, j := range keep.Offer(i, name, cost) {
+			for _, j := range keep.Offer(i, name, w.Cost) {
 				kept[j] = false
 			}
 		}
@@ -59,8 +59,8 @@ func TestKeeperKeepsASuperset(t *testing.T) {
 	reports := at(plan, []protocol.FileReport{found("1234", 10), {}, found("123", 10)})
 	keep := NewKeeper(plan.MaxInlineTotal)
 	for _, i := range []int{0, 2} {
-		cost, _, _ := Weigh(plan.Results[i], reports[i])
-		if dropped := keep.Offer(i, plan.Results[i].Name, cost); len(dropped) > 0 {
+		w, _ := Weigh(plan.Results[i], reports[i])
+		if dropped := keep.Offer(i, plan.Results[i].Name, w.Cost); len(dropped) > 0 {
 			t.Fatalf("Offer(%d) dropped %v; 4+3 bytes fit 10", i, dropped)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,11 @@ func number(n string) any {
 	return f
 }
 
+// quoted matches what the YAML parser quotes of the document in its
+// errors (an anchor's name, a tag, a character), which a message must
+// not carry: a key or a value can be secret.
+var quoted = regexp.MustCompile("(['\"`])[^'\"`]*(?:['\"`])")
+
 // parseYAML parses exactly one YAML document into its node tree, which
 // holds each alias once, unexpanded, so what decoding it will build can
 // be counted first (see expansion).
@@ -87,7 +93,7 @@ func parseYAML(c clock, raw []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("is not a YAML document: it is empty")
 		}
-		return nil, fmt.Errorf("is not valid YAML: %w", err)
+		return nil, fmt.Errorf("is not valid YAML: %s", quoted.ReplaceAllString(err.Error(), "$1...$1"))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {

@@ -48,6 +48,8 @@ func TestMessagesNeverQuoteTheDocument(t *testing.T) {
 		{"a: {" + secret + ": .nan}\n", protocol.Projection{JSONPath: "{.a}", Format: FormatYAML}, reasons.ProjectionInvalidDocument, "NaN"},
 		{secret + ": 1\n1: a\n1.0: b\n", protocol.Projection{JSONPath: "{.a}", Format: FormatYAML}, reasons.ProjectionInvalidDocument, "the same once written as JSON"},
 		{"a: !!binary " + secret + "\n", protocol.Projection{JSONPath: "{.a}", Format: FormatYAML}, reasons.ProjectionInvalidDocument, "not base64"},
+		{"password: *" + secret + "\n", protocol.Projection{JSONPath: "{.a}", Format: FormatYAML}, reasons.ProjectionInvalidDocument, "unknown anchor"},
+		{"a: \"" + secret + "\n", protocol.Projection{JSONPath: "{.a}", Format: FormatYAML}, reasons.ProjectionInvalidDocument, "is not valid YAML"},
 	} {
 		got := project(t, tc.doc, tc.p)
 		query := tc.p.JSONPath + tc.p.Expression

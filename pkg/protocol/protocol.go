@@ -69,9 +69,13 @@ type FileReport struct {
 	// Withheld says the reader kept the head back: the run cannot keep
 	// this value inline within its budget, or fails at an earlier result.
 	Withheld bool `json:"withheld,omitempty"`
-	// Stored is what a withheld value would take of the run's inline
-	// budget, in bytes of stored JSON.
+	// Stored is the stored (JSON-encoded) size of a withheld value: what
+	// it would take of the run's inline budget, or more than its
+	// threshold for a value that ends by reference.
 	Stored int64 `json:"stored,omitempty"`
+	// Compact says Head holds an array file's items re-encoded compactly
+	// (the value they make), not the file's first bytes.
+	Compact bool `json:"compact,omitempty"`
 	// Error is set when the file exists but cannot be used.
 	Error *FileError `json:"error,omitempty"`
 	// Source describes the file a projected value was computed from.
@@ -106,7 +110,8 @@ type Output struct {
 // names and numbers, and for a projection its message; and the heads in
 // base64. The reader sends heads only for the values the run keeps
 // inline (see materialize.Keeper), whose raw bytes exceed their stored
-// size by at most 6 each (a truncated value's last escaped rune), or else
+// size by at most 6 each (a truncated value's last escaped rune; a JSON
+// array file is sent as its compact value), or else
 // the one head that fails the run alone, so heads take at most the larger
 // of maxInline plus 6 per file and the largest limit.
 func MaxOutputBytes(reqs []FileRequest, maxInline int64) int64 {
@@ -180,11 +185,11 @@ var ErrCut = errors.New("the log does not begin with the reader's document")
 // no value is ever surfaced from bytes that are not all there. Output
 // whose start is missing fails with ErrCut.
 func Parse(raw []byte, reqs []FileRequest, maxInline int64) ([]FileReport, error) {
-	if limit := MaxOutputBytes(reqs, maxInline); int64(len(raw)) > limit {
-		return nil, fmt.Errorf("output is over %d bytes, the most %d requested files can produce within an inline budget of %d bytes", limit, len(reqs), maxInline)
-	}
 	if len(raw) > 0 && !bytes.HasPrefix(raw, []byte(DocumentStart[:min(len(raw), len(DocumentStart))])) {
 		return nil, fmt.Errorf("%w (%d bytes)", ErrCut, len(raw))
+	}
+	if limit := MaxOutputBytes(reqs, maxInline); int64(len(raw)) > limit {
+		return nil, fmt.Errorf("output is over %d bytes, the most %d requested files can produce within an inline budget of %d bytes", limit, len(reqs), maxInline)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -217,6 +222,12 @@ func Check(req FileRequest, f FileReport) error {
 		return fmt.Errorf("report for %q withholds its head but is not a found, readable file with no head and a stored size", f.Path)
 	}
 	if f.Withheld {
+		return nil
+	}
+	if f.Compact && (!f.Found || f.Error != nil || int64(len(f.Head)) > req.Limit) {
+		return fmt.Errorf("report for %q has a compacted head of %d bytes for a limit of %d", f.Path, len(f.Head), req.Limit)
+	}
+	if f.Compact {
 		return nil
 	}
 	if !f.Found || f.Error != nil {

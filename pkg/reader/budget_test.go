@@ -33,35 +33,51 @@ func stream(t *testing.T, root *os.Root, plan materialize.Plan) ([]protocol.File
 
 // TestStreamPrintsOnlyWhatTheRunKeeps is the case the kubelet's log
 // rotation cut: 64 results of 1,000,000 bytes at a 1Mi threshold, under
-// the default 128Ki budget. Every value fits its threshold, none fits the
-// budget, so the reader prints no head at all, and every result ends by
-// reference; a few small results beside them keep their heads.
+// the default 128Ki budget. Whether each value fits its threshold and
+// not the budget (plain text), or fits as a file but not as stored JSON
+// (escaped newlines, base64), the run keeps none inline, so the reader
+// prints no head at all and every result ends by reference; a few small
+// results beside them keep their heads.
 func TestStreamPrintsOnlyWhatTheRunKeeps(t *testing.T) {
-	dir := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(dir, "big"), bytes.Repeat([]byte("x"), 1_000_000), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "small"), []byte("small value"), 0o644))
-	root, err := os.OpenRoot(dir)
-	must(t, err)
-	defer root.Close()
-	plan := materialize.Plan{MaxInlineTotal: 128 << 10}
-	for i := range 64 {
-		path := "big"
-		if i%16 == 0 {
-			path = "small"
-		}
-		plan.Results = append(plan.Results, text(fmt.Sprintf("r%02d", i), path, 1<<20))
-	}
-	reports, printed := stream(t, root, plan)
-	if limit := protocol.MaxOutputBytes(plan.Requests(), plan.MaxInlineTotal); int64(printed) > limit || printed > 100<<10 {
-		t.Errorf("the reader printed %d bytes; want at most its bound %d and far below the 1 MB values it read", printed, limit)
-	}
-	got, err := materialize.Materialize(plan, reports)
-	must(t, err)
-	for i, row := range got.Rows {
-		small := i%16 == 0
-		if row.Inline != small || (small && reports[i].Withheld) || (!small && (!reports[i].Withheld || reports[i].Stored != 1_000_000)) {
-			t.Errorf("result %s: inline %v, withheld %v, stored %d; want the small ones inline and the others withheld at 1000000", row.Name, row.Inline, reports[i].Withheld, reports[i].Stored)
-		}
+	for name, tc := range map[string]struct {
+		content  []byte
+		encoding materialize.Encoding
+		stored   int64
+	}{
+		"within the threshold": {bytes.Repeat([]byte("x"), 1_000_000), materialize.EncodingText, 1_000_000},
+		"escaped over it":      {bytes.Repeat([]byte("abcdefghijklmnopqrs\n"), 50_000), materialize.EncodingText, 1_050_000},
+		"base64 over it":       {bytes.Repeat([]byte{0xff}, 1_000_000), materialize.EncodingBase64, 1_333_336},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			must(t, os.WriteFile(filepath.Join(dir, "big"), tc.content, 0o644))
+			must(t, os.WriteFile(filepath.Join(dir, "small"), []byte("small value"), 0o644))
+			root, err := os.OpenRoot(dir)
+			must(t, err)
+			defer root.Close()
+			plan := materialize.Plan{MaxInlineTotal: 128 << 10}
+			for i := range 64 {
+				res := text(fmt.Sprintf("r%02d", i), "big", 1<<20)
+				if i%16 == 0 {
+					res.Path = "small"
+				} else {
+					res.Encoding = tc.encoding
+				}
+				plan.Results = append(plan.Results, res)
+			}
+			reports, printed := stream(t, root, plan)
+			if limit := protocol.MaxOutputBytes(plan.Requests(), plan.MaxInlineTotal); int64(printed) > limit || printed > 100<<10 {
+				t.Errorf("the reader printed %d bytes; want at most its bound %d and far below the 1 MB values it read", printed, limit)
+			}
+			got, err := materialize.Materialize(plan, reports)
+			must(t, err)
+			for i, row := range got.Rows {
+				small := i%16 == 0
+				if row.Inline != small || (small && reports[i].Withheld) || (!small && (!reports[i].Withheld || reports[i].Stored != tc.stored)) {
+					t.Errorf("result %s: inline %v, withheld %v, stored %d; want the small ones inline and the others withheld at %d", row.Name, row.Inline, reports[i].Withheld, reports[i].Stored, tc.stored)
+				}
+			}
+		})
 	}
 }
 
@@ -100,7 +116,9 @@ func TestStreamAgreesWithTheEngine(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	dir := t.TempDir()
 	contents := []string{"", "a", "yes\n", `["x","y"]`, "[\n  \"x\",\n  \"y\"\n]\n", "a\nb\n", "\x01\x02\x03\"\"", "ok\xff",
-		strings.Repeat("é", 300), strings.Repeat("z", 900), strings.Repeat("\x1f", 400)}
+		strings.Repeat("é", 300), strings.Repeat("z", 900), strings.Repeat("\x1f", 400),
+		strings.Repeat("line of text\n", 400), strings.Repeat("\"<&>", 1500), "[" + strings.Repeat(`   "item" ,`, 500) + `"last"]`,
+		strings.Repeat("x", 6000)}
 	for i, c := range contents {
 		must(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%d", i)), []byte(c), 0o644))
 	}
@@ -111,7 +129,7 @@ func TestStreamAgreesWithTheEngine(t *testing.T) {
 	for n := range 500 {
 		plan := materialize.Plan{MaxInlineTotal: int64(rng.IntN(3000))}
 		for i := range 1 + rng.IntN(12) {
-			res := text(fmt.Sprintf("r%02d", i), fmt.Sprintf("f%d", rng.IntN(len(contents)+1)), int64(1+rng.IntN(1200)))
+			res := text(fmt.Sprintf("r%02d", i), fmt.Sprintf("f%d", rng.IntN(len(contents)+1)), int64(1+rng.IntN(8000)))
 			res.OnOversize = policies[rng.IntN(len(policies))]
 			res.Optional = rng.IntN(4) == 0
 			if res.Optional {
@@ -143,5 +161,31 @@ func TestStreamAgreesWithTheEngine(t *testing.T) {
 		if limit := protocol.MaxOutputBytes(plan.Requests(), plan.MaxInlineTotal); int64(printed) > limit {
 			t.Fatalf("case %d: printed %d bytes, above the bound %d", n, printed, limit)
 		}
+	}
+}
+
+// TestStreamSendsArraysCompact checks that a JSON array file padded with
+// whitespace crosses the wire as its compact value: 64 such files of
+// 900 kB, each one short item, are all kept inline and printed small.
+func TestStreamSendsArraysCompact(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "list"), []byte("["+strings.Repeat(" ", 900_000)+`"a"]`), 0o644))
+	root, err := os.OpenRoot(dir)
+	must(t, err)
+	defer root.Close()
+	plan := materialize.Plan{MaxInlineTotal: 128 << 10}
+	for i := range 64 {
+		res := text(fmt.Sprintf("r%02d", i), "list", 1<<20)
+		res.Type, res.Format = materialize.TypeArray, materialize.FormatJSON
+		plan.Results = append(plan.Results, res)
+	}
+	reports, printed := stream(t, root, plan)
+	if printed > 100<<10 {
+		t.Errorf("the reader printed %d bytes for 64 one-item arrays", printed)
+	}
+	got, err := materialize.Materialize(plan, reports)
+	must(t, err)
+	if v := got.Values[0]; v.Value != `["a"]` || !got.Rows[63].Inline || got.Rows[63].Size != 900_005 {
+		t.Errorf("r00 = %q, r63 %+v; want [\"a\"] inline with the file's size", v.Value, got.Rows[63])
 	}
 }

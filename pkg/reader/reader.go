@@ -28,10 +28,11 @@ const bufferSize = 256 << 10
 
 // Stream reports on every result of plan, in order, then prints the
 // document. It keeps a head only while the run can still keep its value
-// inline (materialize.Keeper), and after a result that fails the run only
-// that result's head, so what it holds and prints is bounded by the run's
-// inline budget (protocol.MaxOutputBytes), not by the number or size of
-// the files.
+// inline (materialize.Keeper), never the head of a value that ends by
+// reference, a JSON array file's as its compact value, and after a
+// result that fails the run only that result's head, so what it holds
+// and prints is bounded by the run's inline budget
+// (protocol.MaxOutputBytes), not by the number or size of the files.
 func Stream(root *os.Root, plan materialize.Plan, w io.Writer) error {
 	reqs := plan.Requests()
 	reports := make([]protocol.FileReport, len(reqs))
@@ -56,8 +57,8 @@ func Stream(root *os.Root, plan materialize.Plan, w io.Writer) error {
 		} else {
 			reports[i], spare = read(root, req, buf, spare[:0]), nil
 		}
-		cost, candidate, err := materialize.Weigh(plan.Results[i], reports[i])
-		costs[i] = cost
+		weight, err := materialize.Weigh(plan.Results[i], reports[i])
+		costs[i] = weight.Cost
 		switch {
 		case failed:
 			withhold(i)
@@ -66,8 +67,13 @@ func Stream(root *os.Root, plan materialize.Plan, w io.Writer) error {
 			for j := range i {
 				withhold(j)
 			}
-		case candidate:
-			for _, j := range keep.Offer(i, plan.Results[i].Name, cost) {
+		case weight.Unused:
+			withhold(i)
+		case weight.Candidate:
+			if materialize.Compacts(plan.Results[i]) && len(weight.Value) < len(reports[i].Head) {
+				reports[i].Head, reports[i].Compact = []byte(weight.Value), true
+			}
+			for _, j := range keep.Offer(i, plan.Results[i].Name, weight.Cost) {
 				withhold(j)
 			}
 		}
@@ -89,7 +95,7 @@ func withheld(rep *protocol.FileReport, cost int64) []byte {
 	if len(head) == 0 || rep.Error != nil {
 		return nil
 	}
-	rep.Head, rep.Withheld, rep.Stored = nil, true, max(cost, 1)
+	rep.Head, rep.Withheld, rep.Stored, rep.Compact = nil, true, max(cost, 1), false
 	return head
 }
 

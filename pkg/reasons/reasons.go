@@ -28,6 +28,9 @@ const (
 	// report the reader container: the pod's phase is Unknown, or Running
 	// without the container's state.
 	ReaderStatusUnknown Reason = "ReaderStatusUnknown"
+	// ControllerMemoryBusy means the run's ConfigMap projections wait for
+	// their share of the controller's memory budget, held by other runs'.
+	ControllerMemoryBusy Reason = "ControllerMemoryBusy"
 	// Materialized means every requested result was surfaced inline or by reference.
 	Materialized Reason = "Materialized"
 
@@ -127,12 +130,12 @@ const (
 
 // Waiting lists the reasons a running run (Succeeded=Unknown) gives for
 // what it waits on; none of them ends a run.
-var Waiting = []Reason{ReaderQuotaExceeded, ReaderCreateRetrying, ReaderPending, ReaderStatusUnknown}
+var Waiting = []Reason{ReaderQuotaExceeded, ReaderCreateRetrying, ReaderPending, ReaderStatusUnknown, ControllerMemoryBusy}
 
 // All lists every reason; docs/reasons.md must name each one.
 var All = []Reason{
 	Running, Materialized, InvalidSpec, ObjectNotFound,
-	ReaderQuotaExceeded, ReaderCreateRetrying, ReaderPending, ReaderStatusUnknown,
+	ReaderQuotaExceeded, ReaderCreateRetrying, ReaderPending, ReaderStatusUnknown, ControllerMemoryBusy,
 	WorkspaceMissing, WorkspaceAmbiguous, WorkspaceNotSupported, SecretWorkspaceRefused, WorkspaceSourceNotFound,
 	ResultMissing, ResultUnreadable, ResultInvalidUTF8, ResultOversize, ResultInvalidArray, ResultReadAsArray,
 	ProjectionInvalidDocument, ProjectionNoMatch, ProjectionTooLarge, ProjectionCostExceeded, ProjectionEvalFailed,

@@ -88,29 +88,37 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	if len(projected) == 0 {
 		return Found{Plan: a.Plan, Reports: reports}, nil
 	}
+	// The files are projected one after the other: the run needs the
+	// largest file's estimate, not their sum.
 	groups := make(map[string][]protocol.FileRequest, len(projected))
 	var need int64
 	for volPath, at := range projected {
-		groups[volPath] = capped(reqs, at)
-		need += projection.MemoryEstimate(files[volPath], groups[volPath])
+		groups[volPath] = capped(reqs, at, int64(len(files[volPath])))
+		need = max(need, projection.MemoryEstimate(files[volPath], groups[volPath]))
 	}
 	if need > s.Memory.Size() {
 		return Found{}, outcome.Fail(reasons.ProjectionTooLarge,
-			"the projections of workspace %q need about %d bytes of the controller's memory, above its budget of %d bytes (40%% of its memory limit): project from a persistentVolumeClaim workspace, whose projections run in the reader pod", b.Name, need, s.Memory.Size())
+			"the projections of workspace %q need about %d bytes of the controller's memory, above its whole budget of %d bytes for projections: project from a persistentVolumeClaim workspace, whose projections run in the reader pod", b.Name, need, s.Memory.Size())
 	}
 	release, ok := s.Memory.Hold(need)
 	if !ok {
-		return Found{}, outcome.Wait(memoryRecheck)
+		return Found{}, outcome.WaitOn(reasons.ControllerMemoryBusy, memoryRecheck,
+			"the projections of workspace %q wait for %d bytes of the controller's memory budget of %d bytes, held by other runs' projections", b.Name, need, s.Memory.Size())
 	}
 	defer release()
 	limit := s.Time
 	if limit == 0 {
 		limit = ProjectionTime
 	}
-	ctx, cancel := context.WithTimeout(ctx, limit)
+	pctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	for volPath, at := range projected {
-		project(ctx, files[volPath], groups[volPath], at, reports)
+		project(pctx, files[volPath], groups[volPath], at, reports)
+	}
+	if err := ctx.Err(); err != nil {
+		// The reconcile's own deadline, not the projection time, cut
+		// them short: try again rather than fail the results.
+		return Found{}, fmt.Errorf("projecting workspace %q: the reconcile ran out of time: %w", b.Name, err)
 	}
 	return Found{Plan: a.Plan, Reports: reports}, nil
 }
@@ -122,13 +130,19 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 // how many such parses run at once.
 const ControllerMaxProjection int64 = 8 << 20
 
-// capped is the projection requests at indexes at, with max-projection-
-// bytes at most ControllerMaxProjection.
-func capped(reqs []protocol.FileRequest, at []int) []protocol.FileRequest {
+// minRender is the least max-projection-bytes a ConfigMap projection
+// gets, however small its file.
+const minRender int64 = 64 << 10
+
+// capped is the projection requests at indexes at, over a file of size
+// bytes, with max-projection-bytes at most ControllerMaxProjection and at
+// most what the file can need: the file parsed whole, and what its
+// values render to, at most minRender or 16 times the file.
+func capped(reqs []protocol.FileRequest, at []int, size int64) []protocol.FileRequest {
 	group := make([]protocol.FileRequest, len(at))
 	for k, i := range at {
 		p := *reqs[i].Projection
-		p.MaxBytes = min(p.MaxBytes, ControllerMaxProjection)
+		p.MaxBytes = min(p.MaxBytes, ControllerMaxProjection, max(minRender, 16*size))
 		group[k] = reqs[i]
 		group[k].Projection = &p
 	}

@@ -4,10 +4,6 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// MemoryLimitEnv names the variable holding the controller container's
-// memory limit in bytes.
-const MemoryLimitEnv = "MEMORY_LIMIT"
-
 // DefaultMemory is the budget of a controller run without a memory limit:
 // 40% of the shipped 512Mi.
 const DefaultMemory int64 = 512 << 20 / 10 * 4

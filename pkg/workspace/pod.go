@@ -203,7 +203,15 @@ func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, plan materializ
 	ctx, cancel := context.WithTimeout(ctx, LogTimeout)
 	defer cancel()
 	reqs := plan.Requests()
-	limit := protocol.MaxOutputBytes(reqs, plan.MaxInlineTotal)
+	budget := plan.MaxInlineTotal
+	if pod.Annotations[OutputAnnotation] != OutputBudgeted {
+		// An earlier release's reader printed every head.
+		budget = 0
+		for _, r := range reqs {
+			budget += r.Limit
+		}
+	}
+	limit := protocol.MaxOutputBytes(reqs, budget)
 	logs := s.Logs
 	if logs == nil {
 		logs = s.kubeLogs
@@ -220,7 +228,7 @@ func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, plan materializ
 	if err != nil {
 		return nil, 0, outcome.Retry(reasons.ReaderLogUnavailable, "reading the log of reader pod %q after %d bytes: %v", pod.Name, len(raw), err)
 	}
-	reports, err := protocol.Parse(raw, reqs, plan.MaxInlineTotal)
+	reports, err := protocol.Parse(raw, reqs, budget)
 	if errors.Is(err, protocol.ErrCut) {
 		return nil, 0, outcome.Retry(reasons.ReaderOutputCut, "reader pod %q: %v: its output (at most %d bytes) is far below the kubelet's log rotation, so the log was rotated or written to by something else", pod.Name, err, limit)
 	}

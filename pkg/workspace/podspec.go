@@ -36,6 +36,15 @@ const readerContainer = "reader"
 // computed from the plan the request was made for.
 const PlanAnnotation = "custom.tekton.dev/plan"
 
+// OutputAnnotation says, on the reader pod, that its reader prints only
+// the heads the run can inline (OutputBudgeted). A pod without it was made
+// by an earlier release, whose reader printed every head: its output is
+// read under the bound that reader kept.
+const OutputAnnotation = "custom.tekton.dev/reader-output"
+
+// OutputBudgeted is OutputAnnotation's value on pods of this release.
+const OutputBudgeted = "budgeted"
+
 // MaxPlanBytes bounds PlanAnnotation far below the API server's limit:
 // it refuses, on every try, a pod whose annotations together exceed 256
 // KiB, and admission webhooks and platforms add their own; the plan keeps
@@ -98,7 +107,7 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 			Name:            PodName(run),
 			Namespace:       run.Namespace,
 			Labels:          labels,
-			Annotations:     map[string]string{PlanAnnotation: string(recorded)},
+			Annotations:     map[string]string{PlanAnnotation: string(recorded), OutputAnnotation: OutputBudgeted},
 			OwnerReferences: []metav1.OwnerReference{*kmeta.NewControllerRef(run)},
 		},
 		Spec: corev1.PodSpec{

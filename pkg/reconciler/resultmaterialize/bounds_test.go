@@ -66,8 +66,8 @@ func TestProjectionsWaitForTheControllerMemory(t *testing.T) {
 		t.Fatal("could not hold the whole budget")
 	}
 	got, err := e.reconcile(t, run.Name)
-	if err == nil || got.IsDone() {
-		t.Fatalf("err %v, condition %+v: want a requeue while the memory is held", err, condition(got))
+	if c := condition(got); err == nil || got.IsDone() || c.Reason != string(reasons.ControllerMemoryBusy) || !strings.Contains(c.Message, "held by other runs' projections") {
+		t.Fatalf("err %v, condition %+v: want a requeue, Running %s, while the memory is held", err, c, reasons.ControllerMemoryBusy)
 	}
 	release()
 	got, err = e.reconcile(t, run.Name)
