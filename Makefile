@@ -38,10 +38,13 @@ fuzz: ## Run every fuzz target for 20 seconds
 	go test -run '^$$' -fuzz FuzzParseQuantity -fuzztime 20s ./pkg/materialize/
 	go test -run '^$$' -fuzz FuzzTruncateUTF8 -fuzztime 20s ./pkg/materialize/
 	go test -run '^$$' -fuzz FuzzBudget -fuzztime 20s ./pkg/materialize/
+	go test -run '^$$' -fuzz FuzzJSONLen -fuzztime 20s ./pkg/materialize/
+	go test -run '^$$' -fuzz FuzzKeeperMatchesBudget -fuzztime 20s ./pkg/materialize/
 	go test -run '^$$' -fuzz FuzzReadPath -fuzztime 20s ./pkg/reader/
 	go test -run '^$$' -fuzz FuzzStreamMatchesParse -fuzztime 20s ./pkg/projection/
 	go test -run '^$$' -fuzz FuzzYAML -fuzztime 20s ./pkg/projection/
 	go test -run '^$$' -fuzz FuzzExpression -fuzztime 20s ./pkg/projection/
+	go test -run '^$$' -fuzz FuzzMessagesNeverQuoteTheDocument -fuzztime 20s ./pkg/projection/
 	go test -run '^$$' -fuzz FuzzCRDAgreesWithGo -fuzztime 20s ./pkg/apis/resultmaterialize/v1alpha1/
 
 bench: ## Reader throughput against plain sha256, allocations by file size, and projection streaming against an encoding/json token scan

@@ -56,7 +56,7 @@ install_controller() {
   (
     cd "${REPO_ROOT}"
     KO_DOCKER_REPO="${REGISTRY}/resultmaterialize" KO_DEFAULTBASEIMAGE="${base}" \
-      KUBECONFIG="${KUBECONFIG_LOCAL}" ko apply --insecure-registry --sbom=none -f config/ >/dev/null
+      KUBECONFIG="${KUBECONFIG_LOCAL}" ko apply --insecure-registry --sbom=none --platform="linux/$(go env GOARCH)" -f config/ >/dev/null
   )
   kc -n resultmaterialize rollout restart deploy/resultmaterialize-controller >/dev/null
   kc -n resultmaterialize rollout status deploy/resultmaterialize-controller --timeout=180s

@@ -8,10 +8,12 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NS="${DEMO_NAMESPACE:-resultmaterialize-demo}"
 
+start="$(date +%s)"
 if [[ -z "${KUBECONFIG:-}" ]]; then
   "${REPO_ROOT}/hack/cluster.sh" up
   eval "$("${REPO_ROOT}/hack/cluster.sh" env)"
 fi
+ready="$(date +%s)"
 KUBECTL="$(command -v kubectl || echo /var/cache/resultmaterialize/kube/v1.34.4/kubectl)"
 k() { "${KUBECTL}" -n "${NS}" "$@"; }
 
@@ -37,3 +39,5 @@ k get taskrun -l "tekton.dev/pipelineRun=${name}" -o jsonpath='{range .items[*]}
 echo "  materialize: $(k get "${run}" -o jsonpath='{.status.conditions[0].reason}')"
 echo "Tasks skipped:"
 k get "${pr}" -o jsonpath='{range .status.skippedTasks[*]}{"  "}{.name}{": "}{.reason}{"\n"}{end}'
+echo
+echo "The cluster took $(( ready - start ))s to be ready (its stages are above); the pipeline ran in $(( $(date +%s) - ready ))s."

@@ -3,7 +3,9 @@
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 KUBE_VERSION="${KUBE_VERSION:-v1.34.4}"
-TEKTON_VERSION="${TEKTON_VERSION:-v1.15.1}"
+# Tekton is built from the module hack/tekton/go.mod requires: its
+# version names the cache folder of the images built from it.
+TEKTON_VERSION="$(sed -n 's#^require github.com/tektoncd/pipeline \(v[^ ]*\)$#\1#p' "${REPO_ROOT}/hack/tekton/go.mod")"
 RM_CACHE_DIR="${RM_CACHE_DIR:-/var/cache/resultmaterialize}"
 CLUSTER_DIR="${CLUSTER_DIR:-/var/lib/resultmaterialize-cluster}"
 REGISTRY="${REGISTRY:-127.0.0.1:5000}"
@@ -14,9 +16,16 @@ export PATH="${KUBE_BIN}:${PATH}"
 
 _start_seconds="${_start_seconds:-$(date +%s)}"
 
-# stage prints a stage heading with the seconds since the script started.
+# stage prints a stage heading with the seconds since the script started
+# and how long the stage before it took.
 stage() {
-  echo "[$(( $(date +%s) - _start_seconds ))s] $*"
+  local now took=""
+  now="$(date +%s)"
+  if [[ -n "${_stage_seconds:-}" ]]; then
+    took=" (the stage before took $(( now - _stage_seconds ))s)"
+  fi
+  _stage_seconds="${now}"
+  echo "[$(( now - _start_seconds ))s] $*${took}"
 }
 
 # wait_for runs a command until it succeeds or the timeout (seconds) passes.

@@ -30,7 +30,7 @@ build() {
   (
     cd "${REPO_ROOT}/hack/tekton"
     KO_DOCKER_REPO="${REGISTRY}/tekton" KO_DEFAULTBASEIMAGE="${base}" \
-      ko resolve -R -f "${work}/config" --sbom=none --platform=linux/amd64 --insecure-registry > "${RELEASE}.tmp"
+      ko resolve -R -f "${work}/config" --sbom=none --platform="linux/$(go env GOARCH)" --insecure-registry > "${RELEASE}.tmp"
   )
   mv "${RELEASE}.tmp" "${RELEASE}"
   "$(dirname "${BASH_SOURCE[0]}")/image-cache.sh" save "${TEKTON_DIR}/images" \

@@ -6,6 +6,7 @@ package reasons
 // compile in a moment.
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -227,4 +228,33 @@ func anchor(heading string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestMakeFuzzRunsEveryTarget fails when a fuzz target is missing from
+// the Makefile's fuzz target, or run there from another package.
+func TestMakeFuzzRunsEveryTarget(t *testing.T) {
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := regexp.MustCompile(`(?m)^func (Fuzz\w+)\(`)
+	err = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range target.FindAllStringSubmatch(string(src), -1) {
+			want := fmt.Sprintf("-fuzz %s -fuzztime 20s ./pkg/%s/", m[1], filepath.ToSlash(filepath.Dir(strings.TrimPrefix(path, "../"))))
+			if !strings.Contains(string(makefile), want) {
+				t.Errorf("make fuzz does not run %s: want a line with %q", m[1], want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

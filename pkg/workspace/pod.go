@@ -11,7 +11,6 @@ import (
 
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
-	"github.com/resultmaterialize/controller/pkg/metrics"
 	"github.com/resultmaterialize/controller/pkg/outcome"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
@@ -48,8 +47,6 @@ type PodSource struct {
 	// Logs streams at most limit bytes of a reader pod's log; nil reads
 	// pods/log through Kube.
 	Logs func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
-	// Metrics records reader latency; nil records nothing.
-	Metrics *metrics.Recorder
 
 	peeks peeks
 }
@@ -123,7 +120,7 @@ func (s *PodSource) finish(ctx context.Context, pod *corev1.Pod, a Attempt, foun
 	s.peeks.forget(pod.UID)
 	latency := s.Clock.Since(pod.CreationTimestamp.Time)
 	logging.FromContext(ctx).Infow("Reader pod output read", "pod", pod.Name, "phase", pod.Status.Phase, "latency", latency.String(), "bytes", size)
-	s.Metrics.ReaderLatency(ctx, latency)
+	found.ReaderLatency = latency
 	return found, nil
 }
 

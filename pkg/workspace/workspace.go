@@ -9,6 +9,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
@@ -42,6 +43,9 @@ type Found struct {
 	Plan materialize.Plan
 	// Reports has one report per result of Plan, in order.
 	Reports []protocol.FileReport
+	// ReaderLatency is how long the reader pod took, from its creation to
+	// its output read, when a reader pod was read.
+	ReaderLatency time.Duration
 	// ReaderPod names the attempt's reader pod once it exists (created,
 	// or found and owned by the run), also while it works, so the run can
 	// record it.

@@ -80,12 +80,11 @@ func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controll
 		Clock: clk,
 		Sources: workspace.Sources{
 			ConfigMap: &workspace.ConfigMapSource{Kube: kube, Memory: d.memory, Time: d.projectionTime},
-			Volume:    &workspace.PodSource{Kube: kube, Pods: podInformer.Lister(), Clock: clk, Logs: d.logs, Metrics: d.metrics},
+			Volume:    &workspace.PodSource{Kube: kube, Pods: podInformer.Lister(), Clock: clk, Logs: d.logs},
 		},
 		Metrics:  d.metrics,
 		lister:   rminformer.Get(ctx).Lister(),
 		objects:  rmclient.Get(ctx),
-		runs:     customRunInformer.Lister(),
 		pipeline: pipelineclient.Get(ctx),
 	}
 	impl := customrunreconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {

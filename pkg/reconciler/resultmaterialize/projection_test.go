@@ -100,7 +100,11 @@ func TestProjectionThroughTheReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec.SetDefaults(context.Background())
-	pod, err := workspace.ReaderPod(run, run.Spec.Workspaces[0], planFor(spec, cfg), cfg, workspace.Placement{})
+	plan, err := planFor(spec, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod, err := workspace.ReaderPod(run, run.Spec.Workspaces[0], plan, cfg, workspace.Placement{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	customrunreconciler "github.com/tektoncd/pipeline/pkg/client/injection/reconciler/pipeline/v1beta1/customrun"
-	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1beta1"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -63,7 +62,6 @@ type Reconciler struct {
 
 	lister   v1alpha1.ResultMaterializeLister
 	objects  rmversioned.Interface
-	runs     tektonlisters.CustomRunLister
 	pipeline versioned.Interface
 }
 
@@ -161,7 +159,7 @@ func (r *Reconciler) settle(ctx context.Context, run *v1beta1.CustomRun, err err
 	case o.Kind == outcome.Retryable:
 		return r.retryOrFail(ctx, run, o)
 	case o.Kind == outcome.Terminal:
-		if stale, err := r.stale(ctx, run); stale || err != nil {
+		if err := r.stale(ctx, run); err != nil {
 			return err
 		}
 		r.fail(ctx, run, o)
@@ -175,8 +173,7 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 	cfg := config.FromContext(ctx)
 	rec := recorded(run)
 	a := workspace.Attempt{Run: run, ReaderPod: rec.ReaderPod, Newest: func(ctx context.Context) error {
-		_, err := r.stale(ctx, run)
-		return err
+		return r.stale(ctx, run)
 	}}
 	var src workspace.Source
 	if rec.ReaderPod == workspace.PodName(run) && rec.Workspace != "" {
@@ -204,7 +201,7 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 		// that just took the run's bucket over would otherwise make again
 		// after that pod was read and deleted.
 		if src == r.Sources.Volume {
-			if stale, err := r.stale(ctx, run); stale || err != nil {
+			if err := r.stale(ctx, run); err != nil {
 				return err
 			}
 		}
@@ -218,13 +215,16 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 	if err != nil {
 		return err
 	}
+	if found.ReaderLatency > 0 {
+		later(ctx, func() { r.Metrics.ReaderLatency(ctx, found.ReaderLatency) })
+	}
 	out, err := materialize.Materialize(found.Plan, found.Reports)
 	if err != nil {
 		return err
 	}
 	// Only the newest copy of the run records an outcome: an older one may
 	// not show that it already finished, and would finish it again.
-	if stale, err := r.stale(ctx, run); stale || err != nil {
+	if err := r.stale(ctx, run); err != nil {
 		return err
 	}
 	return r.succeed(ctx, run, out)
@@ -309,7 +309,7 @@ func (r *Reconciler) fail(ctx context.Context, run *v1beta1.CustomRun, o *outcom
 // retryOrFail records a failed attempt and starts another while
 // spec.retries allows, and fails the run with the attempt's reason after.
 func (r *Reconciler) retryOrFail(ctx context.Context, run *v1beta1.CustomRun, o *outcome.Outcome) error {
-	if stale, err := r.stale(ctx, run); stale || err != nil {
+	if err := r.stale(ctx, run); err != nil {
 		return err
 	}
 	if err := r.cleanup(ctx, run); err != nil {
@@ -333,21 +333,21 @@ func (r *Reconciler) retryOrFail(ctx context.Context, run *v1beta1.CustomRun, o 
 	return controller.NewRequeueImmediately()
 }
 
-// stale reports whether the API server holds a newer copy of the run than
+// stale fails with a requeue when the API server holds a newer copy of the run than
 // the informer gave. A failed attempt is only recorded from the newest
 // copy: an older one may not yet show that the attempt already ended (its
 // pod deleted by a retry or after success), and would count it twice.
-func (r *Reconciler) stale(ctx context.Context, run *v1beta1.CustomRun) (bool, error) {
+func (r *Reconciler) stale(ctx context.Context, run *v1beta1.CustomRun) error {
 	latest, err := r.pipeline.TektonV1beta1().CustomRuns(run.Namespace).Get(ctx, run.Name, metav1.GetOptions{})
 	if err != nil {
-		return false, fmt.Errorf("getting the latest CustomRun %s/%s: %w", run.Namespace, run.Name, err)
+		return fmt.Errorf("getting the latest CustomRun %s/%s: %w", run.Namespace, run.Name, err)
 	}
 	if latest.ResourceVersion != run.ResourceVersion {
 		// The newer copy reaching the cache enqueues the run; the requeue
 		// covers a cache that is slow to catch up.
-		return true, controller.NewRequeueAfter(staleRecheck)
+		return controller.NewRequeueAfter(staleRecheck)
 	}
-	return false, nil
+	return nil
 }
 
 // cleanup removes what the run's current attempt created in every source.

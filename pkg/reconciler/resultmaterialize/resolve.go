@@ -53,7 +53,11 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1beta1.CustomRun) (*reso
 	if fe := spec.Validate(ctx); fe != nil {
 		return nil, outcome.Fail(reasons.InvalidSpec, "%s", fe.Error())
 	}
-	return &resolved{workspace: spec.Workspace, plan: planFor(spec, config.FromContext(ctx))}, nil
+	plan, err := planFor(spec, config.FromContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &resolved{workspace: spec.Workspace, plan: plan}, nil
 }
 
 // object gets the named ResultMaterialize from the informer's cache and,
@@ -73,12 +77,16 @@ func (r *Reconciler) object(ctx context.Context, ns, name string) (*v1alpha1.Res
 	return obj, nil
 }
 
-// planFor turns a valid, defaulted spec into a plan. Per-result values win
+// planFor turns a valid, defaulted spec into a plan; a threshold that does
+// not parse (validation refuses it first) fails with InvalidSpec. Per-result values win
 // over the spec's, which win over the cluster's.
-func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) materialize.Plan {
+func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) (materialize.Plan, error) {
 	threshold := cfg.Threshold
 	if spec.Threshold != "" {
-		threshold, _ = materialize.ParseThreshold(spec.Threshold)
+		var err error
+		if threshold, err = materialize.ParseThreshold(spec.Threshold); err != nil {
+			return materialize.Plan{}, outcome.Fail(reasons.InvalidSpec, "threshold: %v", err)
+		}
 	}
 	policy := cfg.DefaultOnOversize
 	if spec.OnOversize != "" {
@@ -101,12 +109,15 @@ func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) materializ
 			Expression:  rs.Expression,
 		}
 		if rs.Threshold != "" {
-			res.Threshold, _ = materialize.ParseThreshold(rs.Threshold)
+			var err error
+			if res.Threshold, err = materialize.ParseThreshold(rs.Threshold); err != nil {
+				return materialize.Plan{}, outcome.Fail(reasons.InvalidSpec, "results[%s].threshold: %v", rs.Name, err)
+			}
 		}
 		if rs.OnOversize != "" {
 			res.OnOversize = rs.OnOversize
 		}
 		plan.Results = append(plan.Results, res)
 	}
-	return plan
+	return plan, nil
 }
