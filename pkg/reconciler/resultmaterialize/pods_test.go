@@ -27,9 +27,10 @@ const readerImage = "registry.example/reader@sha256:0123"
 
 var readerConfig = map[string]string{"reader-image": readerImage, "reader-start-timeout": "1m", "reader-read-timeout": "3m"}
 
-func withPVC(claim, subPath string) runOpt {
+// withPVC binds workspace ws to the claim named claim, below subPath.
+func withPVC(subPath string) runOpt {
 	return withWorkspace(v1beta1.WorkspaceBinding{Name: "ws", SubPath: subPath,
-		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}})
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "claim"}})
 }
 
 func withAnnotation(k, v string) runOpt {
@@ -42,7 +43,7 @@ func withAnnotation(k, v string) runOpt {
 }
 
 func pvcRun(opts ...runOpt) *v1beta1.CustomRun {
-	base := []runOpt{withPVC("claim", "sub"), withParam("results", "flag", "blob"), withStarted(epoch)}
+	base := []runOpt{withPVC("sub"), withParam("results", "flag", "blob"), withStarted(epoch)}
 	return newRun("pvc", append(base, opts...)...)
 }
 

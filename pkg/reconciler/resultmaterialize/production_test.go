@@ -151,7 +151,7 @@ func TestReaderPodCreateRefused(t *testing.T) {
 // labels.
 func TestLongRunName(t *testing.T) {
 	name := strings.Repeat("a", 60) + "-xy"
-	run := newRun(name, withPVC("claim", ""), withParam("results", "flag"), withStarted(epoch))
+	run := newRun(name, withPVC(""), withParam("results", "flag"), withStarted(epoch))
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)
 	if _, err := e.reconcile(t, run.Name); err != nil {
 		if ok, _ := controller.IsRequeueKey(err); !ok {
@@ -259,7 +259,7 @@ func TestPlanTooLargeFailsBeforeTheCreate(t *testing.T) {
 	for i := range 32 {
 		entries = append(entries, fmt.Sprintf(`{"name":"r%d","optional":true,"default":"%s"}`, i, strings.Repeat("d", materialize.MaxDefaultLength)))
 	}
-	run := newRun("plan", withPVC("claim", ""), withEmbedded(`{"results":[`+strings.Join(entries, ",")+`]}`), withRetries(2), withStarted(epoch))
+	run := newRun("plan", withPVC(""), withEmbedded(`{"results":[`+strings.Join(entries, ",")+`]}`), withRetries(2), withStarted(epoch))
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)
 	got, err := e.reconcile(t, run.Name)
 	if err != nil {

@@ -90,7 +90,7 @@ func TestProjectionParamsForm(t *testing.T) {
 // the request the controller put on the reader pod, and feeds its output
 // back as the pod's log: the projection is computed in the pod.
 func TestProjectionThroughTheReader(t *testing.T) {
-	run := newRun("proj", withPVC("claim", ""), withEmbedded(projectionSpec), withStarted(epoch))
+	run := newRun("proj", withPVC(""), withEmbedded(projectionSpec), withStarted(epoch))
 	cfg, err := config.FromConfigMap(materializeConfig(readerConfig))
 	if err != nil {
 		t.Fatal(err)
