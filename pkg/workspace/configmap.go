@@ -44,6 +44,16 @@ const memoryRecheck = time.Second
 
 var _ Source = (*ConfigMapSource)(nil)
 
+// Traits implements Source: a read ends within one reconcile and makes
+// nothing, so there is no attempt to resume and no copy of the run to
+// outdate.
+func (s *ConfigMapSource) Traits() Traits {
+	return Traits{Kinds: []Kind{KindConfigMap}}
+}
+
+// Marker implements Source: a ConfigMap read records nothing.
+func (s *ConfigMapSource) Marker(*v1beta1.CustomRun) string { return "" }
+
 // Read implements Source.
 // The plan is the one resolved now: the read ends within this reconcile.
 func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {

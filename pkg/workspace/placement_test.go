@@ -130,7 +130,8 @@ func TestPodSelector(t *testing.T) {
 // Item 12: a csi binding of a secret-bearing driver is under the same gate
 // as a secret binding.
 func TestSecretCSIDrivers(t *testing.T) {
-	s := Sources{ConfigMap: &ConfigMapSource{}, Volume: &PodSource{}}
+	s := NewSources(Deps{})
+	isPod := func(src Source) bool { _, ok := src.(*PodSource); return ok }
 	csi := func(driver string) v1beta1.WorkspaceBinding {
 		return v1beta1.WorkspaceBinding{Name: "ws", CSI: &corev1.CSIVolumeSource{Driver: driver}}
 	}
@@ -138,11 +139,11 @@ func TestSecretCSIDrivers(t *testing.T) {
 	if _, err := s.For(csi("secrets-store.csi.k8s.io"), cfg); outcome.As(err) == nil || outcome.As(err).Reason != reasons.SecretWorkspaceRefused {
 		t.Errorf("secrets-store csi: %v, want %s", err, reasons.SecretWorkspaceRefused)
 	}
-	if src, err := s.For(csi("gcsfuse.csi.storage.gke.io"), cfg); err != nil || src != s.Volume {
+	if src, err := s.For(csi("gcsfuse.csi.storage.gke.io"), cfg); err != nil || !isPod(src) {
 		t.Errorf("gcs fuse csi: %v, want the reader pod", err)
 	}
 	cfg.AllowSecretWorkspaces = true
-	if src, err := s.For(csi("secrets-store.csi.k8s.io"), cfg); err != nil || src != s.Volume {
+	if src, err := s.For(csi("secrets-store.csi.k8s.io"), cfg); err != nil || !isPod(src) {
 		t.Errorf("secrets-store csi allowed: %v, want the reader pod", err)
 	}
 }

@@ -53,6 +53,17 @@ type PodSource struct {
 
 var _ Source = (*PodSource)(nil)
 
+// Traits implements Source: the reader pod records the plan it was made
+// with, and is made from the newest copy of the run only, or a replica
+// whose copy predates the pod would make it again after it was read and
+// deleted.
+func (s *PodSource) Traits() Traits {
+	return Traits{Kinds: []Kind{KindPersistentVolumeClaim, KindCSI, KindSecret}, Resumes: true, NeedsNewest: true}
+}
+
+// Marker implements Source: the attempt's reader pod.
+func (s *PodSource) Marker(run *v1beta1.CustomRun) string { return PodName(run) }
+
 // Read implements Source.
 func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	cfg := config.FromContext(ctx)

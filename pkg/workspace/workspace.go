@@ -7,6 +7,7 @@ package workspace
 
 import (
 	"context"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,10 @@ import (
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/utils/clock"
 )
 
 // Attempt is what one read attempt of a run needs.
@@ -48,18 +53,88 @@ type Found struct {
 	ReaderLatency time.Duration
 	// ReaderPod names the attempt's reader pod once it exists (created,
 	// or found and owned by the run), also while it works, so the run can
-	// record it.
+	// record it: it is the source's Marker, for a source that Resumes.
 	ReaderPod string
 }
 
-// Source reads files from one kind of binding.
+// Source reads files from the kinds of binding it claims. Callers learn
+// what they must know of a source from its Traits and Marker, never by
+// comparing it with a particular one.
 type Source interface {
+	// Traits says which binding kinds the source reads and how an attempt
+	// that uses it must be driven.
+	Traits() Traits
+	// Marker is what the source records in the run's status
+	// (Found.ReaderPod) when it starts the run's current attempt, the same
+	// for the whole attempt, so the next reconcile finds the source of
+	// that attempt (Sources.Resuming); "" when Traits().Resumes is false.
+	Marker(run *v1beta1.CustomRun) string
 	// Read returns the reports, or an *outcome.Outcome (still working,
 	// the attempt failed, the run failed), or an error the work queue
 	// retries.
 	Read(ctx context.Context, a Attempt) (Found, error)
 	// Cleanup removes whatever Read created for the run's current attempt.
 	Cleanup(ctx context.Context, run *v1beta1.CustomRun) error
+}
+
+// Traits are what the reconciler needs to know of a source.
+type Traits struct {
+	// Kinds are the binding kinds the source reads; no two registered
+	// sources claim the same kind.
+	Kinds []Kind
+	// Resumes is true when an attempt the source started is finished
+	// from the plan it recorded then, not from the live spec and config:
+	// the source records its Marker in the run's status, and a reconcile
+	// that finds it gives the attempt back to the source with the
+	// recorded binding and no live plan.
+	Resumes bool
+	// NeedsNewest is true when the source, starting an attempt, must be
+	// given the newest copy of the run: it makes objects that an older
+	// copy, predating them, would make again.
+	NeedsNewest bool
+}
+
+// Kind is a kind of workspace binding, named as in the binding's YAML.
+type Kind string
+
+// The binding kinds. Only those a registered source claims are read.
+const (
+	KindConfigMap             Kind = "configMap"
+	KindPersistentVolumeClaim Kind = "persistentVolumeClaim"
+	KindCSI                   Kind = "csi"
+	KindSecret                Kind = "secret"
+	KindEmptyDir              Kind = "emptyDir"
+	KindVolumeClaimTemplate   Kind = "volumeClaimTemplate"
+	KindProjected             Kind = "projected"
+)
+
+// kindOf returns the binding's kind, or "" when it names none.
+func kindOf(b v1beta1.WorkspaceBinding) Kind {
+	switch {
+	case b.ConfigMap != nil:
+		return KindConfigMap
+	case b.PersistentVolumeClaim != nil:
+		return KindPersistentVolumeClaim
+	case b.CSI != nil:
+		return KindCSI
+	case b.Secret != nil:
+		return KindSecret
+	case b.EmptyDir != nil:
+		return KindEmptyDir
+	case b.VolumeClaimTemplate != nil:
+		return KindVolumeClaimTemplate
+	case b.Projected != nil:
+		return KindProjected
+	default:
+		return ""
+	}
+}
+
+// unreadable says why a kind no source claims cannot be read.
+var unreadable = map[Kind]string{
+	KindEmptyDir:            "an emptyDir lives and dies with one pod, so no other task's files are ever in it",
+	KindVolumeClaimTemplate: "outside a PipelineRun it creates a new, empty volume for this run alone",
+	KindProjected:           "a projected volume holds only the API objects it projects, not files a task wrote",
 }
 
 // Select returns the binding named name, or the only binding when name is
@@ -89,50 +164,73 @@ func Select(run *v1beta1.CustomRun, name string) (v1beta1.WorkspaceBinding, erro
 		"workspace %q is not bound; the CustomRun binds: %s", name, strings.Join(names, ", "))
 }
 
-// Sources holds one source per readable kind of binding.
-type Sources struct {
-	// ConfigMap reads configMap bindings through the API.
-	ConfigMap Source
-	// Volume reads persistentVolumeClaim, csi and (when allowed) secret
-	// bindings through a reader pod.
-	Volume Source
+// Deps are what the sources need from the controller.
+type Deps struct {
+	Kube kubernetes.Interface
+	// Pods lists the reader pods.
+	Pods  corelisters.PodLister
+	Clock clock.PassiveClock
+	// Memory is the controller-wide budget for projections the controller
+	// computes.
+	Memory *Memory
+	// ProjectionTime bounds a run's projections in the controller; zero
+	// means ProjectionTime.
+	ProjectionTime time.Duration
+	// Logs streams a reader pod's log; nil reads pods/log.
+	Logs func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
 }
 
-// All lists every source, for cleanup.
-func (s Sources) All() []Source {
-	return []Source{s.ConfigMap, s.Volume}
+// Sources is every source, one per set of binding kinds.
+type Sources []Source
+
+// NewSources returns the registered sources: a new source is one line
+// here (TestSourcesAreRegistered fails until it is).
+func NewSources(d Deps) Sources {
+	return Sources{
+		&ConfigMapSource{Kube: d.Kube, Memory: d.Memory, Time: d.ProjectionTime},
+		&PodSource{Kube: d.Kube, Pods: d.Pods, Clock: d.Clock, Logs: d.Logs},
+	}
+}
+
+// Resuming returns the source whose attempt the run's status records,
+// by the marker recorded there, or nil when none resumes it.
+func (s Sources) Resuming(run *v1beta1.CustomRun, marker string) Source {
+	if marker == "" {
+		return nil
+	}
+	for _, src := range s {
+		if src.Traits().Resumes && src.Marker(run) == marker {
+			return src
+		}
+	}
+	return nil
 }
 
 // For returns the source for the binding, or a terminal Outcome saying why
 // its kind cannot be read.
 func (s Sources) For(b v1beta1.WorkspaceBinding, cfg *config.Config) (Source, error) {
+	kind := kindOf(b)
 	switch {
-	case b.ConfigMap != nil:
-		return s.ConfigMap, nil
-	case b.PersistentVolumeClaim != nil:
-		return s.Volume, nil
-	case b.CSI != nil:
-		if slices.Contains(cfg.SecretCSIDrivers, b.CSI.Driver) && !cfg.AllowSecretWorkspaces {
-			return nil, outcome.Fail(reasons.SecretWorkspaceRefused,
-				"workspace %q is bound to a csi volume of driver %q, listed in %s, and %s is false in %s: a secret's content must not leak into results",
-				b.Name, b.CSI.Driver, config.KeySecretCSIDrivers, config.KeyAllowSecrets, config.Name)
-		}
-		return s.Volume, nil
-	case b.Secret != nil:
-		if !cfg.AllowSecretWorkspaces {
-			return nil, outcome.Fail(reasons.SecretWorkspaceRefused,
-				"workspace %q is bound to secret %q, and %s is false in %s: a secret's content must not leak into results", b.Name, b.Secret.SecretName, config.KeyAllowSecrets, config.Name)
-		}
-		return s.Volume, nil
-	case b.EmptyDir != nil:
-		return nil, notSupported(b, "emptyDir", "an emptyDir lives and dies with one pod, so no other task's files are ever in it")
-	case b.VolumeClaimTemplate != nil:
-		return nil, notSupported(b, "volumeClaimTemplate", "outside a PipelineRun it creates a new, empty volume for this run alone")
-	case b.Projected != nil:
-		return nil, notSupported(b, "projected", "a projected volume holds only the API objects it projects, not files a task wrote")
-	default:
+	case kind == KindCSI && slices.Contains(cfg.SecretCSIDrivers, b.CSI.Driver) && !cfg.AllowSecretWorkspaces:
+		return nil, outcome.Fail(reasons.SecretWorkspaceRefused,
+			"workspace %q is bound to a csi volume of driver %q, listed in %s, and %s is false in %s: a secret's content must not leak into results",
+			b.Name, b.CSI.Driver, config.KeySecretCSIDrivers, config.KeyAllowSecrets, config.Name)
+	case kind == KindSecret && !cfg.AllowSecretWorkspaces:
+		return nil, outcome.Fail(reasons.SecretWorkspaceRefused,
+			"workspace %q is bound to secret %q, and %s is false in %s: a secret's content must not leak into results", b.Name, b.Secret.SecretName, config.KeyAllowSecrets, config.Name)
+	case kind == "":
 		return nil, notSupported(b, "an unknown volume kind", "it names no volume source")
 	}
+	for _, src := range s {
+		if slices.Contains(src.Traits().Kinds, kind) {
+			return src, nil
+		}
+	}
+	why, ok := unreadable[kind]
+	if !ok {
+		why = "no source of this controller reads it"
+	}
+	return nil, notSupported(b, string(kind), why)
 }
 
 func notSupported(b v1beta1.WorkspaceBinding, kind, why string) error {

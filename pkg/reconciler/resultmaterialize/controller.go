@@ -78,10 +78,10 @@ func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controll
 	podInformer := filteredpodinformer.Get(ctx, workspace.PodSelector)
 	r := &Reconciler{
 		Clock: clk,
-		Sources: workspace.Sources{
-			ConfigMap: &workspace.ConfigMapSource{Kube: kube, Memory: d.memory, Time: d.projectionTime},
-			Volume:    &workspace.PodSource{Kube: kube, Pods: podInformer.Lister(), Clock: clk, Logs: d.logs},
-		},
+		Sources: workspace.NewSources(workspace.Deps{
+			Kube: kube, Pods: podInformer.Lister(), Clock: clk,
+			Memory: d.memory, ProjectionTime: d.projectionTime, Logs: d.logs,
+		}),
 		Metrics:  d.metrics,
 		lister:   rminformer.Get(ctx).Lister(),
 		objects:  rmclient.Get(ctx),

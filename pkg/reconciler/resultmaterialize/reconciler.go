@@ -175,15 +175,15 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 	a := workspace.Attempt{Run: run, ReaderPod: rec.ReaderPod, Newest: func(ctx context.Context) error {
 		return r.stale(ctx, run)
 	}}
-	var src workspace.Source
-	if rec.ReaderPod == workspace.PodName(run) && rec.Workspace != "" {
-		// The attempt started its reader pod with a plan recorded on it:
-		// the live spec and config are for the next attempt.
+	src := r.Sources.Resuming(run, rec.ReaderPod)
+	if src != nil && rec.Workspace != "" {
+		// The attempt started with a plan its source recorded: the live
+		// spec and config are for the next attempt.
 		b, err := workspace.Select(run, rec.Workspace)
 		if err != nil {
 			return err
 		}
-		a.Binding, src = b, r.Sources.Volume
+		a.Binding = b
 	} else {
 		res, err := r.resolve(ctx, run)
 		if err != nil {
@@ -196,11 +196,7 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 			return err
 		}
 		a.Plan = res.plan
-		// A reader pod is only made from the newest copy of the run: an
-		// older one may predate the pod it already has, which a replica
-		// that just took the run's bucket over would otherwise make again
-		// after that pod was read and deleted.
-		if src == r.Sources.Volume {
+		if src.Traits().NeedsNewest {
 			if err := r.stale(ctx, run); err != nil {
 				return err
 			}
@@ -352,10 +348,7 @@ func (r *Reconciler) stale(ctx context.Context, run *v1beta1.CustomRun) error {
 
 // cleanup removes what the run's current attempt created in every source.
 func (r *Reconciler) cleanup(ctx context.Context, run *v1beta1.CustomRun) error {
-	for _, src := range r.Sources.All() {
-		if src == nil {
-			continue
-		}
+	for _, src := range r.Sources {
 		if err := src.Cleanup(ctx, run); err != nil {
 			return fmt.Errorf("cleaning up CustomRun %s/%s: %w", run.Namespace, run.Name, err)
 		}
