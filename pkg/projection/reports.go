@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/protocol"
@@ -45,9 +46,11 @@ func Reports(ctx context.Context, r io.Reader, size int64, reqs []protocol.FileR
 			continue
 		}
 		value := results[k].Value
-		sum := sha256.Sum256([]byte(value))
-		rep.Size, rep.SHA256 = int64(len(value)), hex.EncodeToString(sum[:])
-		rep.Head = []byte(value[:reqs[i].WantHead(rep.Size)])
+		described, err := protocol.Describe(strings.NewReader(value), int64(len(value)), reqs[i], nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		rep.Size, rep.SHA256, rep.Head = described.Size, described.SHA256, described.Head
 	}
 	return reports, nil
 }

@@ -6,18 +6,16 @@
 package reader
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"strings"
 	"syscall"
 
 	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/projection"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
@@ -41,7 +39,7 @@ func Stream(root *os.Root, plan materialize.Plan, w io.Writer) error {
 	failed := false
 	buf := make([]byte, bufferSize)
 	var spare []byte
-	projected := map[int]protocol.FileReport{}
+	groups := projection.Groups(reqs)
 	withhold := func(j int) {
 		if head := withheld(&reports[j], costs[j]); cap(head) > cap(spare) {
 			spare = head
@@ -49,11 +47,11 @@ func Stream(root *os.Root, plan materialize.Plan, w io.Writer) error {
 	}
 	for i, req := range reqs {
 		if req.Projection != nil {
-			if _, done := projected[i]; !done {
-				maps.Copy(projected, project(root, reqs, i))
+			// The first projection on a file answers all of them.
+			if len(groups) > 0 && groups[0].At[0] == i {
+				project(root, groups[0], reports)
+				groups = groups[1:]
 			}
-			reports[i] = projected[i]
-			delete(projected, i)
 		} else {
 			reports[i], spare = read(root, req, buf, spare[:0]), nil
 		}
@@ -113,30 +111,9 @@ func read(root *os.Root, req protocol.FileRequest, buf, head []byte) protocol.Fi
 		return failed
 	}
 	defer f.Close()
-	rep.Found = true
-	h := sha256.New()
-	if want := min(req.Limit, info.Size()); int64(cap(head)) < want {
-		head = make([]byte, 0, want)
-	}
-	for {
-		n, err := f.Read(buf)
-		if n > 0 {
-			h.Write(buf[:n])
-			if keep := req.Limit - int64(len(head)); keep > 0 {
-				head = append(head, buf[:min(int64(n), keep)]...)
-			}
-			rep.Size += int64(n)
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return unreadable(rep, fmt.Sprintf("reading %q: %v", req.Path, errors.Unwrap(err)))
-		}
-	}
-	rep.SHA256 = hex.EncodeToString(h.Sum(nil))
-	if rep.Size <= req.Limit || req.KeepOversizeHead {
-		rep.Head = head
+	rep, err := protocol.Describe(f, info.Size(), req, buf, head)
+	if err != nil {
+		return unreadable(rep, fmt.Sprintf("reading %q: %v", req.Path, errors.Unwrap(err)))
 	}
 	return rep
 }

@@ -3,8 +3,6 @@ package workspace
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path"
 	"strings"
@@ -87,24 +85,25 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		files = mapped
 	}
 	reports := make([]protocol.FileReport, len(reqs))
-	projected := map[string][]int{}
 	for i, req := range reqs {
-		volPath := path.Join(b.SubPath, req.Path)
-		reports[i] = report(files, volPath, req)
-		if _, ok := files[volPath]; ok && req.Projection != nil {
-			projected[volPath] = append(projected[volPath], i)
-		}
-	}
-	if len(projected) == 0 {
-		return Found{Plan: a.Plan, Reports: reports}, nil
+		reports[i] = report(files, path.Join(b.SubPath, req.Path), req)
 	}
 	// The files are projected one after the other: the run needs the
 	// largest file's estimate, not their sum.
-	groups := make(map[string][]protocol.FileRequest, len(projected))
+	var groups []projection.Group
+	var contents [][]byte
 	var need int64
-	for volPath, at := range projected {
-		groups[volPath] = capped(reqs, at, int64(len(files[volPath])))
-		need = max(need, projection.MemoryEstimate(files[volPath], groups[volPath]))
+	for _, g := range projection.Groups(reqs) {
+		content, ok := files[path.Join(b.SubPath, g.Path)]
+		if !ok {
+			continue
+		}
+		g = g.Capped(projectionCap(int64(len(content))))
+		groups, contents = append(groups, g), append(contents, content)
+		need = max(need, projection.MemoryEstimate(content, g.Requests))
+	}
+	if len(groups) == 0 {
+		return Found{Plan: a.Plan, Reports: reports}, nil
 	}
 	if need > s.Memory.Size() {
 		return Found{}, outcome.Fail(reasons.ProjectionTooLarge,
@@ -122,8 +121,8 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	for volPath, at := range projected {
-		project(pctx, files[volPath], groups[volPath], at, reports)
+	for k, g := range groups {
+		g.Answer(pctx, bytes.NewReader(contents[k]), int64(len(contents[k])), reports)
 	}
 	if err := ctx.Err(); err != nil {
 		// The reconcile's own deadline, not the projection time, cut
@@ -144,44 +143,17 @@ const ControllerMaxProjection int64 = 8 << 20
 // gets, however small its file.
 const minRender int64 = 64 << 10
 
-// capped is the projection requests at indexes at, over a file of size
-// bytes, with max-projection-bytes at most ControllerMaxProjection and at
-// most what the file can need: the file parsed whole, and what its
-// values render to, at most minRender or 16 times the file.
-func capped(reqs []protocol.FileRequest, at []int, size int64) []protocol.FileRequest {
-	group := make([]protocol.FileRequest, len(at))
-	for k, i := range at {
-		p := *reqs[i].Projection
-		p.MaxBytes = min(p.MaxBytes, ControllerMaxProjection, max(minRender, 16*size))
-		group[k] = reqs[i]
-		group[k].Projection = &p
-	}
-	return group
+// projectionCap is the max-projection-bytes of a ConfigMap projection on
+// a file of size bytes: at most ControllerMaxProjection, and at most what
+// the file can need: the file parsed whole, and what its values render
+// to, at most minRender or 16 times the file.
+func projectionCap(size int64) int64 {
+	return min(ControllerMaxProjection, max(minRender, 16*size))
 }
 
-// project answers the projection requests group, at indexes at, which
-// share one file, parsing it once, here in the controller, until ctx
-// ends. A panic fails these results instead of the controller, which
-// would meet the same ConfigMap again after a restart.
-func project(ctx context.Context, content []byte, group []protocol.FileRequest, at []int, reports []protocol.FileReport) {
-	defer func() {
-		if r := recover(); r != nil {
-			for k, i := range at {
-				reports[i].Found = true
-				reports[i].Error = &protocol.FileError{Reason: reasons.ProjectionEvalFailed, Message: fmt.Sprintf("projecting %q failed: %v", group[k].Path, r)}
-			}
-		}
-	}()
-	got, err := projection.Reports(ctx, bytes.NewReader(content), int64(len(content)), group)
-	for k, i := range at {
-		if err != nil {
-			reports[i].Error = &protocol.FileError{Reason: reasons.ResultUnreadable, Message: err.Error()}
-			continue
-		}
-		reports[i] = got[k]
-	}
-}
-
+// report reports on the request's file at volPath among files: not
+// found, a directory, or, for a plain file, its size, digest and head. A
+// projection's report is left to its group.
 func report(files map[string][]byte, volPath string, req protocol.FileRequest) protocol.FileReport {
 	rep := protocol.FileReport{Path: req.Path}
 	content, ok := files[volPath]
@@ -199,9 +171,8 @@ func report(files map[string][]byte, volPath string, req protocol.FileRequest) p
 	if req.Projection != nil {
 		return rep
 	}
-	sum := sha256.Sum256(content)
-	rep.Found, rep.Size, rep.SHA256 = true, int64(len(content)), hex.EncodeToString(sum[:])
-	rep.Head = content[:req.WantHead(rep.Size)]
+	// Reading from memory never fails.
+	rep, _ = protocol.Describe(bytes.NewReader(content), int64(len(content)), req, nil, nil)
 	return rep
 }
 
