@@ -70,6 +70,7 @@ func TestStaleCopyNeverOverwritesAFinishedRun(t *testing.T) {
 	if !got.IsSuccessful() || got.Status.CompletionTime == nil || len(got.Status.Results) != 1 || got.Status.Results[0].Value != "from the other replica" {
 		t.Errorf("the finished run was overwritten: conditions %+v results %+v", got.Status.Conditions, got.Status.Results)
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // TestStaleCopyMakesNoSecondReaderPod: a replica that just took the run's
@@ -91,6 +92,7 @@ func TestStaleCopyMakesNoSecondReaderPod(t *testing.T) {
 	if !got.IsSuccessful() {
 		t.Errorf("the finished run was overwritten: %+v", got.Status.Conditions)
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // TestWriteStatusConflictKeepsNewerCopy: the status write alone, with no
@@ -114,6 +116,7 @@ func TestWriteStatusConflictKeepsNewerCopy(t *testing.T) {
 	if !got.IsSuccessful() || string(got.Status.ExtraFields.Raw) != `{"readerPod":"pvc-reader-0"}` {
 		t.Errorf("the newer copy was overwritten: conditions %+v extraFields %s", got.Status.Conditions, got.Status.ExtraFields.Raw)
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // TestCleanupRemovesEveryAttemptsPod: a pod of an earlier attempt (made by
@@ -133,6 +136,7 @@ func TestCleanupRemovesEveryAttemptsPod(t *testing.T) {
 	if names := podNames(t, e); len(names) != 0 {
 		t.Errorf("pods left after the run was seen done: %v, want none of any attempt", names)
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // TestNothingReportedWhenTheWriteConflicts: Events and outcome metrics go
@@ -155,6 +159,7 @@ func TestNothingReportedWhenTheWriteConflicts(t *testing.T) {
 			t.Errorf("metric %s = %d counted for a status that was never written", k, v)
 		}
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // TestStaleCleanupSparesALaterAttempt: a copy still at attempt 0 that
@@ -171,6 +176,7 @@ func TestStaleCleanupSparesALaterAttempt(t *testing.T) {
 	if names := podNames(t, e); len(names) != 1 || names[0] != "pvc-reader-1" {
 		t.Errorf("pods %v, want the later attempt's pvc-reader-1 kept", names)
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // TestStaleCopyDeletesNoReaderPod: the run was deleted and made again
@@ -201,4 +207,5 @@ func TestStaleCopyDeletesNoReaderPod(t *testing.T) {
 	if names := podNames(t, e); len(names) != 1 {
 		t.Errorf("pods %v, want the newer run's reader pod kept", names)
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }

@@ -53,6 +53,7 @@ func TestFinishedRunIsFinal(t *testing.T) {
 	if ev := events(e.ctx); len(ev) != 0 {
 		t.Errorf("events %q, want none for a finished run", ev)
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // Item 2: a reader pod made under a 4Ki threshold reports a 5000-byte
@@ -79,6 +80,7 @@ func TestConfigChangeMidReadUsesThePodsPlan(t *testing.T) {
 	if r := results(got); r["blob"] != "blob" || r["blob-inline"] != "false" || r["blob-size"] != "5000" {
 		t.Errorf("blob = %q inline %q size %q, want the reference the pod's plan gives", r["blob"], r["blob-inline"], r["blob-size"])
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // Item 3: a status the API server cannot store fails the run with a
@@ -104,6 +106,7 @@ func TestStatusTooLarge(t *testing.T) {
 	if !got.IsDone() || c.Reason != string(reasons.StatusTooLarge) || !strings.Contains(c.Message, "64 results") || len(got.Status.Results) != 0 {
 		t.Errorf("condition %s %q with %d results, want Failed %s and no results", c.Reason, c.Message, len(got.Status.Results), reasons.StatusTooLarge)
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // Item 5: a permanent refusal of the reader pod fails the attempt quoting
@@ -171,6 +174,7 @@ func TestLongRunName(t *testing.T) {
 			t.Errorf("label %s=%q: %v", k, v, errs)
 		}
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // Item 6: a log that cannot be read fails the attempt, and every read of
@@ -194,6 +198,7 @@ func TestReaderLogUnavailable(t *testing.T) {
 	if deadline.IsZero() || time.Until(deadline) > workspace.LogTimeout {
 		t.Errorf("log read deadline %v, want one within %s", deadline, workspace.LogTimeout)
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // Item 7: a reader pod Pending past reader-start-timeout ends the attempt
@@ -209,6 +214,7 @@ func TestUnschedulableReaderIsRetried(t *testing.T) {
 	if c := got.Status.RetriesStatus[0].GetCondition(apis.ConditionSucceeded); c.Reason != string(reasons.ReaderUnschedulable) {
 		t.Errorf("first attempt %s, want %s", c.Reason, reasons.ReaderUnschedulable)
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // Item 8: a reader pod left by a deleted CustomRun of the same name is
@@ -233,6 +239,7 @@ func TestLeftoverPodOfAnEarlierRun(t *testing.T) {
 	if again.IsDone() || len(podNames(t, e)) != 1 {
 		t.Errorf("second reconcile: err %v, done %v (%+v), pods %v; want this run's reader pod", err, again.IsDone(), condition(again), podNames(t, e))
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // Item 8: an object created together with its run, not yet in the
@@ -249,6 +256,7 @@ func TestObjectNotYetCached(t *testing.T) {
 	if err != nil || !got.IsSuccessful() || results(got)["flag"] != "true" {
 		t.Fatalf("err %v condition %+v results %v: want Succeeded with flag=true", err, condition(got), results(got))
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
 
 // The plan recorded on the reader pod is checked before the create: 32
@@ -277,4 +285,5 @@ func TestPlanTooLargeFailsBeforeTheCreate(t *testing.T) {
 			t.Errorf("%s %s sent for a pod that can never be stored", a.GetVerb(), a.GetResource().Resource)
 		}
 	}
+	e.wantWrites(t, writes{}) // PLACEHOLDER
 }
