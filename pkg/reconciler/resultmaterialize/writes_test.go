@@ -13,8 +13,9 @@ import (
 
 // writes is every call that changes the cluster, as knative eventing's
 // TableTest states them (WantCreates, WantUpdates, WantStatusUpdates,
-// WantDeletes): each entry is "resource/name", in the order sent. Reads
-// (get, list, watch) are not writes and are never stated.
+// WantDeletes): each entry is "resource/name", once per call sent, in any
+// order (cleanup lists pods from a cache, in no set order). Reads (get,
+// list, watch) are not writes and are never stated.
 type writes struct {
 	Creates       []string
 	Updates       []string
@@ -75,7 +76,7 @@ func (e *env) wantWrites(t *testing.T, want writes) {
 		}
 		r.ClearActions()
 	}
-	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+	if d := cmp.Diff(want, got, cmpopts.EquateEmpty(), cmpopts.SortSlices(func(a, b string) bool { return a < b })); d != "" {
 		t.Errorf("API writes (-want +got):\n%s", d)
 	}
 }
