@@ -1,5 +1,11 @@
 package resultmaterialize
 
+// Events seen on production clusters, each with the outcome the run must
+// have: Tekton cancelling finished runs, config changed mid-read, statuses
+// too large to store, refused or long-named reader pods, unreadable logs,
+// unschedulable readers, leftovers of deleted runs and objects not yet in
+// the informer's cache.
+
 import (
 	"context"
 	"errors"
@@ -36,9 +42,10 @@ func withSucceeded(value string) runOpt {
 	}
 }
 
-// Item 1: Tekton cancels every child of a cancelled PipelineRun, finished
-// ones too; the generation bump resets Succeeded to Unknown before
-// ReconcileKind. A run with a completion time stays as it finished.
+// TestFinishedRunIsFinal: Tekton cancels every child of a cancelled
+// PipelineRun, finished ones too; the generation bump resets Succeeded to
+// Unknown before ReconcileKind. A run with a completion time stays as it
+// finished.
 func TestFinishedRunIsFinal(t *testing.T) {
 	run := newRun("done", withConfigMapWorkspace("ws", "files"), withParam("results", "approved"), withStarted(epoch), withSucceeded("true"), withCancelled(),
 		func(r *v1beta1.CustomRun) { r.Generation, r.Status.ObservedGeneration = 2, 1 })
@@ -57,10 +64,10 @@ func TestFinishedRunIsFinal(t *testing.T) {
 	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/done"}})
 }
 
-// Item 2: a reader pod made under a 4Ki threshold reports a 5000-byte
-// file without its head; raising the threshold to 8Ki mid-read must not
-// publish "" as the whole inline value. The attempt finishes with the plan
-// recorded on its pod.
+// TestConfigChangeMidReadUsesThePodsPlan: a reader pod made under a 4Ki
+// threshold reports a 5000-byte file without its head; raising the
+// threshold to 8Ki mid-read must not publish "" as the whole inline value.
+// The attempt finishes with the plan recorded on its pod.
 func TestConfigChangeMidReadUsesThePodsPlan(t *testing.T) {
 	run := pvcRun()
 	pod := readerPod(t, run, corev1.PodSucceeded, time.Second)
@@ -84,8 +91,8 @@ func TestConfigChangeMidReadUsesThePodsPlan(t *testing.T) {
 	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 }
 
-// Item 3: a status the API server cannot store fails the run with a
-// reason that says why, instead of a status update refused forever.
+// TestStatusTooLarge: a status the API server cannot store fails the run
+// with a reason that says why, instead of a status update refused forever.
 func TestStatusTooLarge(t *testing.T) {
 	// 64 results, each a 16000-byte inline value at a path of 4000 bytes:
 	// within every limit of the spec and the config, over what one object
@@ -111,9 +118,9 @@ func TestStatusTooLarge(t *testing.T) {
 	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/huge"}})
 }
 
-// Item 5: a permanent refusal of the reader pod fails the attempt quoting
-// the API server; an exceeded quota and throttling make the run look
-// again.
+// TestReaderPodCreateRefused: a permanent refusal of the reader pod fails
+// the attempt quoting the API server; an exceeded quota and throttling make
+// the run look again.
 func TestReaderPodCreateRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -156,8 +163,8 @@ func TestReaderPodCreateRefused(t *testing.T) {
 	}
 }
 
-// Item 5: names at Tekton's 63-character limit give valid pod names and
-// labels.
+// TestLongRunName: names at Tekton's 63-character limit give valid pod
+// names and labels.
 func TestLongRunName(t *testing.T) {
 	name := strings.Repeat("a", 60) + "-xy"
 	run := newRun(name, withPVC(""), withParam("results", "flag"), withStarted(epoch))
@@ -183,8 +190,8 @@ func TestLongRunName(t *testing.T) {
 	e.wantWrites(t, writes{Creates: []string{"pods/aaaaaaaaaaaaaaaaaaaaaa3456e8b61fb79e7e06c7f098a1916bfe-reader-0"}, StatusUpdates: []string{"customruns/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-xy"}})
 }
 
-// Item 6: a log that cannot be read fails the attempt, and every read of
-// it has a deadline.
+// TestReaderLogUnavailable: a log that cannot be read fails the attempt,
+// and every read of it has a deadline.
 func TestReaderLogUnavailable(t *testing.T) {
 	run := pvcRun()
 	pod := readerPod(t, run, corev1.PodSucceeded, time.Second)
@@ -207,8 +214,8 @@ func TestReaderLogUnavailable(t *testing.T) {
 	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}, Deletes: []string{"pods/pvc-reader-0"}})
 }
 
-// Item 7: a reader pod Pending past reader-start-timeout ends the attempt
-// and uses spec.retries.
+// TestUnschedulableReaderIsRetried: a reader pod Pending past
+// reader-start-timeout ends the attempt and uses spec.retries.
 func TestUnschedulableReaderIsRetried(t *testing.T) {
 	run := pvcRun(withRetries(1))
 	pod := readerPod(t, run, corev1.PodPending, 2*time.Minute)
@@ -223,8 +230,9 @@ func TestUnschedulableReaderIsRetried(t *testing.T) {
 	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}, Deletes: []string{"pods/pvc-reader-0"}})
 }
 
-// Item 8: a reader pod left by a deleted CustomRun of the same name is
-// removed, and the new run waits for the name instead of failing.
+// TestLeftoverPodOfAnEarlierRun: a reader pod left by a deleted CustomRun
+// of the same name is removed, and the new run waits for the name instead
+// of failing.
 func TestLeftoverPodOfAnEarlierRun(t *testing.T) {
 	earlier := pvcRun(func(r *v1beta1.CustomRun) { r.UID = "earlier" })
 	pod := readerPod(t, earlier, corev1.PodSucceeded, time.Minute)
@@ -249,8 +257,8 @@ func TestLeftoverPodOfAnEarlierRun(t *testing.T) {
 	e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 }
 
-// Item 8: an object created together with its run, not yet in the
-// informer's cache, is read from the API.
+// TestObjectNotYetCached: an object created together with its run, not yet
+// in the informer's cache, is read from the API.
 func TestObjectNotYetCached(t *testing.T) {
 	run := newRun("fresh", withRef("reusable"), withConfigMapWorkspace("ws", "files"))
 	files := configMap("files", map[string]string{"flag": "true"})
@@ -267,9 +275,10 @@ func TestObjectNotYetCached(t *testing.T) {
 	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/fresh"}})
 }
 
-// The plan recorded on the reader pod is checked before the create: 32
-// optional results with 8 KiB defaults would exceed the API server's 256
-// KiB for a pod's annotations, which no retry can fix.
+// TestPlanTooLargeFailsBeforeTheCreate: the plan recorded on the reader pod
+// is checked before the create: 32 optional results with 8 KiB defaults
+// would exceed the API server's 256 KiB for a pod's annotations, which no
+// retry can fix.
 func TestPlanTooLargeFailsBeforeTheCreate(t *testing.T) {
 	var entries []string
 	for i := range 32 {
