@@ -84,11 +84,7 @@ func (e *env) wantWrites(t *testing.T, want writes) {
 // actionName is the name of the object an action is about.
 func actionName(a ktesting.Action) string {
 	switch a := a.(type) {
-	case ktesting.CreateAction:
-		if m, err := meta.Accessor(a.GetObject()); err == nil {
-			return m.GetName()
-		}
-	case ktesting.UpdateAction:
+	case ktesting.CreateAction: // an UpdateAction too: both carry the object
 		if m, err := meta.Accessor(a.GetObject()); err == nil {
 			return m.GetName()
 		}
