@@ -46,9 +46,9 @@ func instanceOf(p Placement) string {
 	return p.Affinity.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].LabelSelector.MatchLabels["app.kubernetes.io/instance"]
 }
 
-// Item 10: the reader follows the assistant onto a tainted, dedicated
-// pool. Item 14: under coschedule: workspaces it follows the assistant of
-// the claim it reads, not the one the annotation names.
+// TestPlacement: the reader follows the affinity assistant onto a tainted,
+// dedicated pool, and under coschedule: workspaces it follows the assistant
+// of the claim it reads, not the one the annotation names.
 func TestPlacement(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -95,7 +95,8 @@ func TestPlacement(t *testing.T) {
 	}
 }
 
-// Item 10: the reader runs as the run's service account, with no token.
+// TestReaderPodServiceAccount: the reader runs as the run's service
+// account, with no token.
 func TestReaderPodServiceAccount(t *testing.T) {
 	a := attempt("", "c1")
 	a.Run.Spec.ServiceAccountName = "gcs-reader"
@@ -113,8 +114,8 @@ func TestReaderPodServiceAccount(t *testing.T) {
 	}
 }
 
-// Item 11: the pod informer's selector takes reader pods only, not every
-// pod another manager labels.
+// TestPodSelector: the pod informer's selector takes reader pods only, not
+// every pod another manager labels.
 func TestPodSelector(t *testing.T) {
 	sel, err := labels.Parse(PodSelector)
 	if err != nil {
@@ -127,8 +128,8 @@ func TestPodSelector(t *testing.T) {
 	}
 }
 
-// Item 12: a csi binding of a secret-bearing driver is under the same gate
-// as a secret binding.
+// TestSecretCSIDrivers: a csi binding of a secret-bearing driver is under
+// the same gate as a secret binding.
 func TestSecretCSIDrivers(t *testing.T) {
 	s := NewSources(Deps{})
 	isPod := func(src Source) bool { _, ok := src.(*PodSource); return ok }

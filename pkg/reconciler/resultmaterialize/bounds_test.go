@@ -52,6 +52,7 @@ func TestSlowProjectionsEndWithinTheReconcile(t *testing.T) {
 	if strings.Contains(c.Message, `"0"`) || strings.Contains(c.Message, "19999") {
 		t.Errorf("message %q quotes the document", c.Message)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/slow"}})
 }
 
 // TestProjectionsWaitForTheControllerMemory checks that ConfigMap
@@ -69,10 +70,12 @@ func TestProjectionsWaitForTheControllerMemory(t *testing.T) {
 	if c := condition(got); err == nil || got.IsDone() || c.Reason != string(reasons.ControllerMemoryBusy) || !strings.Contains(c.Message, "held by other runs' projections") {
 		t.Fatalf("err %v, condition %+v: want a requeue, Running %s, while the memory is held", err, c, reasons.ControllerMemoryBusy)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/proj"}})
 	release()
 	got, err = e.reconcile(t, run.Name)
 	if err != nil || !got.IsSuccessful() {
 		t.Fatalf("err %v condition %+v: want Succeeded once the memory is free", err, condition(got))
 	}
 	checkProjected(t, got)
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/proj"}})
 }

@@ -55,6 +55,7 @@ func TestReaderPodReadWhileRunning(t *testing.T) {
 			if r := results(got); r["flag"] != "true" || r["blob"] != "abc" {
 				t.Errorf("results %v, want flag true and blob abc", r)
 			}
+			e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 		})
 	}
 }
@@ -77,6 +78,8 @@ func TestReaderPodPartialOutputWaits(t *testing.T) {
 			if c := got.Status.GetCondition(apis.ConditionSucceeded); c == nil || !c.IsUnknown() || len(got.Status.Results) != 0 {
 				t.Errorf("condition %+v results %v: a partial document must never be taken or fail the run", c, got.Status.Results)
 			}
+			// The run records its pod and waits; it creates nothing.
+			e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 		})
 	}
 }
@@ -96,6 +99,7 @@ func TestReaderPodNotStartedIsNotRead(t *testing.T) {
 	if n := reads.Load(); n != 0 {
 		t.Errorf("%d log reads of a pod whose container has not started, want 0", n)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 }
 
 func exitedPod(t *testing.T, run *v1beta1.CustomRun, code int32) *corev1.Pod {
@@ -131,6 +135,7 @@ func TestReaderPodExitedBeforeItsPhase(t *testing.T) {
 			if c := got.Status.GetCondition(apis.ConditionSucceeded); c == nil || !c.IsFalse() || c.Reason != tc.reason || !strings.Contains(c.Message, "pvc-reader-0") {
 				t.Errorf("condition %+v, want Failed %s naming the pod", c, tc.reason)
 			}
+			e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}, Deletes: []string{"pods/pvc-reader-0"}})
 		})
 	}
 }
@@ -160,6 +165,9 @@ func TestReaderPodLogReadAtMostOncePerSecond(t *testing.T) {
 	if n := reads.Load(); n != 2 {
 		t.Errorf("%d log reads after a second passed, want 2", n)
 	}
+	// The first look records the pod; later looks at the same partial
+	// document write nothing.
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 }
 
 func TestReaderPodLogErrorBacksOff(t *testing.T) {
@@ -172,4 +180,5 @@ func TestReaderPodLogErrorBacksOff(t *testing.T) {
 	if ok, after := controller.IsRequeueKey(err); !ok || after != workspace.PeekBackoff {
 		t.Fatalf("Reconcile() = %v, want a look again in %s", err, workspace.PeekBackoff)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 }

@@ -62,6 +62,7 @@ func TestStaleCopyNeverOverwritesAFinishedRun(t *testing.T) {
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, ConfigMaps: []*corev1.ConfigMap{files}}, nil, nil)
 	rejectStaleUpdates(t, e)
 	finishElsewhere(t, e, run.Name)
+	e.clearActions()
 	err := e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name)
 	if ok, _ := controller.IsRequeueKey(err); !ok && !apierrors.IsConflict(err) {
 		t.Fatalf("Reconcile() = %v, want a requeue or a conflict, to see the newer run", err)
@@ -70,6 +71,8 @@ func TestStaleCopyNeverOverwritesAFinishedRun(t *testing.T) {
 	if !got.IsSuccessful() || got.Status.CompletionTime == nil || len(got.Status.Results) != 1 || got.Status.Results[0].Value != "from the other replica" {
 		t.Errorf("the finished run was overwritten: conditions %+v results %+v", got.Status.Conditions, got.Status.Results)
 	}
+	// The write from the stale copy is sent and refused; nothing else.
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/cm"}})
 }
 
 // TestStaleCopyMakesNoSecondReaderPod: a replica that just took the run's
@@ -80,6 +83,7 @@ func TestStaleCopyMakesNoSecondReaderPod(t *testing.T) {
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)
 	rejectStaleUpdates(t, e)
 	finishElsewhere(t, e, run.Name)
+	e.clearActions()
 	err := e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name)
 	if ok, _ := controller.IsRequeueKey(err); !ok {
 		t.Fatalf("Reconcile() = %v, want a requeue to see the newer run", err)
@@ -91,6 +95,8 @@ func TestStaleCopyMakesNoSecondReaderPod(t *testing.T) {
 	if !got.IsSuccessful() {
 		t.Errorf("the finished run was overwritten: %+v", got.Status.Conditions)
 	}
+	// No pod and no status write from a stale copy.
+	e.wantWrites(t, writes{})
 }
 
 // TestWriteStatusConflictKeepsNewerCopy: the status write alone, with no
@@ -104,6 +110,7 @@ func TestWriteStatusConflictKeepsNewerCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	finishElsewhere(t, e, run.Name)
+	e.clearActions()
 	before := older.Status.DeepCopy()
 	older.Status.ExtraFields.Raw = []byte(`{"readerPod":"pvc-reader-1"}`)
 	r := &Reconciler{pipeline: e.clients.Pipeline}
@@ -114,6 +121,8 @@ func TestWriteStatusConflictKeepsNewerCopy(t *testing.T) {
 	if !got.IsSuccessful() || string(got.Status.ExtraFields.Raw) != `{"readerPod":"pvc-reader-0"}` {
 		t.Errorf("the newer copy was overwritten: conditions %+v extraFields %s", got.Status.Conditions, got.Status.ExtraFields.Raw)
 	}
+	// One write, refused; no second try over the newer copy.
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 }
 
 // TestCleanupRemovesEveryAttemptsPod: a pod of an earlier attempt (made by
@@ -133,6 +142,7 @@ func TestCleanupRemovesEveryAttemptsPod(t *testing.T) {
 	if names := podNames(t, e); len(names) != 0 {
 		t.Errorf("pods left after the run was seen done: %v, want none of any attempt", names)
 	}
+	e.wantWrites(t, writes{Deletes: []string{"pods/pvc-reader-0", "pods/pvc-reader-1"}})
 }
 
 // TestNothingReportedWhenTheWriteConflicts: Events and outcome metrics go
@@ -155,6 +165,8 @@ func TestNothingReportedWhenTheWriteConflicts(t *testing.T) {
 			t.Errorf("metric %s = %d counted for a status that was never written", k, v)
 		}
 	}
+	// The one refused status write, and nothing after it.
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/cm"}})
 }
 
 // TestStaleCleanupSparesALaterAttempt: a copy still at attempt 0 that
@@ -171,6 +183,8 @@ func TestStaleCleanupSparesALaterAttempt(t *testing.T) {
 	if names := podNames(t, e); len(names) != 1 || names[0] != "pvc-reader-1" {
 		t.Errorf("pods %v, want the later attempt's pvc-reader-1 kept", names)
 	}
+	// The cancel is written and no pod is deleted.
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 }
 
 // TestStaleCopyDeletesNoReaderPod: the run was deleted and made again
@@ -193,11 +207,8 @@ func TestStaleCopyDeletesNoReaderPod(t *testing.T) {
 	if ok, _ := controller.IsRequeueKey(err); !ok {
 		t.Fatalf("Reconcile() = %v, want a requeue to see the newer run", err)
 	}
-	for _, a := range e.clients.Kube.Actions() {
-		if a.GetVerb() == "delete" {
-			t.Errorf("%s %s from a stale copy of the run", a.GetVerb(), a.GetResource().Resource)
-		}
-	}
+	// A stale copy deletes nothing and writes nothing.
+	e.wantWrites(t, writes{})
 	if names := podNames(t, e); len(names) != 1 {
 		t.Errorf("pods %v, want the newer run's reader pod kept", names)
 	}

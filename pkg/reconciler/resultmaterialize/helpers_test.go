@@ -103,8 +103,12 @@ func newEnvWithLogs(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterializ
 			t.Fatal(err)
 		}
 	}
-	return &env{ctx: ctx, impl: impl, clients: clients, clock: clk, store: store, metrics: reader, memory: memory,
+	e := &env{ctx: ctx, impl: impl, clients: clients, clock: clk, store: store, metrics: reader, memory: memory,
 		runs: informers.CustomRun.Informer().GetIndexer()}
+	// Seeding the test data wrote through the fake clients; the writes a
+	// test states are the controller's only.
+	e.clearActions()
+	return e
 }
 
 // reconcile runs one reconcile of the named run and returns it as stored.

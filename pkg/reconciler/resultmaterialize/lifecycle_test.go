@@ -27,6 +27,7 @@ func TestReconcileCancelled(t *testing.T) {
 	if len(got.Status.Results) != 0 {
 		t.Errorf("a cancelled run has results %v", got.Status.Results)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/c"}})
 }
 
 func TestReconcileTimedOut(t *testing.T) {
@@ -41,6 +42,7 @@ func TestReconcileTimedOut(t *testing.T) {
 	if got.IsSuccessful() || c.Reason != string(reasons.TimedOut) || !strings.Contains(c.Message, "timeout of 1m0s") {
 		t.Errorf("condition = %+v, want Failed %s naming the timeout", c, reasons.TimedOut)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/t"}})
 }
 
 func TestReconcileNilTimeoutUsesTektonDefault(t *testing.T) {
@@ -52,6 +54,7 @@ func TestReconcileNilTimeoutUsesTektonDefault(t *testing.T) {
 	if err != nil || !got.IsSuccessful() {
 		t.Fatalf("err %v, condition %+v: want Succeeded within the default timeout", err, condition(got))
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/nil"}})
 }
 
 func TestReconcileTimeoutRetries(t *testing.T) {
@@ -69,10 +72,12 @@ func TestReconcileTimeoutRetries(t *testing.T) {
 	if prev.Reason != string(reasons.TimedOut) || !got.Status.StartTime.Time.Equal(epoch) {
 		t.Errorf("retry status %+v, start %v: want the timed-out attempt kept and a new start at %v", prev, got.Status.StartTime, epoch)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/rt"}})
 	got, err = e.reconcile(t, run.Name)
 	if err != nil || !got.IsSuccessful() || len(got.Status.RetriesStatus) != 1 {
 		t.Fatalf("second attempt: err %v, condition %+v, retries %d; want Succeeded after 1 retry", err, condition(got), len(got.Status.RetriesStatus))
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/rt"}})
 }
 
 func TestReconcileDoneIsLeftAlone(t *testing.T) {
@@ -84,6 +89,7 @@ func TestReconcileDoneIsLeftAlone(t *testing.T) {
 	if err != nil || condition(got).Reason != "Whatever" || len(got.Status.Results) != 0 {
 		t.Errorf("err %v, condition %+v: a done run must not change", err, condition(got))
 	}
+	e.wantWrites(t, writes{})
 }
 
 func TestReconcileConfigChange(t *testing.T) {
@@ -99,4 +105,5 @@ func TestReconcileConfigChange(t *testing.T) {
 	if r := results(got); r["flag"] != "flag" || r["flag-inline"] != "false" {
 		t.Errorf("flag = %q inline %q, want a reference under the new 2-byte threshold", r["flag"], r["flag-inline"])
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/cfg"}})
 }

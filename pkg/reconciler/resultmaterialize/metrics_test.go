@@ -57,4 +57,5 @@ func TestMetrics(t *testing.T) {
 	if d := cmp.Diff(want, sums(t, e)); d != "" {
 		t.Errorf("metrics (-want +got):\n%s", d)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/ok", "customruns/bad"}})
 }

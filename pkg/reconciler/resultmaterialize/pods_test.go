@@ -150,6 +150,7 @@ func TestReaderPodCreated(t *testing.T) {
 	if len(c.Env) != 1 || c.Env[0].Name != "GOMEMLIMIT" || c.Env[0].Value != "60397974" {
 		t.Errorf("env = %+v, want GOMEMLIMIT at 90%% of the 64Mi limit", c.Env)
 	}
+	e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 }
 
 // archAffinity places a reader pod on a node whose architecture the
@@ -168,6 +169,7 @@ func TestReaderPodNoAffinityWithoutAssistant(t *testing.T) {
 	if err != nil || cmp.Diff(&corev1.Affinity{NodeAffinity: archAffinity}, pod.Spec.Affinity) != "" {
 		t.Fatalf("pod %v err %v: want a pod with the architecture requirement only", pod.Spec.Affinity, err)
 	}
+	e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 }
 
 func TestReaderPodAdoptedAfterRestart(t *testing.T) {
@@ -183,6 +185,8 @@ func TestReaderPodAdoptedAfterRestart(t *testing.T) {
 			if names := podNames(t, e); len(names) != 1 || got.IsDone() {
 				t.Errorf("pods %v, done %v: want the existing pod adopted, no second one, the run still running", names, got.IsDone())
 			}
+			// Adopting the pod records it on the run; nothing is created.
+			e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 		})
 	}
 }
@@ -209,12 +213,14 @@ func TestReaderPodSucceeded(t *testing.T) {
 	if names := podNames(t, e); len(names) != 1 {
 		t.Errorf("pods %v: the pod must stay until the run is seen done, so a stale reconcile reads it again", names)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 	if again, err := e.reconcile(t, run.Name); err != nil || !again.IsSuccessful() {
 		t.Fatalf("reconcile of the done run: err %v condition %+v", err, condition(again))
 	}
 	if names := podNames(t, e); len(names) != 0 {
 		t.Errorf("pods left after the run was seen done: %v", names)
 	}
+	e.wantWrites(t, writes{Deletes: []string{"pods/pvc-reader-0"}})
 }
 
 func TestReaderPodStaleRunDoesNotRetryTwice(t *testing.T) {
@@ -236,6 +242,7 @@ func TestReaderPodStaleRunDoesNotRetryTwice(t *testing.T) {
 	if err := e.runs.Update(older); err != nil {
 		t.Fatal(err)
 	}
+	e.clearActions()
 	err = e.impl.Reconciler.Reconcile(e.ctx, ns+"/"+run.Name)
 	if ok, _ := controller.IsRequeueKey(err); !ok {
 		t.Fatalf("Reconcile() = %v, want a requeue to see the newer run", err)
@@ -249,6 +256,8 @@ func TestReaderPodStaleRunDoesNotRetryTwice(t *testing.T) {
 			t.Errorf("event %q: a stale copy of the run must not start another attempt", ev)
 		}
 	}
+	// A stale copy writes nothing: no status, no pod.
+	e.wantWrites(t, writes{})
 }
 
 func TestReaderPodFailures(t *testing.T) {
@@ -275,6 +284,7 @@ func TestReaderPodFailures(t *testing.T) {
 		pod.DeletionTimestamp = &metav1.Time{Time: epoch}
 		return pod
 	}
+	reader0 := []string{"pods/pvc-reader-0"}
 	tests := []struct {
 		name    string
 		pod     func(*v1beta1.CustomRun) *corev1.Pod
@@ -282,28 +292,32 @@ func TestReaderPodFailures(t *testing.T) {
 		run     []runOpt
 		reason  reasons.Reason
 		message string
+		// deletes are the pods removed as the run fails: a failure of the
+		// reader pod ends its attempt, which cleans the pod up at once; a
+		// result's own error leaves it until the run is seen done.
+		deletes []string
 	}{
-		{name: "reader failed", pod: failed, reason: reasons.ReaderFailed,
+		{name: "reader failed", deletes: reader0, pod: failed, reason: reasons.ReaderFailed,
 			message: `reader pod "pvc-reader-0" failed: reader: opening the workspace: no such file or directory (exit code 1)`},
-		{name: "evicted", pod: evicted, reason: reasons.ReaderFailed, message: `Evicted: The node was low on resource: ephemeral-storage.`},
-		{name: "pending past reader-timeout", pod: unschedulable, reason: reasons.ReaderUnschedulable,
+		{name: "evicted", deletes: reader0, pod: evicted, reason: reasons.ReaderFailed, message: `Evicted: The node was low on resource: ephemeral-storage.`},
+		{name: "pending past reader-timeout", deletes: reader0, pod: unschedulable, reason: reasons.ReaderUnschedulable,
 			message: `stayed Pending for 2m0s, past reader-start-timeout 1m0s: Unschedulable: 0/1 nodes are available: 1 node(s) didn't match pod affinity rules.`},
-		{name: "malformed output", pod: succeeded, logs: rawLog(`{"files":[{"path":1}]}`), reason: reasons.ReaderOutputInvalid,
+		{name: "malformed output", deletes: reader0, pod: succeeded, logs: rawLog(`{"files":[{"path":1}]}`), reason: reasons.ReaderOutputInvalid,
 			message: `output is not a reader document (22 bytes)`},
-		{name: "rotated log", pod: succeeded, logs: rawLog(`"found":true,"size":3}]}`), reason: reasons.ReaderOutputCut,
+		{name: "rotated log", deletes: reader0, pod: succeeded, logs: rawLog(`"found":true,"size":3}]}`), reason: reasons.ReaderOutputCut,
 			message: `the log does not begin with the reader's document (24 bytes)`},
-		{name: "truncated output", pod: succeeded, logs: rawLog(`{"files":[{"path":"flag"`), reason: reasons.ReaderOutputInvalid,
+		{name: "truncated output", deletes: reader0, pod: succeeded, logs: rawLog(`{"files":[{"path":"flag"`), reason: reasons.ReaderOutputInvalid,
 			message: `output is not a reader document`},
-		{name: "trailing output", pod: succeeded, logs: rawLog(`{"files":[{"path":"flag"},{"path":"blob"}]} {}`), reason: reasons.ReaderOutputInvalid,
+		{name: "trailing output", deletes: reader0, pod: succeeded, logs: rawLog(`{"files":[{"path":"flag"},{"path":"blob"}]} {}`), reason: reasons.ReaderOutputInvalid,
 			message: `output has data after the reader document`},
-		{name: "oversized output", pod: succeeded, logs: rawLog(`{"files":[` + strings.Repeat(" ", 200000) + `]}`), reason: reasons.ReaderOutputInvalid,
+		{name: "oversized output", deletes: reader0, pod: succeeded, logs: rawLog(`{"files":[` + strings.Repeat(" ", 200000) + `]}`), reason: reasons.ReaderOutputInvalid,
 			message: `output is over`},
-		{name: "wrong files", pod: succeeded, logs: rawLog(`{"files":[{"path":"blob"},{"path":"flag"}]}`), reason: reasons.ReaderOutputInvalid,
+		{name: "wrong files", deletes: reader0, pod: succeeded, logs: rawLog(`{"files":[{"path":"blob"},{"path":"flag"}]}`), reason: reasons.ReaderOutputInvalid,
 			message: `report for "blob" answers a request for "flag"`},
-		{name: "head over limit", pod: succeeded, logs: logOf(protocol.Output{Files: []protocol.FileReport{
+		{name: "head over limit", deletes: reader0, pod: succeeded, logs: logOf(protocol.Output{Files: []protocol.FileReport{
 			{Path: "flag", Found: true, Size: 5000, Head: []byte(strings.Repeat("x", 4097))}, {Path: "blob"}}}),
 			reason: reasons.ReaderOutputInvalid, message: `report for "flag" has 4097 head bytes for a size of 5000 and a limit of 4096: want 0`},
-		{name: "pod deleted while running", pod: deleting, reason: reasons.ReaderFailed, message: `reader pod "pvc-reader-0" was deleted before it finished`},
+		{name: "pod deleted while running", deletes: reader0, pod: deleting, reason: reasons.ReaderFailed, message: `reader pod "pvc-reader-0" was deleted before it finished`},
 		{name: "foreign pod with the name", pod: func(run *v1beta1.CustomRun) *corev1.Pod {
 			pod := readerPod(t, run, corev1.PodRunning, time.Second)
 			pod.OwnerReferences = nil
@@ -332,12 +346,19 @@ func TestReaderPodFailures(t *testing.T) {
 			if !got.IsDone() || c.Reason != string(tc.reason) || !strings.Contains(c.Message, tc.message) {
 				t.Fatalf("condition = %s %q, want Failed %s containing %q", c.Reason, c.Message, tc.reason, tc.message)
 			}
+			e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}, Deletes: tc.deletes})
 			if _, err := e.reconcile(t, run.Name); err != nil {
 				t.Fatalf("reconcile of the done run: %v", err)
 			}
 			if names := podNames(t, e); len(names) != 0 && tc.name != "foreign pod with the name" {
 				t.Errorf("pods left after the run was seen done: %v", names)
 			}
+			// Seen done, the run deletes its own pod the informer still shows.
+			var cleanup []string
+			if tc.pod != nil && tc.name != "foreign pod with the name" {
+				cleanup = []string{"pods/pvc-reader-0"}
+			}
+			e.wantWrites(t, writes{Deletes: cleanup})
 		})
 	}
 }
@@ -353,12 +374,14 @@ func TestReaderPodRetries(t *testing.T) {
 	if r := got.Status.RetriesStatus[0].GetCondition("Succeeded"); r.Reason != string(reasons.ReaderFailed) {
 		t.Errorf("retry status reason %s, want %s", r.Reason, reasons.ReaderFailed)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}, Deletes: []string{"pods/pvc-reader-0"}})
 	if _, err := e.reconcile(t, run.Name); err == nil {
 		t.Fatal("second attempt did not wait for its reader pod")
 	}
 	if names := podNames(t, e); len(names) != 1 || names[0] != "pvc-reader-1" {
 		t.Errorf("pods %v, want only the second attempt's pvc-reader-1", names)
 	}
+	e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-1"}, StatusUpdates: []string{"customruns/pvc"}})
 }
 
 func TestReaderPodKeptWhenConfigured(t *testing.T) {
@@ -374,6 +397,8 @@ func TestReaderPodKeptWhenConfigured(t *testing.T) {
 	if names := podNames(t, e); len(names) != 1 {
 		t.Errorf("pods %v, want the failed reader kept", names)
 	}
+	// One status write over both reconciles, and no delete.
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 }
 
 func TestReaderPodDeletedOnCancelAndTimeout(t *testing.T) {
@@ -393,6 +418,7 @@ func TestReaderPodDeletedOnCancelAndTimeout(t *testing.T) {
 			if names := podNames(t, e); len(names) != 0 {
 				t.Errorf("pods left: %v", names)
 			}
+			e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}, Deletes: []string{"pods/pvc-reader-0"}})
 		})
 	}
 }
@@ -408,4 +434,5 @@ func TestSecretWorkspaceAllowedUsesReaderPod(t *testing.T) {
 	if err != nil || pod.Spec.Volumes[0].Secret == nil || pod.Spec.Volumes[0].Secret.SecretName != "creds" {
 		t.Fatalf("pod %+v err %v: want a reader pod mounting secret creds", pod, err)
 	}
+	e.wantWrites(t, writes{Creates: []string{"pods/sec-reader-0"}, StatusUpdates: []string{"customruns/sec"}})
 }

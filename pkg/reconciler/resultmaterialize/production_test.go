@@ -1,5 +1,11 @@
 package resultmaterialize
 
+// Events seen on production clusters, each with the outcome the run must
+// have: Tekton cancelling finished runs, config changed mid-read, statuses
+// too large to store, refused or long-named reader pods, unreadable logs,
+// unschedulable readers, leftovers of deleted runs and objects not yet in
+// the informer's cache.
+
 import (
 	"context"
 	"errors"
@@ -36,9 +42,10 @@ func withSucceeded(value string) runOpt {
 	}
 }
 
-// Item 1: Tekton cancels every child of a cancelled PipelineRun, finished
-// ones too; the generation bump resets Succeeded to Unknown before
-// ReconcileKind. A run with a completion time stays as it finished.
+// TestFinishedRunIsFinal: Tekton cancels every child of a cancelled
+// PipelineRun, finished ones too; the generation bump resets Succeeded to
+// Unknown before ReconcileKind. A run with a completion time stays as it
+// finished.
 func TestFinishedRunIsFinal(t *testing.T) {
 	run := newRun("done", withConfigMapWorkspace("ws", "files"), withParam("results", "approved"), withStarted(epoch), withSucceeded("true"), withCancelled(),
 		func(r *v1beta1.CustomRun) { r.Generation, r.Status.ObservedGeneration = 2, 1 })
@@ -53,12 +60,14 @@ func TestFinishedRunIsFinal(t *testing.T) {
 	if ev := events(e.ctx); len(ev) != 0 {
 		t.Errorf("events %q, want none for a finished run", ev)
 	}
+	// Written back as it finished: no pod, no retry.
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/done"}})
 }
 
-// Item 2: a reader pod made under a 4Ki threshold reports a 5000-byte
-// file without its head; raising the threshold to 8Ki mid-read must not
-// publish "" as the whole inline value. The attempt finishes with the plan
-// recorded on its pod.
+// TestConfigChangeMidReadUsesThePodsPlan: a reader pod made under a 4Ki
+// threshold reports a 5000-byte file without its head; raising the
+// threshold to 8Ki mid-read must not publish "" as the whole inline value.
+// The attempt finishes with the plan recorded on its pod.
 func TestConfigChangeMidReadUsesThePodsPlan(t *testing.T) {
 	run := pvcRun()
 	pod := readerPod(t, run, corev1.PodSucceeded, time.Second)
@@ -79,10 +88,11 @@ func TestConfigChangeMidReadUsesThePodsPlan(t *testing.T) {
 	if r := results(got); r["blob"] != "blob" || r["blob-inline"] != "false" || r["blob-size"] != "5000" {
 		t.Errorf("blob = %q inline %q size %q, want the reference the pod's plan gives", r["blob"], r["blob-inline"], r["blob-size"])
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 }
 
-// Item 3: a status the API server cannot store fails the run with a
-// reason that says why, instead of a status update refused forever.
+// TestStatusTooLarge: a status the API server cannot store fails the run
+// with a reason that says why, instead of a status update refused forever.
 func TestStatusTooLarge(t *testing.T) {
 	// 64 results, each a 16000-byte inline value at a path of 4000 bytes:
 	// within every limit of the spec and the config, over what one object
@@ -104,11 +114,13 @@ func TestStatusTooLarge(t *testing.T) {
 	if !got.IsDone() || c.Reason != string(reasons.StatusTooLarge) || !strings.Contains(c.Message, "64 results") || len(got.Status.Results) != 0 {
 		t.Errorf("condition %s %q with %d results, want Failed %s and no results", c.Reason, c.Message, len(got.Status.Results), reasons.StatusTooLarge)
 	}
+	// One status write, the failure: never the status that cannot be stored.
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/huge"}})
 }
 
-// Item 5: a permanent refusal of the reader pod fails the attempt quoting
-// the API server; an exceeded quota and throttling make the run look
-// again.
+// TestReaderPodCreateRefused: a permanent refusal of the reader pod fails
+// the attempt quoting the API server; an exceeded quota and throttling make
+// the run look again.
 func TestReaderPodCreateRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -133,22 +145,26 @@ func TestReaderPodCreateRefused(t *testing.T) {
 				if err == nil || controller.IsPermanentError(err) {
 					t.Errorf("Reconcile() = %v, want the run looked at again", err)
 				}
+				e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 				refuse = false
 				again, _ := e.reconcile(t, run.Name)
 				if again.IsDone() || len(podNames(t, e)) != 1 {
 					t.Errorf("after the refusal passed: done %v (%+v), pods %v; want the reader pod created and the run running", again.IsDone(), condition(again), podNames(t, e))
 				}
+				e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 				return
 			}
 			if c := condition(got); c.Reason != string(reasons.ReaderRefused) || !strings.Contains(c.Message, tc.err.Error()) {
 				t.Errorf("condition %s %q, want %s quoting %q", c.Reason, c.Message, reasons.ReaderRefused, tc.err.Error())
 			}
+			// The refused create, then the failure: nothing to delete.
+			e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 		})
 	}
 }
 
-// Item 5: names at Tekton's 63-character limit give valid pod names and
-// labels.
+// TestLongRunName: names at Tekton's 63-character limit give valid pod
+// names and labels.
 func TestLongRunName(t *testing.T) {
 	name := strings.Repeat("a", 60) + "-xy"
 	run := newRun(name, withPVC(""), withParam("results", "flag"), withStarted(epoch))
@@ -171,10 +187,11 @@ func TestLongRunName(t *testing.T) {
 			t.Errorf("label %s=%q: %v", k, v, errs)
 		}
 	}
+	e.wantWrites(t, writes{Creates: []string{"pods/aaaaaaaaaaaaaaaaaaaaaa3456e8b61fb79e7e06c7f098a1916bfe-reader-0"}, StatusUpdates: []string{"customruns/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-xy"}})
 }
 
-// Item 6: a log that cannot be read fails the attempt, and every read of
-// it has a deadline.
+// TestReaderLogUnavailable: a log that cannot be read fails the attempt,
+// and every read of it has a deadline.
 func TestReaderLogUnavailable(t *testing.T) {
 	run := pvcRun()
 	pod := readerPod(t, run, corev1.PodSucceeded, time.Second)
@@ -194,10 +211,11 @@ func TestReaderLogUnavailable(t *testing.T) {
 	if deadline.IsZero() || time.Until(deadline) > workspace.LogTimeout {
 		t.Errorf("log read deadline %v, want one within %s", deadline, workspace.LogTimeout)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}, Deletes: []string{"pods/pvc-reader-0"}})
 }
 
-// Item 7: a reader pod Pending past reader-start-timeout ends the attempt
-// and uses spec.retries.
+// TestUnschedulableReaderIsRetried: a reader pod Pending past
+// reader-start-timeout ends the attempt and uses spec.retries.
 func TestUnschedulableReaderIsRetried(t *testing.T) {
 	run := pvcRun(withRetries(1))
 	pod := readerPod(t, run, corev1.PodPending, 2*time.Minute)
@@ -209,10 +227,12 @@ func TestUnschedulableReaderIsRetried(t *testing.T) {
 	if c := got.Status.RetriesStatus[0].GetCondition(apis.ConditionSucceeded); c.Reason != string(reasons.ReaderUnschedulable) {
 		t.Errorf("first attempt %s, want %s", c.Reason, reasons.ReaderUnschedulable)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}, Deletes: []string{"pods/pvc-reader-0"}})
 }
 
-// Item 8: a reader pod left by a deleted CustomRun of the same name is
-// removed, and the new run waits for the name instead of failing.
+// TestLeftoverPodOfAnEarlierRun: a reader pod left by a deleted CustomRun
+// of the same name is removed, and the new run waits for the name instead
+// of failing.
 func TestLeftoverPodOfAnEarlierRun(t *testing.T) {
 	earlier := pvcRun(func(r *v1beta1.CustomRun) { r.UID = "earlier" })
 	pod := readerPod(t, earlier, corev1.PodSucceeded, time.Minute)
@@ -225,6 +245,7 @@ func TestLeftoverPodOfAnEarlierRun(t *testing.T) {
 	if names := podNames(t, e); len(names) != 0 {
 		t.Errorf("pods %v, want the earlier run's pod deleted", names)
 	}
+	e.wantWrites(t, writes{Deletes: []string{"pods/pvc-reader-0"}})
 	// The informer sees the deletion, as the API server would tell it.
 	if err := fakefilteredpodinformer.Get(e.ctx, workspace.PodSelector).Informer().GetIndexer().Delete(pod); err != nil {
 		t.Fatal(err)
@@ -233,10 +254,11 @@ func TestLeftoverPodOfAnEarlierRun(t *testing.T) {
 	if again.IsDone() || len(podNames(t, e)) != 1 {
 		t.Errorf("second reconcile: err %v, done %v (%+v), pods %v; want this run's reader pod", err, again.IsDone(), condition(again), podNames(t, e))
 	}
+	e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 }
 
-// Item 8: an object created together with its run, not yet in the
-// informer's cache, is read from the API.
+// TestObjectNotYetCached: an object created together with its run, not yet
+// in the informer's cache, is read from the API.
 func TestObjectNotYetCached(t *testing.T) {
 	run := newRun("fresh", withRef("reusable"), withConfigMapWorkspace("ws", "files"))
 	files := configMap("files", map[string]string{"flag": "true"})
@@ -245,15 +267,18 @@ func TestObjectNotYetCached(t *testing.T) {
 	if _, err := fakermclient.Get(e.ctx).CustomV1alpha1().ResultMaterializes(ns).Create(e.ctx, obj, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	e.clearActions()
 	got, err := e.reconcile(t, run.Name)
 	if err != nil || !got.IsSuccessful() || results(got)["flag"] != "true" {
 		t.Fatalf("err %v condition %+v results %v: want Succeeded with flag=true", err, condition(got), results(got))
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/fresh"}})
 }
 
-// The plan recorded on the reader pod is checked before the create: 32
-// optional results with 8 KiB defaults would exceed the API server's 256
-// KiB for a pod's annotations, which no retry can fix.
+// TestPlanTooLargeFailsBeforeTheCreate: the plan recorded on the reader pod
+// is checked before the create: 32 optional results with 8 KiB defaults
+// would exceed the API server's 256 KiB for a pod's annotations, which no
+// retry can fix.
 func TestPlanTooLargeFailsBeforeTheCreate(t *testing.T) {
 	var entries []string
 	for i := range 32 {
@@ -272,9 +297,6 @@ func TestPlanTooLargeFailsBeforeTheCreate(t *testing.T) {
 	if !strings.Contains(c.Message, "the plan of 32 results") || !strings.Contains(c.Message, fmt.Sprintf("bytes, above the %d bytes", workspace.MaxPlanBytes)) {
 		t.Errorf("message %q, want the results, the size and the limit", c.Message)
 	}
-	for _, a := range e.clients.Kube.Actions() {
-		if a.GetVerb() == "create" {
-			t.Errorf("%s %s sent for a pod that can never be stored", a.GetVerb(), a.GetResource().Resource)
-		}
-	}
+	// No create is sent for a pod that can never be stored.
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/plan"}})
 }

@@ -71,6 +71,7 @@ func TestProjectionFromConfigMapWithoutAPod(t *testing.T) {
 	if names := podNames(t, e); len(names) != 0 {
 		t.Errorf("pods %v: a ConfigMap projection needs none", names)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/proj"}})
 }
 
 func TestProjectionParamsForm(t *testing.T) {
@@ -84,6 +85,7 @@ func TestProjectionParamsForm(t *testing.T) {
 	if results(got)["accuracy"] != "0.93" || results(got)["passed"] != "false" {
 		t.Errorf("results %v, want accuracy 0.93 and passed false", results(got))
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/proj"}})
 }
 
 // TestProjectionThroughTheReader runs the reader on a real directory with
@@ -139,6 +141,7 @@ func TestProjectionThroughTheReader(t *testing.T) {
 		t.Fatalf("err %v condition %+v: want Succeeded", err, condition(got))
 	}
 	checkProjected(t, got)
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/proj"}})
 }
 
 func TestProjectionFails(t *testing.T) {
@@ -171,6 +174,7 @@ func TestProjectionFails(t *testing.T) {
 			if c == nil || !got.IsDone() || c.Reason != string(tc.reason) || !strings.Contains(c.Message, tc.message) {
 				t.Fatalf("condition %+v, want %s containing %q", c, tc.reason, tc.message)
 			}
+			e.wantWrites(t, writes{StatusUpdates: []string{"customruns/r"}})
 		})
 	}
 }
@@ -186,4 +190,5 @@ func TestProjectionTruncates(t *testing.T) {
 	if v := results(got)["notes"]; v != strings.Repeat("x", 12) {
 		t.Errorf("truncated projection = %q, want the 12 bytes the threshold allows", v)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/r"}})
 }

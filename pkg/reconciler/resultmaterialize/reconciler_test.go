@@ -111,6 +111,8 @@ func TestReconcileSucceeds(t *testing.T) {
 			if len(evs) != 2 || !strings.HasPrefix(evs[0], "Normal Running") || !strings.HasPrefix(evs[1], "Normal Materialized") {
 				t.Errorf("events = %q, want Running then Materialized", evs)
 			}
+			// A ConfigMap is read through the API: no pod, one status write.
+			e.wantWrites(t, writes{StatusUpdates: []string{"customruns/" + tc.run.Name}})
 		})
 	}
 }
@@ -129,6 +131,7 @@ func TestReconcileExtraFieldsTable(t *testing.T) {
 	if d := cmp.Diff(want, extraFields(t, got)); d != "" {
 		t.Errorf("extraFields (-want +got):\n%s", d)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/table"}})
 }
 
 func TestReconcileFails(t *testing.T) {
@@ -221,6 +224,7 @@ func TestReconcileFails(t *testing.T) {
 			if len(evs) == 0 || !strings.HasPrefix(evs[len(evs)-1], "Warning "+string(tc.reason)) {
 				t.Errorf("events = %q, want a Warning %s last", evs, tc.reason)
 			}
+			e.wantWrites(t, writes{StatusUpdates: []string{"customruns/r"}})
 		})
 	}
 }

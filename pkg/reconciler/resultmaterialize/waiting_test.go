@@ -19,17 +19,6 @@ import (
 	"knative.dev/pkg/controller"
 )
 
-// statusWrites counts the CustomRun status updates sent to the API server.
-func statusWrites(e *env) int {
-	n := 0
-	for _, a := range e.clients.Pipeline.Actions() {
-		if a.GetVerb() == "update" && a.GetResource().Resource == "customruns" && a.GetSubresource() == "status" {
-			n++
-		}
-	}
-	return n
-}
-
 // wantWaiting fails unless the run is still running and its condition
 // says it waits on reason, in words that contain words.
 func wantWaiting(t *testing.T, run *v1beta1.CustomRun, reason reasons.Reason, words string) {
@@ -59,9 +48,8 @@ func TestQuotaRefusalShowsOnTheRunAndItsTimeout(t *testing.T) {
 	if evs := events(e.ctx); len(evs) != 1 || !strings.HasPrefix(evs[0], "Warning ReaderQuotaExceeded ") || !strings.Contains(evs[0], "exceeded quota: no-pods") {
 		t.Errorf("events %q, want one Warning ReaderQuotaExceeded quoting the API server", evs)
 	}
-	if n := statusWrites(e); n != 1 {
-		t.Errorf("%d status writes, want 1", n)
-	}
+	// The refused create is sent; the wait is written once.
+	e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 
 	for i := 1; i <= 3; i++ {
 		e.clock.SetTime(epoch.Add(time.Duration(i) * workspace.RefusedRecheck))
@@ -71,9 +59,9 @@ func TestQuotaRefusalShowsOnTheRunAndItsTimeout(t *testing.T) {
 		}
 		wantWaiting(t, got, reasons.ReaderQuotaExceeded, quotaRefusal.Error())
 	}
-	if n := statusWrites(e); n != 1 {
-		t.Errorf("%d status writes after three more looks at an unchanged refusal, want still 1", n)
-	}
+	// Three more looks at an unchanged refusal try the pod again and
+	// write no status.
+	e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0", "pods/pvc-reader-0", "pods/pvc-reader-0"}})
 	if evs := events(e.ctx); len(evs) != 0 {
 		t.Errorf("events %q for a cause already reported, want none", evs)
 	}
@@ -98,6 +86,8 @@ func TestQuotaRefusalShowsOnTheRunAndItsTimeout(t *testing.T) {
 	if names := podNames(t, e); len(names) != 0 {
 		t.Errorf("pods %v, want none", names)
 	}
+	// The look at 55s tries the pod again; the timeout writes the status.
+	e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 }
 
 // Once the quota lets the pod be made, the run reads again.
@@ -108,6 +98,7 @@ func TestQuotaWaitEndsWhenThePodIsMade(t *testing.T) {
 	e.clients.Kube.PrependReactor("create", "pods", func(ktesting.Action) (bool, runtime.Object, error) { return refuse, nil, quotaRefusal })
 	got, _ := e.reconcile(t, run.Name)
 	wantWaiting(t, got, reasons.ReaderQuotaExceeded, "exceeded quota")
+	e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 	refuse = false
 	got, err := e.reconcile(t, run.Name)
 	if ok, _ := controller.IsRequeueKey(err); !ok {
@@ -116,6 +107,7 @@ func TestQuotaWaitEndsWhenThePodIsMade(t *testing.T) {
 	if c := condition(got); c.Reason != string(reasons.Running) || c.Message != readingMessage || len(podNames(t, e)) != 1 {
 		t.Errorf("condition %s %q, pods %v: want Running %q and the reader pod", c.Reason, c.Message, podNames(t, e), readingMessage)
 	}
+	e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 }
 
 // An admission webhook that times out is tried again, and said so.
@@ -129,6 +121,7 @@ func TestAdmissionRetryShowsOnTheRun(t *testing.T) {
 		t.Fatalf("Reconcile() = %v, want a look again in %s", err, workspace.RefusedRecheck)
 	}
 	wantWaiting(t, got, reasons.ReaderCreateRetrying, refusal.Error())
+	e.wantWrites(t, writes{Creates: []string{"pods/pvc-reader-0"}, StatusUpdates: []string{"customruns/pvc"}})
 }
 
 // unschedulable marks the pod as the scheduler does when it cannot place
@@ -178,13 +171,12 @@ func TestWaitingReaderPodShowsOnTheRun(t *testing.T) {
 			if evs := events(e.ctx); len(evs) != 1 || !strings.HasPrefix(evs[0], "Warning "+string(tc.reason)+" ") {
 				t.Errorf("events %q, want one Warning %s", evs, tc.reason)
 			}
-			writes := statusWrites(e)
+			e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
+			// A look at an unchanged pod writes nothing.
 			if _, err := e.reconcile(t, run.Name); err == nil {
 				t.Fatal("Reconcile() = nil, want a requeue")
 			}
-			if n := statusWrites(e); n != writes {
-				t.Errorf("%d status writes after a look at an unchanged pod, want %d", n, writes)
-			}
+			e.wantWrites(t, writes{})
 		})
 	}
 }
@@ -197,6 +189,7 @@ func TestPendingReaderPodWaitEndsWhenItRuns(t *testing.T) {
 	e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{pod}}, nil, readerConfig, rawLog(`{"files":[`))
 	got, _ := e.reconcile(t, run.Name)
 	wantWaiting(t, got, reasons.ReaderPending, "untolerated taint {dedicated: ci}")
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 
 	running := runningPod(t, run)
 	if err := fakefilteredpodinformer.Get(e.ctx, workspace.PodSelector).Informer().GetIndexer().Update(running); err != nil {
@@ -209,6 +202,7 @@ func TestPendingReaderPodWaitEndsWhenItRuns(t *testing.T) {
 	if c := condition(got); got.IsDone() || c.Reason != string(reasons.Running) || c.Message != readingMessage {
 		t.Errorf("condition %s %q, want Running %q", c.Reason, c.Message, readingMessage)
 	}
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 }
 
 // A reader pod starting as pods do is not reported before QuietStart: no
@@ -222,10 +216,13 @@ func TestOrdinaryStartIsQuiet(t *testing.T) {
 	if ok, after := controller.IsRequeueKey(err); !ok || after != workspace.QuietStart-2*time.Second {
 		t.Fatalf("Reconcile() = %v, want a look again at the end of the quiet time", err)
 	}
-	if c := condition(got); c.Reason != string(reasons.Running) || statusWrites(e) != 0 {
-		t.Errorf("condition %s %q, %d status writes: want it unchanged and unwritten", c.Reason, c.Message, statusWrites(e))
+	if c := condition(got); c.Reason != string(reasons.Running) {
+		t.Errorf("condition %s %q: want it unchanged", c.Reason, c.Message)
 	}
+	// Unwritten: no status update for what is no wait at all.
+	e.wantWrites(t, writes{})
 	e.clock.SetTime(epoch.Add(workspace.QuietStart))
 	got, _ = e.reconcile(t, run.Name)
 	wantWaiting(t, got, reasons.ReaderPending, "ContainerCreating")
+	e.wantWrites(t, writes{StatusUpdates: []string{"customruns/pvc"}})
 }
