@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -23,63 +22,8 @@ import (
 // workspace (ReadWriteOnce, so Tekton's affinity assistant places every
 // pod, ours too); consume runs when approved is true and checks the model
 // through its -path and -sha256 companions; reject runs when it is false.
-func pipelineRun(name, approved, onOversize string) string {
-	return fmt.Sprintf(`
-metadata:
-  name: %s
-spec:
-  workspaces:
-    - name: shared
-      volumeClaimTemplate:
-        spec:
-          accessModes: [ReadWriteOnce]
-          resources: {requests: {storage: 64Mi}}
-  pipelineSpec:
-    workspaces: [{name: shared}]
-    tasks:
-      - name: produce
-        workspaces: [{name: out, workspace: shared}]
-        taskSpec:
-          workspaces: [{name: out}]
-          steps:
-            - name: write
-              image: busybox
-              script: |
-                #!/bin/sh
-                set -e
-                mkdir -p "$(workspaces.out.path)/results"
-                printf '%s' > "$(workspaces.out.path)/results/approved"
-                head -c 1048576 /dev/urandom > "$(workspaces.out.path)/results/model"
-      - name: materialize
-        runAfter: [produce]
-        taskRef: {apiVersion: custom.tekton.dev/v1alpha1, kind: ResultMaterialize}
-        params:
-          - {name: directory, value: results}
-          - {name: results, value: [approved, model]}
-          - {name: on-oversize, value: %s}
-        workspaces: [{name: shared, workspace: shared}]
-      - name: consume
-        when: [{input: "$(tasks.materialize.results.approved)", operator: in, values: ["true"]}]
-        params:
-          - {name: path, value: "$(tasks.materialize.results.model-path)"}
-          - {name: sha, value: "$(tasks.materialize.results.model-sha256)"}
-        workspaces: [{name: in, workspace: shared}]
-        taskSpec:
-          params: [{name: path}, {name: sha}]
-          workspaces: [{name: in}]
-          steps:
-            - name: check
-              image: busybox
-              script: |
-                #!/bin/sh
-                set -e
-                got="$(sha256sum "$(workspaces.in.path)/$(params.path)" | cut -d' ' -f1)"
-                test "${got}" = "$(params.sha)"
-      - name: reject
-        when: [{input: "$(tasks.materialize.results.approved)", operator: in, values: ["false"]}]
-        taskSpec:
-          steps: [{name: never, image: busybox, script: "echo rejected"}]
-`, name, approved, onOversize)
+func pipelineRun(t *testing.T, name, approved, onOversize string) string {
+	return render(t, "pipeline.yaml", struct{ Name, Approved, OnOversize string }{name, approved, onOversize})
 }
 
 func runPipeline(ctx context.Context, t *testing.T, c *clients, ns, doc string) (*v1.PipelineRun, *apis.Condition) {
@@ -118,7 +62,7 @@ func customRunOf(ctx context.Context, t *testing.T, c *clients, ns, pr string) *
 
 func TestPipelineWhenTrue(t *testing.T) {
 	ctx, c, ns := setup(t)
-	pr, cond := runPipeline(ctx, t, c, ns, pipelineRun("approved", "true", "reference"))
+	pr, cond := runPipeline(ctx, t, c, ns, pipelineRun(t, "approved", "true", "reference"))
 	if cond.Status != corev1.ConditionTrue {
 		t.Fatalf("PipelineRun %s: %s %s", cond.Status, cond.Reason, cond.Message)
 	}
@@ -143,7 +87,7 @@ func TestPipelineWhenTrue(t *testing.T) {
 
 func TestPipelineWhenFalse(t *testing.T) {
 	ctx, c, ns := setup(t)
-	pr, cond := runPipeline(ctx, t, c, ns, pipelineRun("rejected", "false", "reference"))
+	pr, cond := runPipeline(ctx, t, c, ns, pipelineRun(t, "rejected", "false", "reference"))
 	if cond.Status != corev1.ConditionTrue {
 		t.Fatalf("PipelineRun %s: %s %s", cond.Status, cond.Reason, cond.Message)
 	}
@@ -154,7 +98,7 @@ func TestPipelineWhenFalse(t *testing.T) {
 
 func TestPipelineOnOversizeFail(t *testing.T) {
 	ctx, c, ns := setup(t)
-	pr, cond := runPipeline(ctx, t, c, ns, pipelineRun("oversize", "true", "fail"))
+	pr, cond := runPipeline(ctx, t, c, ns, pipelineRun(t, "oversize", "true", "fail"))
 	if cond.Status != corev1.ConditionFalse {
 		t.Fatalf("PipelineRun %s %s, want it failed", cond.Status, cond.Reason)
 	}
@@ -170,7 +114,7 @@ func TestPipelineCancel(t *testing.T) {
 	// A reader that cannot be scheduled stays Pending until cancelled.
 	setConfig(ctx, t, c, map[string]string{"reader-cpu-request": "1000", "reader-cpu-limit": "1000"})
 	var pr v1.PipelineRun
-	decode(t, pipelineRun("cancel", "true", "reference"), &pr)
+	decode(t, pipelineRun(t, "cancel", "true", "reference"), &pr)
 	created, err := c.tekton.TektonV1().PipelineRuns(ns).Create(ctx, &pr, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)

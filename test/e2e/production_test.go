@@ -22,35 +22,7 @@ import (
 // outcome and results.
 func TestCancelAfterMaterialize(t *testing.T) {
 	ctx, c, ns := setup(t)
-	doc := `
-metadata:
-  name: cancel-after
-spec:
-  workspaces:
-    - name: shared
-      volumeClaimTemplate:
-        spec:
-          accessModes: [ReadWriteOnce]
-          resources: {requests: {storage: 64Mi}}
-  pipelineSpec:
-    workspaces: [{name: shared}]
-    tasks:
-      - name: produce
-        workspaces: [{name: out, workspace: shared}]
-        taskSpec:
-          workspaces: [{name: out}]
-          steps:
-            - {name: write, image: busybox, script: "printf true > $(workspaces.out.path)/approved"}
-      - name: materialize
-        runAfter: [produce]
-        taskRef: {apiVersion: custom.tekton.dev/v1alpha1, kind: ResultMaterialize}
-        params: [{name: results, value: [approved]}]
-        workspaces: [{name: shared, workspace: shared}]
-      - name: slow
-        runAfter: [materialize]
-        taskSpec:
-          steps: [{name: sleep, image: busybox, script: "sleep 300"}]
-`
+	doc := render(t, "cancel-after.yaml", nil)
 	var pr v1.PipelineRun
 	decode(t, doc, &pr)
 	created, err := c.tekton.TektonV1().PipelineRuns(ns).Create(ctx, &pr, metav1.CreateOptions{})
@@ -129,43 +101,7 @@ func taskRuns(ctx context.Context, t *testing.T, c *clients, ns, pr, task string
 // array fails the materialize run with its own reason.
 func TestArrayResultMatrix(t *testing.T) {
 	ctx, c, ns := setup(t)
-	doc := `
-metadata:
-  name: fanout
-spec:
-  workspaces:
-    - name: shared
-      volumeClaimTemplate:
-        spec:
-          accessModes: [ReadWriteOnce]
-          resources: {requests: {storage: 64Mi}}
-  pipelineSpec:
-    workspaces: [{name: shared}]
-    tasks:
-      - name: produce
-        workspaces: [{name: out, workspace: shared}]
-        taskSpec:
-          workspaces: [{name: out}]
-          steps:
-            - name: write
-              image: busybox
-              script: |
-                printf 'a\nb\nc\n' > $(workspaces.out.path)/shards
-      - name: materialize
-        runAfter: [produce]
-        taskSpec:
-          apiVersion: custom.tekton.dev/v1alpha1
-          kind: ResultMaterialize
-          spec:
-            results: [{name: shards, type: array, format: lines}]
-        workspaces: [{name: shared, workspace: shared}]
-      - name: consume
-        matrix:
-          params: [{name: shard, value: "$(tasks.materialize.results.shards[*])"}]
-        taskSpec:
-          params: [{name: shard}]
-          steps: [{name: echo, image: busybox, script: "echo $(params.shard)"}]
-`
+	doc := render(t, "array-matrix.yaml", nil)
 	pr, cond := runPipeline(ctx, t, c, ns, doc)
 	if cond.Status != corev1.ConditionTrue {
 		t.Fatalf("PipelineRun %s %q, want Succeeded", cond.Reason, cond.Message)
@@ -200,7 +136,7 @@ func TestTaintedNode(t *testing.T) {
 	taint := corev1.Taint{Key: "resultmaterialize.e2e/dedicated", Value: "pipelines", Effect: corev1.TaintEffectNoSchedule}
 	setTaint(ctx, t, c, nodes.Items[0].Name, &taint)
 	t.Cleanup(func() { setTaint(context.Background(), t, c, nodes.Items[0].Name, nil) })
-	doc := strings.Replace(pipelineRun("tainted", "true", "reference"), "spec:\n  workspaces:", `spec:
+	doc := strings.Replace(pipelineRun(t, "tainted", "true", "reference"), "spec:\n  workspaces:", `spec:
   taskRunTemplate:
     podTemplate:
       tolerations: [{key: resultmaterialize.e2e/dedicated, operator: Equal, value: pipelines, effect: NoSchedule}]

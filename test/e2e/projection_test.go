@@ -20,63 +20,7 @@ import (
 // when, and a projected list fans out a matrix consumer.
 func TestProjectionDrivesWhenAndMatrix(t *testing.T) {
 	ctx, c, ns := setup(t)
-	doc := `
-metadata:
-  name: projection
-spec:
-  workspaces:
-    - name: shared
-      volumeClaimTemplate:
-        spec:
-          accessModes: [ReadWriteOnce]
-          resources: {requests: {storage: 128Mi}}
-  pipelineSpec:
-    workspaces: [{name: shared}]
-    tasks:
-      - name: produce
-        workspaces: [{name: out, workspace: shared}]
-        taskSpec:
-          workspaces: [{name: out}]
-          steps:
-            - name: write
-              image: busybox
-              script: |
-                f=$(workspaces.out.path)/metrics.json
-                printf '{"padding":"' > $f
-                head -c 52428800 /dev/zero | tr '\0' x >> $f
-                printf '","accuracy":0.93,"loss":0.05,"shards":["s1","s2","s3"]}' >> $f
-                printf '{"accuracy":0.93,"loss":0.05}' > $(workspaces.out.path)/summary.json
-                ls -l $f
-      - name: materialize
-        runAfter: [produce]
-        taskSpec:
-          apiVersion: custom.tekton.dev/v1alpha1
-          kind: ResultMaterialize
-          spec:
-            results:
-              - {name: accuracy, path: metrics.json, jsonPath: "{.accuracy}"}
-              - {name: good, path: summary.json, expression: "doc.accuracy > 0.9 && doc.loss < 0.1"}
-              - {name: shards, path: metrics.json, jsonPath: "{.shards}", type: array}
-        workspaces: [{name: shared, workspace: shared}]
-      - name: deploy
-        when: [{input: "$(tasks.materialize.results.accuracy)", operator: in, values: ["0.93"]}]
-        taskSpec:
-          steps: [{name: echo, image: busybox, script: "echo deploy"}]
-      - name: retrain
-        when: [{input: "$(tasks.materialize.results.accuracy)", operator: in, values: ["0.5"]}]
-        taskSpec:
-          steps: [{name: echo, image: busybox, script: "echo retrain"}]
-      - name: publish
-        when: [{input: "$(tasks.materialize.results.good)", operator: in, values: ["true"]}]
-        taskSpec:
-          steps: [{name: echo, image: busybox, script: "echo publish"}]
-      - name: shard
-        matrix:
-          params: [{name: shard, value: "$(tasks.materialize.results.shards[*])"}]
-        taskSpec:
-          params: [{name: shard}]
-          steps: [{name: echo, image: busybox, script: "echo $(params.shard)"}]
-`
+	doc := render(t, "projection-when-matrix.yaml", nil)
 	pr, cond := runPipeline(ctx, t, c, ns, doc)
 	if cond.Status != corev1.ConditionTrue {
 		t.Fatalf("PipelineRun %s %q, want Succeeded", cond.Reason, cond.Message)
