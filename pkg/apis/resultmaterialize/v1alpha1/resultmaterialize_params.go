@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"knative.dev/pkg/apis"
 )
@@ -55,7 +54,7 @@ func (s *ResultMaterializeSpec) applyParam(p v1beta1.Param) *apis.FieldError {
 	case ParamThreshold:
 		s.Threshold = v
 	case ParamOnOversize:
-		s.OnOversize = materialize.Policy(v)
+		s.OnOversize = Policy(v)
 	default:
 		return &apis.FieldError{Message: fmt.Sprintf("unknown param %q", p.Name), Paths: []string{apis.CurrentField},
 			Details: fmt.Sprintf("accepted params are %q", ParamNames)}
