@@ -42,7 +42,7 @@ func applyBudget(plan Plan, rows []v1alpha1.Row, values []string, costs []int64)
 		if total <= plan.MaxInlineTotal {
 			break
 		}
-		if res := plan.Results[i]; res.OnOversize == v1alpha1.PolicyFail || res.Type == v1alpha1.TypeArray || res.Projected() {
+		if res := plan.Results[i]; !res.Oversize().Demotable {
 			why := "has onOversize: fail"
 			switch {
 			case res.Type == v1alpha1.TypeArray:

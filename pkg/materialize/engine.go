@@ -49,7 +49,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 			rows[i], costs[i] = baseRow(res, rep), rep.Stored
 			rows[i].Inline, rows[i].Reason = true, v1alpha1.Inline
 			if rep.Stored > res.Threshold {
-				if res.OnOversize != v1alpha1.PolicyReference || res.Type == v1alpha1.TypeArray || res.Projected() {
+				if res.Oversize().Oversize != v1alpha1.BecomesReference {
 					return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: the reader withheld the head of a value over its threshold that only a reference can do without", res.Name)
 				}
 				rows[i].Inline, rows[i].Reason, values[i] = false, v1alpha1.Reference, res.Path
@@ -137,19 +137,20 @@ func decide(res Result, rep protocol.FileReport) (v1alpha1.Row, string, error) {
 	if stored >= 0 {
 		size = fmt.Sprintf("%d bytes as stored JSON (%d in the file)", stored, rep.Size)
 	}
-	if res.Type == v1alpha1.TypeArray {
+	over := res.Oversize().Oversize
+	if over == v1alpha1.BecomesFailure && res.Type == v1alpha1.TypeArray {
 		return row, "", outcome.Fail(reasons.ResultOversize,
 			"result %q: file %q is %s, above its threshold of %d bytes; an array result is surfaced whole or not at all: raise its threshold", res.Name, res.Path, size, res.Threshold)
 	}
-	switch res.OnOversize {
-	case v1alpha1.PolicyFail:
+	switch over {
+	case v1alpha1.BecomesFailure:
 		return row, "", outcome.Fail(reasons.ResultOversize,
 			"result %q: file %q is %s, above its threshold of %d bytes (onOversize: fail)", res.Name, res.Path, size, res.Threshold)
-	case v1alpha1.PolicyTruncate:
+	case v1alpha1.BecomesTruncated:
 		value, err := truncate(res, rep.Head)
 		row.Reason = v1alpha1.Truncated
 		return row, value, err
-	case v1alpha1.PolicyReference:
+	case v1alpha1.BecomesReference:
 		row.Reason = v1alpha1.Reference
 		return row, res.Path, nil
 	default:
@@ -166,7 +167,7 @@ func oversizeProjection(res Result, rep protocol.FileReport, row v1alpha1.Row, s
 		size = fmt.Sprintf("%d bytes as stored JSON", stored)
 	}
 	switch {
-	case res.OnOversize == v1alpha1.PolicyTruncate && res.Type != v1alpha1.TypeArray:
+	case res.Oversize().Oversize == v1alpha1.BecomesTruncated:
 		value, err := truncate(res, rep.Head)
 		row.Reason = v1alpha1.Truncated
 		return row, value, err

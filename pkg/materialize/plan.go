@@ -47,6 +47,12 @@ type Result struct {
 // Projected reports whether the result is a projection of its file.
 func (r Result) Projected() bool { return r.JSONPath != "" || r.Expression != "" }
 
+// Oversize is what the result may become: v1alpha1.Oversize of its
+// policy, type and projection.
+func (r Result) Oversize() v1alpha1.Outcomes {
+	return v1alpha1.Oversize(r.OnOversize, r.Type, r.Projected())
+}
+
 // query names the projection in messages.
 func (r Result) query() string {
 	if r.JSONPath != "" {
@@ -82,7 +88,7 @@ func (p Plan) Projects() bool {
 func (p Plan) Requests() []protocol.FileRequest {
 	reqs := make([]protocol.FileRequest, len(p.Results))
 	for i, r := range p.Results {
-		reqs[i] = protocol.FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.OnOversize == v1alpha1.PolicyTruncate && r.Type != v1alpha1.TypeArray}
+		reqs[i] = protocol.FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.Oversize().Oversize == v1alpha1.BecomesTruncated}
 		if r.Projected() {
 			reqs[i].Projection = &protocol.Projection{JSONPath: r.JSONPath, Expression: r.Expression,
 				Format: r.Format, Array: r.Type == v1alpha1.TypeArray, MaxBytes: p.MaxProjectionBytes}
