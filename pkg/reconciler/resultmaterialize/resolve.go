@@ -48,7 +48,7 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1beta1.CustomRun) (*reso
 		}
 		spec = *obj.Spec.DeepCopy()
 	}
-	if fe := spec.ApplyParams(run.Spec.Params); fe != nil {
+	if fe := spec.ApplyParams(params(run.Spec.Params)); fe != nil {
 		return nil, outcome.Fail(reasons.InvalidSpec, "%s", fe.Error())
 	}
 	spec.SetDefaults(ctx)
@@ -60,6 +60,15 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1beta1.CustomRun) (*reso
 		return nil, err
 	}
 	return &resolved{workspace: spec.Workspace, plan: plan}, nil
+}
+
+// params copies the run's params into the API package's own type.
+func params(ps v1beta1.Params) []v1alpha1.Param {
+	out := make([]v1alpha1.Param, len(ps))
+	for i, p := range ps {
+		out[i] = v1alpha1.Param{Name: p.Name, Type: string(p.Value.Type), StringVal: p.Value.StringVal, ArrayVal: p.Value.ArrayVal}
+	}
+	return out
 }
 
 // checkProjections compiles each jsonPath and expression, so that a

@@ -78,7 +78,7 @@ func TestApplyParamsAndDefaults(t *testing.T) {
 		{Name: "on-oversize", Value: *v1beta1.NewStructuredValues("fail")},
 		{Name: "workspace", Value: *v1beta1.NewStructuredValues("out")},
 	}
-	if err := spec.ApplyParams(params); err != nil {
+	if err := spec.ApplyParams(fromTekton(params)); err != nil {
 		t.Fatal(err)
 	}
 	spec.SetDefaults(context.Background())
@@ -112,9 +112,18 @@ func TestApplyParamsErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		var spec ResultMaterializeSpec
-		got := spec.ApplyParams(v1beta1.Params{tc.param})
+		got := spec.ApplyParams(fromTekton(v1beta1.Params{tc.param}))
 		if got == nil || got.Error() != tc.want {
 			t.Errorf("ApplyParams(%s) =\n%v\nwant\n%s", tc.param.Name, got, tc.want)
 		}
 	}
+}
+
+// fromTekton copies Tekton params as the reconciler does.
+func fromTekton(ps v1beta1.Params) []Param {
+	out := make([]Param, len(ps))
+	for i, p := range ps {
+		out[i] = Param{Name: p.Name, Type: string(p.Value.Type), StringVal: p.Value.StringVal, ArrayVal: p.Value.ArrayVal}
+	}
+	return out
 }
