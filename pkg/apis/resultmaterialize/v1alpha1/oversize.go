@@ -4,13 +4,13 @@ package v1alpha1
 type Becomes string
 
 const (
-	// BecomesReference: the result holds the file's path; the value stays
+	// BecomesReference means the result holds the file's path; the value stays
 	// in the workspace.
 	BecomesReference Becomes = "reference"
-	// BecomesTruncated: the result holds the longest prefix within the
+	// BecomesTruncated means the result holds the longest prefix within the
 	// threshold.
 	BecomesTruncated Becomes = "truncated"
-	// BecomesFailure: the run fails, naming the result, its size and the
+	// BecomesFailure means the run fails, naming the result, its size and the
 	// limit.
 	BecomesFailure Becomes = "failure"
 )
