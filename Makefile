@@ -35,8 +35,8 @@ lint: ## golangci-lint, installed at a pinned version if missing
 	PATH=$(GOBIN):$$PATH golangci-lint run --build-tags e2e ./test/e2e/
 
 fuzz: ## Run every fuzz target for 20 seconds
-	go test -run '^$$' -fuzz FuzzParseQuantity -fuzztime 20s ./pkg/materialize/
-	go test -run '^$$' -fuzz FuzzTruncateUTF8 -fuzztime 20s ./pkg/materialize/
+	go test -run '^$$' -fuzz FuzzParseQuantity -fuzztime 20s ./pkg/apis/resultmaterialize/v1alpha1/
+	go test -run '^$$' -fuzz FuzzTruncateUTF8 -fuzztime 20s ./pkg/protocol/
 	go test -run '^$$' -fuzz FuzzBudget -fuzztime 20s ./pkg/materialize/
 	go test -run '^$$' -fuzz FuzzJSONLen -fuzztime 20s ./pkg/materialize/
 	go test -run '^$$' -fuzz FuzzKeeperMatchesBudget -fuzztime 20s ./pkg/materialize/

@@ -4,14 +4,14 @@ package config
 
 import (
 	"fmt"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
-	"github.com/resultmaterialize/controller/pkg/projection"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
@@ -82,7 +82,7 @@ type Config struct {
 	// MaxInlineTotal caps the inline bytes of one run.
 	MaxInlineTotal int64
 	// DefaultOnOversize applies unless a run or result overrides it.
-	DefaultOnOversize materialize.Policy
+	DefaultOnOversize v1alpha1.Policy
 	// ReaderImage runs the reader pods.
 	ReaderImage string
 	// ReaderStartTimeout bounds how long a reader pod may stay Pending
@@ -112,7 +112,7 @@ func Default() *Config {
 	return &Config{
 		Threshold:          DefaultThreshold,
 		MaxInlineTotal:     DefaultMaxInlineTotal,
-		DefaultOnOversize:  materialize.PolicyReference,
+		DefaultOnOversize:  v1alpha1.PolicyReference,
 		ReaderImage:        os.Getenv(ReaderImageEnv),
 		ReaderStartTimeout: DefaultReaderStart,
 		ReaderReadTimeout:  DefaultReaderRead,
@@ -139,23 +139,23 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 	c := Default()
 	data := cm.Data
 	if v, ok := data[KeyThreshold]; ok {
-		n, err := materialize.ParseThreshold(v)
+		n, err := v1alpha1.ParseThreshold(v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", KeyThreshold, err)
 		}
 		c.Threshold = n
 	}
 	if v, ok := data[KeyMaxInlineTotal]; ok {
-		n, err := materialize.ParseThreshold(v)
+		n, err := v1alpha1.ParseThreshold(v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", KeyMaxInlineTotal, err)
 		}
 		c.MaxInlineTotal = n
 	}
 	if v, ok := data[KeyDefaultOnOversize]; ok {
-		p := materialize.Policy(v)
-		if !slices.Contains(materialize.Policies, p) {
-			return nil, fmt.Errorf("%s: %q is not a policy: want one of %q", KeyDefaultOnOversize, v, materialize.Policies)
+		p := v1alpha1.Policy(v)
+		if !slices.Contains(v1alpha1.Policies, p) {
+			return nil, fmt.Errorf("%s: %q is not a policy: want one of %q", KeyDefaultOnOversize, v, v1alpha1.Policies)
 		}
 		c.DefaultOnOversize = p
 	}
@@ -227,7 +227,7 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 }
 
 // MaxMaxProjection bounds max-projection-bytes: a reader pod whose plan
-// projects gets a memory limit of projection.MemoryFactor times it.
+// projects gets a memory limit of protocol.MemoryFactor times it.
 const MaxMaxProjection int64 = 1 << 30
 
 // parseMaxProjection reads max-projection-bytes.
@@ -245,11 +245,11 @@ func (c *Config) parseMaxProjection(data map[string]string) error {
 }
 
 // ReaderMemoryLimit is the reader pod's memory limit for a plan: with a
-// projection, at least projection.MemoryFactor times max-projection-bytes,
+// projection, at least protocol.MemoryFactor times max-projection-bytes,
 // what parsing a document whole may take; otherwise reader-memory-limit.
 func (c *Config) ReaderMemoryLimit(projects bool) resource.Quantity {
 	limit := c.ReaderResources.Limits[corev1.ResourceMemory]
-	if need := c.MaxProjectionBytes * projection.MemoryFactor; projects && limit.Value() < need {
+	if need := c.MaxProjectionBytes * protocol.MemoryFactor; projects && limit.Value() < need {
 		return *resource.NewQuantity(need, resource.BinarySI)
 	}
 	return limit

@@ -3,6 +3,7 @@ package materialize
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/outcome"
@@ -28,17 +29,17 @@ func arrayValue(res Result, s string) (string, error) {
 // a JSON array of strings, so its -size and -sha256, computed where the
 // projection ran, describe the very bytes surfaced.
 func projectedArray(res Result, s string) (string, error) {
-	if _, err := ParseArray(FormatJSON, s); err != nil {
+	if _, err := ParseArray(v1alpha1.LayoutJSON, s); err != nil {
 		return "", outcome.Fail(reasons.ResultInvalidArray, "result %q: the %s of file %q %v", res.Name, res.query(), res.Path, err)
 	}
 	return s, nil
 }
 
 // ParseArray reads the items of an array written in format.
-func ParseArray(format Format, s string) ([]string, error) {
+func ParseArray(format v1alpha1.Format, s string) ([]string, error) {
 	var items []string
 	switch format {
-	case FormatJSON, "":
+	case v1alpha1.LayoutJSON, "":
 		dec := json.NewDecoder(strings.NewReader(s))
 		if err := dec.Decode(&items); err != nil {
 			return nil, fmt.Errorf("is not a JSON array of strings (%w); write one, or set format: lines for one item per line", err)
@@ -46,7 +47,7 @@ func ParseArray(format Format, s string) ([]string, error) {
 		if dec.More() {
 			return nil, fmt.Errorf("has data after its JSON array")
 		}
-	case FormatLines:
+	case v1alpha1.LayoutLines:
 		s = strings.TrimSuffix(s, "\n")
 		for line := range strings.SplitSeq(s, "\n") {
 			items = append(items, strings.TrimSuffix(line, "\r"))
@@ -55,7 +56,7 @@ func ParseArray(format Format, s string) ([]string, error) {
 			items = nil
 		}
 	default:
-		return nil, fmt.Errorf("format %q is not one of %q", format, Formats)
+		return nil, fmt.Errorf("format %q is not one of %q", format, v1alpha1.Formats)
 	}
 	if len(items) == 0 {
 		return nil, fmt.Errorf("holds no items: Tekton passes an empty list as the string \"[]\", so an array result needs at least one item")
@@ -63,22 +64,11 @@ func ParseArray(format Format, s string) ([]string, error) {
 	return items, nil
 }
 
-// ReadAsArray reports whether Tekton would pass value to a consumer as an
-// array param: it does so for any result that parses as a non-empty JSON
-// array of strings.
-func ReadAsArray(value string) bool {
-	if !strings.HasPrefix(strings.TrimLeft(value, " \t\r\n"), "[") {
-		return false
-	}
-	var items []string
-	return json.Unmarshal([]byte(value), &items) == nil && len(items) > 0
-}
-
 // checkType refuses a string result whose value Tekton would read as an
 // array: its consumer would fail the whole PipelineRun later with "param
 // types don't match".
 func checkType(res Result, value string) error {
-	if res.Type == TypeArray || !ReadAsArray(value) {
+	if res.Type == v1alpha1.TypeArray || !v1alpha1.ReadAsArray(value) {
 		return nil
 	}
 	return outcome.Fail(reasons.ResultReadAsArray,

@@ -1,6 +1,7 @@
 package materialize
 
 import (
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"sort"
 
 	"github.com/resultmaterialize/controller/pkg/outcome"
@@ -15,15 +16,15 @@ import (
 // (surfaced whole or not at all), or a projection (no file of its own to
 // point at), cannot be demoted and fails the run instead. Defaulted values
 // are user-written and never demoted: there is no file to point at.
-func applyBudget(plan Plan, rows []Row, values []string, costs []int64) error {
+func applyBudget(plan Plan, rows []v1alpha1.Row, values []string, costs []int64) error {
 	var total int64
 	var candidates []int
 	stored := costs
 	for i, row := range rows {
-		if row.Reason == Inline || row.Reason == Truncated || row.Reason == Defaulted {
+		if row.Reason == v1alpha1.Inline || row.Reason == v1alpha1.Truncated || row.Reason == v1alpha1.Defaulted {
 			total += stored[i]
 		}
-		if row.Reason == Inline || row.Reason == Truncated {
+		if row.Reason == v1alpha1.Inline || row.Reason == v1alpha1.Truncated {
 			candidates = append(candidates, i)
 		}
 	}
@@ -41,10 +42,10 @@ func applyBudget(plan Plan, rows []Row, values []string, costs []int64) error {
 		if total <= plan.MaxInlineTotal {
 			break
 		}
-		if res := plan.Results[i]; res.OnOversize == PolicyFail || res.Type == TypeArray || res.Projected() {
+		if res := plan.Results[i]; !res.Oversize().Demotable {
 			why := "has onOversize: fail"
 			switch {
-			case res.Type == TypeArray:
+			case res.Type == v1alpha1.TypeArray:
 				why = "is an array, surfaced whole or not at all"
 			case res.Projected():
 				why = "is a projection, with no file of its own to reference"
@@ -54,7 +55,7 @@ func applyBudget(plan Plan, rows []Row, values []string, costs []int64) error {
 		}
 		total -= stored[i]
 		values[i] = rows[i].Path
-		rows[i].Inline, rows[i].Reason = false, Demoted
+		rows[i].Inline, rows[i].Reason = false, v1alpha1.Demoted
 	}
 	if total > plan.MaxInlineTotal {
 		return outcome.Fail(reasons.InlineBudgetExceeded,

@@ -3,55 +3,13 @@ package materialize
 import (
 	"encoding/base64"
 	"fmt"
-	"strconv"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"unicode/utf8"
 
 	"github.com/resultmaterialize/controller/pkg/outcome"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
-
-// Disposition says how a result was surfaced; it is the reason column of
-// the per-result table in status.extraFields.
-type Disposition string
-
-const (
-	// Inline means the whole value is the result.
-	Inline Disposition = "Inline"
-	// Reference means the value is larger than its threshold and stays in the
-	// workspace; the result holds its path.
-	Reference Disposition = "Reference"
-	// Truncated means the result holds the longest prefix within the threshold.
-	Truncated Disposition = "Truncated"
-	// Demoted means the value fit its threshold but was moved to a reference to
-	// keep the run within max-inline-total.
-	Demoted Disposition = "Demoted"
-	// Defaulted means an optional file was missing; the result holds its default.
-	Defaulted Disposition = "Defaulted"
-)
-
-// Dispositions lists every disposition.
-var Dispositions = []Disposition{Inline, Reference, Truncated, Demoted, Defaulted}
-
-// Row is one line of the per-result table. For a projection, Size and
-// SHA256 describe the projected value and Source the file it came from.
-type Row struct {
-	Name   string      `json:"name"`
-	Path   string      `json:"path"`
-	Size   int64       `json:"size"`
-	SHA256 string      `json:"sha256"`
-	Inline bool        `json:"inline"`
-	Reason Disposition `json:"reason"`
-	Source Source      `json:"source,omitzero"`
-}
-
-// Source is the file a projected value was computed from; zero for a
-// result that is not a projection.
-type Source struct {
-	Path   string `json:"path"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-}
 
 // Value is one CustomRun result.
 type Value struct {
@@ -64,7 +22,7 @@ type Outcome struct {
 	// Values holds each result followed by its companions.
 	Values []Value
 	// Rows is the per-result table, in request order.
-	Rows []Row
+	Rows []v1alpha1.Row
 }
 
 // Materialize applies the plan to the reports, which must be index-aligned
@@ -76,7 +34,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 			"workspace source reported %d files for %d requested results", len(reports), len(plan.Results))
 	}
 	reqs := plan.Requests()
-	rows := make([]Row, len(plan.Results))
+	rows := make([]v1alpha1.Row, len(plan.Results))
 	values := make([]string, len(plan.Results))
 	costs := make([]int64, len(plan.Results))
 	for i, res := range plan.Results {
@@ -89,12 +47,12 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 		}
 		if rep.Withheld {
 			rows[i], costs[i] = baseRow(res, rep), rep.Stored
-			rows[i].Inline, rows[i].Reason = true, Inline
+			rows[i].Inline, rows[i].Reason = true, v1alpha1.Inline
 			if rep.Stored > res.Threshold {
-				if res.OnOversize != PolicyReference || res.Type == TypeArray || res.Projected() {
+				if res.Oversize().Oversize != v1alpha1.BecomesReference {
 					return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: the reader withheld the head of a value over its threshold that only a reference can do without", res.Name)
 				}
-				rows[i].Inline, rows[i].Reason, values[i] = false, Reference, res.Path
+				rows[i].Inline, rows[i].Reason, values[i] = false, v1alpha1.Reference, res.Path
 			}
 			continue
 		}
@@ -103,7 +61,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 			return Outcome{}, err
 		}
 		rows[i], values[i] = row, value
-		if row.Reason == Inline || row.Reason == Truncated || row.Reason == Defaulted {
+		if row.Reason == v1alpha1.Inline || row.Reason == v1alpha1.Truncated || row.Reason == v1alpha1.Defaulted {
 			costs[i] = JSONLen(value)
 		}
 	}
@@ -111,7 +69,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 		return Outcome{}, err
 	}
 	for i, rep := range reports {
-		if rep.Withheld && rows[i].Reason != Demoted && rows[i].Reason != Reference {
+		if rep.Withheld && rows[i].Reason != v1alpha1.Demoted && rows[i].Reason != v1alpha1.Reference {
 			return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid,
 				"result %q: the reader withheld its value (%d bytes as stored JSON), which the run keeps inline within max-inline-total of %d bytes", rows[i].Name, rep.Stored, plan.MaxInlineTotal)
 		}
@@ -124,7 +82,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 	out := Outcome{Rows: rows}
 	for i, row := range rows {
 		out.Values = append(out.Values, Value{row.Name, values[i]})
-		for _, c := range Companions {
+		for _, c := range v1alpha1.Companions {
 			out.Values = append(out.Values, Value{row.Name + c.Suffix, c.Value(row)})
 		}
 	}
@@ -133,19 +91,19 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 
 // baseRow is res's row before anything is decided: the file's (or the
 // projected value's) size and digest.
-func baseRow(res Result, rep protocol.FileReport) Row {
-	row := Row{Name: res.Name, Path: res.Path, Size: rep.Size, SHA256: rep.SHA256}
+func baseRow(res Result, rep protocol.FileReport) v1alpha1.Row {
+	row := v1alpha1.Row{Name: res.Name, Path: res.Path, Size: rep.Size, SHA256: rep.SHA256}
 	if rep.Source != nil {
-		row.Source = Source{Path: res.Path, Size: rep.Source.Size, SHA256: rep.Source.SHA256}
+		row.Source = v1alpha1.Source{Path: res.Path, Size: rep.Source.Size, SHA256: rep.Source.SHA256}
 	}
 	return row
 }
 
-func decide(res Result, rep protocol.FileReport) (Row, string, error) {
+func decide(res Result, rep protocol.FileReport) (v1alpha1.Row, string, error) {
 	row := baseRow(res, rep)
 	if rep.Error != nil && res.Projected() && rep.Error.Reason != reasons.ResultUnreadable {
 		if rep.Error.Reason == reasons.ProjectionNoMatch && res.Optional {
-			row.Size, row.SHA256, row.Inline, row.Reason = 0, "", true, Defaulted
+			row.Size, row.SHA256, row.Inline, row.Reason = 0, "", true, v1alpha1.Defaulted
 			return row, res.Default, nil
 		}
 		return row, "", outcome.Fail(rep.Error.Reason, "result %q: file %q, %s: %s", res.Name, res.Path, res.query(), rep.Error.Message)
@@ -158,7 +116,7 @@ func decide(res Result, rep protocol.FileReport) (Row, string, error) {
 			return row, "", outcome.Fail(reasons.ResultMissing,
 				"result %q: file %q does not exist in the workspace; mark the result optional to surface a default instead", res.Name, res.Path)
 		}
-		row.Size, row.SHA256, row.Inline, row.Reason = 0, "", true, Defaulted
+		row.Size, row.SHA256, row.Inline, row.Reason = 0, "", true, v1alpha1.Defaulted
 		return row, res.Default, nil
 	}
 	stored := int64(-1)
@@ -168,7 +126,7 @@ func decide(res Result, rep protocol.FileReport) (Row, string, error) {
 			return row, "", err
 		}
 		if stored = JSONLen(value); stored <= res.Threshold {
-			row.Inline, row.Reason = true, Inline
+			row.Inline, row.Reason = true, v1alpha1.Inline
 			return row, value, nil
 		}
 	}
@@ -179,40 +137,41 @@ func decide(res Result, rep protocol.FileReport) (Row, string, error) {
 	if stored >= 0 {
 		size = fmt.Sprintf("%d bytes as stored JSON (%d in the file)", stored, rep.Size)
 	}
-	if res.Type == TypeArray {
+	over := res.Oversize().Oversize
+	if over == v1alpha1.BecomesFailure && res.Type == v1alpha1.TypeArray {
 		return row, "", outcome.Fail(reasons.ResultOversize,
 			"result %q: file %q is %s, above its threshold of %d bytes; an array result is surfaced whole or not at all: raise its threshold", res.Name, res.Path, size, res.Threshold)
 	}
-	switch res.OnOversize {
-	case PolicyFail:
+	switch over {
+	case v1alpha1.BecomesFailure:
 		return row, "", outcome.Fail(reasons.ResultOversize,
 			"result %q: file %q is %s, above its threshold of %d bytes (onOversize: fail)", res.Name, res.Path, size, res.Threshold)
-	case PolicyTruncate:
+	case v1alpha1.BecomesTruncated:
 		value, err := truncate(res, rep.Head)
-		row.Reason = Truncated
+		row.Reason = v1alpha1.Truncated
 		return row, value, err
-	case PolicyReference:
-		row.Reason = Reference
+	case v1alpha1.BecomesReference:
+		row.Reason = v1alpha1.Reference
 		return row, res.Path, nil
 	default:
-		return row, "", outcome.Fail(reasons.InvalidSpec, "result %q: onOversize %q is not one of %q", res.Name, res.OnOversize, Policies)
+		return row, "", outcome.Fail(reasons.InvalidSpec, "result %q: onOversize %q is not one of %q", res.Name, res.OnOversize, v1alpha1.Policies)
 	}
 }
 
 // oversizeProjection applies the policy to a projected value above its
 // threshold. The value exists only in the report, so there is no file to
 // reference: reference fails like fail, naming the size and the limit.
-func oversizeProjection(res Result, rep protocol.FileReport, row Row, stored int64) (Row, string, error) {
+func oversizeProjection(res Result, rep protocol.FileReport, row v1alpha1.Row, stored int64) (v1alpha1.Row, string, error) {
 	size := fmt.Sprintf("%d bytes", rep.Size)
 	if stored >= 0 {
 		size = fmt.Sprintf("%d bytes as stored JSON", stored)
 	}
 	switch {
-	case res.OnOversize == PolicyTruncate && res.Type != TypeArray:
+	case res.Oversize().Oversize == v1alpha1.BecomesTruncated:
 		value, err := truncate(res, rep.Head)
-		row.Reason = Truncated
+		row.Reason = v1alpha1.Truncated
 		return row, value, err
-	case res.Type == TypeArray:
+	case res.Type == v1alpha1.TypeArray:
 		return row, "", outcome.Fail(reasons.ResultOversize,
 			"result %q: the %s of file %q gives %s, above its threshold of %d bytes; an array result is surfaced whole or not at all: raise its threshold or select less", res.Name, res.query(), res.Path, size, res.Threshold)
 	default:
@@ -225,11 +184,11 @@ func oversizeProjection(res Result, rep protocol.FileReport, row Row, stored int
 // the threshold: whole base64 quanta, or text cut on a rune boundary.
 func truncate(res Result, head []byte) (string, error) {
 	switch res.Encoding {
-	case EncodingBase64:
+	case v1alpha1.EncodingBase64:
 		n := min(int64(len(head)), res.Threshold/4*3)
 		return base64.StdEncoding.EncodeToString(head[:n]), nil
-	case EncodingText:
-		return encode(Result{Name: res.Name, Path: res.Path, Encoding: EncodingText}, prefixWithin(head, res.Threshold))
+	case v1alpha1.EncodingText:
+		return encode(Result{Name: res.Name, Path: res.Path, Encoding: v1alpha1.EncodingText}, prefixWithin(head, res.Threshold))
 	default:
 		return "", badEncoding(res)
 	}
@@ -237,9 +196,9 @@ func truncate(res Result, head []byte) (string, error) {
 
 func encode(res Result, b []byte) (string, error) {
 	switch res.Encoding {
-	case EncodingBase64:
+	case v1alpha1.EncodingBase64:
 		return base64.StdEncoding.EncodeToString(b), nil
-	case EncodingText:
+	case v1alpha1.EncodingText:
 	default:
 		return "", badEncoding(res)
 	}
@@ -248,10 +207,10 @@ func encode(res Result, b []byte) (string, error) {
 			"result %q: file %q is not valid UTF-8 at byte offset %d; set encoding: base64 to surface binary content", res.Name, res.Path, off)
 	}
 	s := string(b)
-	if res.Type == TypeArray && res.Projected() {
+	if res.Type == v1alpha1.TypeArray && res.Projected() {
 		return projectedArray(res, s)
 	}
-	if res.Type == TypeArray {
+	if res.Type == v1alpha1.TypeArray {
 		return arrayValue(res, s)
 	}
 	if res.TrimNewline {
@@ -261,7 +220,7 @@ func encode(res Result, b []byte) (string, error) {
 }
 
 func badEncoding(res Result) error {
-	return outcome.Fail(reasons.InvalidSpec, "result %q: encoding %q is not one of %q", res.Name, res.Encoding, Encodings)
+	return outcome.Fail(reasons.InvalidSpec, "result %q: encoding %q is not one of %q", res.Name, res.Encoding, v1alpha1.Encodings)
 }
 
 func trimOneNewline(s string) string {
@@ -285,51 +244,4 @@ func invalidUTF8Offset(b []byte) int {
 		i += size
 	}
 	return -1
-}
-
-// TruncateUTF8 returns the longest prefix of b of at most n bytes that
-// does not end inside a multi-byte UTF-8 sequence. Bytes after n are not
-// looked at, so it works on a head that a source already cut. Invalid bytes
-// before the cut are kept, so validation still reports them.
-func TruncateUTF8(b []byte, n int) []byte {
-	if n < 0 {
-		n = 0
-	}
-	if n < len(b) {
-		b = b[:n]
-	}
-	// A rune is at most 4 bytes: its start is among the last 3.
-	for s := len(b) - 1; s >= 0 && s >= len(b)-(utf8.UTFMax-1); s-- {
-		if utf8.RuneStart(b[s]) {
-			if !utf8.FullRune(b[s:]) {
-				return b[:s]
-			}
-			return b
-		}
-	}
-	return b
-}
-
-// Companion is a result every requested result N also yields, as
-// N+Suffix.
-type Companion struct {
-	Suffix string
-	Value  func(Row) string
-}
-
-// Companion suffixes.
-const (
-	SuffixSize   = "-size"
-	SuffixSHA256 = "-sha256"
-	SuffixInline = "-inline"
-	SuffixPath   = "-path"
-)
-
-// Companions lists every companion in the order results are emitted. Name
-// collisions, the docs and the engine all read this one list.
-var Companions = []Companion{
-	{SuffixSize, func(r Row) string { return strconv.FormatInt(r.Size, 10) }},
-	{SuffixSHA256, func(r Row) string { return r.SHA256 }},
-	{SuffixInline, func(r Row) string { return strconv.FormatBool(r.Inline) }},
-	{SuffixPath, func(r Row) string { return r.Path }},
 }

@@ -1,6 +1,9 @@
 package materialize
 
-import "github.com/resultmaterialize/controller/pkg/protocol"
+import (
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/protocol"
+)
 
 // Keeper picks, one value at a time, the values a run can keep inline
 // within its budget, so a source holds and sends only those: the reader
@@ -86,9 +89,9 @@ func Weigh(res Result, rep protocol.FileReport) (Weight, error) {
 	switch {
 	case err != nil:
 		return Weight{}, err
-	case row.Reason == Inline || row.Reason == Truncated:
+	case row.Reason == v1alpha1.Inline || row.Reason == v1alpha1.Truncated:
 		return Weight{Cost: JSONLen(value), Candidate: true, Value: value}, nil
-	case row.Reason == Reference && len(rep.Head) > 0:
+	case row.Reason == v1alpha1.Reference && len(rep.Head) > 0:
 		over, err := encode(res, rep.Head)
 		return Weight{Cost: JSONLen(over), Unused: true}, err
 	}
@@ -100,5 +103,5 @@ func Weigh(res Result, rep protocol.FileReport) (Weight, error) {
 // very same value, and whitespace in the file then never crosses the
 // wire.
 func Compacts(res Result) bool {
-	return res.Type == TypeArray && !res.Projected() && (res.Format == FormatJSON || res.Format == "")
+	return res.Type == v1alpha1.TypeArray && !res.Projected() && (res.Format == v1alpha1.LayoutJSON || res.Format == "")
 }

@@ -8,69 +8,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/protocol"
 )
-
-// Policy says what happens to a result larger than its threshold.
-type Policy string
-
-const (
-	// PolicyReference leaves the value in the workspace; the result holds
-	// its path relative to the workspace root.
-	PolicyReference Policy = "reference"
-	// PolicyFail fails the run, naming the result, its size and the limit.
-	PolicyFail Policy = "fail"
-	// PolicyTruncate surfaces the longest prefix within the threshold, cut
-	// on a UTF-8 boundary for text.
-	PolicyTruncate Policy = "truncate"
-)
-
-// Policies lists the accepted policies, in the order error messages give them.
-var Policies = []Policy{PolicyReference, PolicyFail, PolicyTruncate}
-
-// Encoding says how file bytes become a result string.
-type Encoding string
-
-const (
-	// EncodingText surfaces the bytes as they are; they must be UTF-8.
-	EncodingText Encoding = "text"
-	// EncodingBase64 surfaces the bytes in standard base64, for binary data.
-	EncodingBase64 Encoding = "base64"
-)
-
-// Encodings lists the accepted encodings.
-var Encodings = []Encoding{EncodingText, EncodingBase64}
-
-// Type is what a consumer of the result receives.
-type Type string
-
-const (
-	// TypeString surfaces the value as a string param.
-	TypeString Type = "string"
-	// TypeArray surfaces a list, so consumers get an array param.
-	TypeArray Type = "array"
-)
-
-// Types lists the accepted result types.
-var Types = []Type{TypeString, TypeArray}
-
-// Format says how a file is written: how an array result's file lists
-// its items, or what a projection parses.
-type Format string
-
-const (
-	// FormatJSON is a JSON array of strings, or a JSON document to project.
-	FormatJSON Format = "json"
-	// FormatLines is one item per line (arrays without a projection).
-	FormatLines Format = "lines"
-	// FormatYAML is one YAML document to project.
-	FormatYAML Format = "yaml"
-)
-
-// Formats lists the accepted formats.
-var Formats = []Format{FormatJSON, FormatLines, FormatYAML}
 
 // Result is one fully resolved result request.
 type Result struct {
@@ -82,20 +24,20 @@ type Result struct {
 	// value surfaced inline.
 	Threshold int64 `json:"threshold"`
 	// OnOversize applies when the value is larger than Threshold.
-	OnOversize Policy `json:"onOversize"`
+	OnOversize v1alpha1.Policy `json:"onOversize"`
 	// Optional makes a missing file surface Default instead of failing.
 	Optional bool `json:"optional,omitempty"`
 	// Default is the value of a missing optional result.
 	Default string `json:"default,omitempty"`
 	// Encoding turns bytes into the result string.
-	Encoding Encoding `json:"encoding"`
+	Encoding v1alpha1.Encoding `json:"encoding"`
 	// TrimNewline drops one trailing "\n" or "\r\n" from an inline text value.
 	TrimNewline bool `json:"trimNewline,omitempty"`
 	// Type is string or array.
-	Type Type `json:"type"`
+	Type v1alpha1.Type `json:"type"`
 	// Format is how an array's file lists its items, or what a projection
 	// parses.
-	Format Format `json:"format,omitempty"`
+	Format v1alpha1.Format `json:"format,omitempty"`
 	// JSONPath projects one field of the file with kubectl's JSONPath.
 	JSONPath string `json:"jsonPath,omitempty"`
 	// Expression projects the file with CEL, the document bound as doc.
@@ -104,6 +46,12 @@ type Result struct {
 
 // Projected reports whether the result is a projection of its file.
 func (r Result) Projected() bool { return r.JSONPath != "" || r.Expression != "" }
+
+// Oversize is what the result may become: v1alpha1.Oversize of its
+// policy, type and projection.
+func (r Result) Oversize() v1alpha1.Outcomes {
+	return v1alpha1.Oversize(r.OnOversize, r.Type, r.Projected())
+}
 
 // query names the projection in messages.
 func (r Result) query() string {
@@ -140,10 +88,10 @@ func (p Plan) Projects() bool {
 func (p Plan) Requests() []protocol.FileRequest {
 	reqs := make([]protocol.FileRequest, len(p.Results))
 	for i, r := range p.Results {
-		reqs[i] = protocol.FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.OnOversize == PolicyTruncate && r.Type != TypeArray}
+		reqs[i] = protocol.FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.Oversize().Oversize == v1alpha1.BecomesTruncated}
 		if r.Projected() {
 			reqs[i].Projection = &protocol.Projection{JSONPath: r.JSONPath, Expression: r.Expression,
-				Format: string(r.Format), Array: r.Type == TypeArray, MaxBytes: p.MaxProjectionBytes}
+				Format: r.Format, Array: r.Type == v1alpha1.TypeArray, MaxBytes: p.MaxProjectionBytes}
 		}
 	}
 	return reqs

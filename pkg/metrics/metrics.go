@@ -6,9 +6,9 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"time"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -86,7 +86,7 @@ func (r *Recorder) RunDone(ctx context.Context, reason reasons.Reason) {
 // Materialized counts the results of a successful run and their files'
 // bytes, by disposition: inline, by reference, truncated... A projection
 // counts its source file, once however many results project it.
-func (r *Recorder) Materialized(ctx context.Context, rows []materialize.Row) {
+func (r *Recorder) Materialized(ctx context.Context, rows []v1alpha1.Row) {
 	if r == nil {
 		return
 	}

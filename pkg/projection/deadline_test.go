@@ -3,6 +3,7 @@ package projection
 import (
 	"bytes"
 	"context"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"io"
 	"strings"
 	"testing"
@@ -104,7 +105,7 @@ func TestEndedContextReadsNothing(t *testing.T) {
 		{JSONPath: "{.a.b}"},
 		{JSONPath: "{.items[*].name}"},
 		{Expression: "doc.a.b"},
-		{JSONPath: "{.a.b}", Format: FormatYAML},
+		{JSONPath: "{.a.b}", Format: v1alpha1.SyntaxYAML},
 	} {
 		q, err := Compile(p)
 		if err != nil {

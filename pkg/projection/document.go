@@ -15,12 +15,6 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// Formats of a projected file.
-const (
-	FormatJSON = "json"
-	FormatYAML = "yaml"
-)
-
 // parseJSON decodes one JSON document into maps, slices, strings, bools,
 // nil, int64 or uint64 for integers that fit and float64 for other
 // numbers: the types kubectl's JSONPath sees on unstructured objects.

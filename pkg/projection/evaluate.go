@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"io"
 
 	"github.com/resultmaterialize/controller/pkg/reasons"
@@ -13,11 +14,6 @@ import (
 // YAMLShare divides max-projection-bytes for a YAML document: parsing YAML
 // takes about four times the memory of parsing the same JSON.
 const YAMLShare = 4
-
-// MemoryFactor is how many times max-projection-bytes the reader pod's
-// memory limit is when its plan has a projection: a whole parse may use
-// ten times (see fits), the rest is the Go runtime's headroom.
-const MemoryFactor = 12
 
 // Result is one query's outcome: its value, or why it failed.
 type Result struct {
@@ -78,7 +74,7 @@ func Evaluate(ctx context.Context, r io.Reader, size int64, queries []*Query, li
 
 func tooLarge(q *Query, size, limit int64) *Error {
 	what := fmt.Sprintf("max-projection-bytes of %d", limit)
-	if q.spec.Format == FormatYAML {
+	if q.spec.Format == v1alpha1.SyntaxYAML {
 		what = fmt.Sprintf("%d, the 1/%d of max-projection-bytes a YAML document may use", limit/YAMLShare, YAMLShare)
 	}
 	return fail(reasons.ProjectionTooLarge,
@@ -113,7 +109,7 @@ func stream(c clock, r io.Reader, size int64, queries []*Query, streamed []int, 
 		case raw[k] == nil:
 			out[i].Err = fail(reasons.ProjectionNoMatch, "matches nothing")
 		default:
-			if need, ok := fits(parseCost(FormatJSON, raw[k], 0), int64(len(raw[k])), limit, 0); !ok {
+			if need, ok := fits(parseCost(v1alpha1.SyntaxJSON, raw[k], 0), int64(len(raw[k])), limit, 0); !ok {
 				out[i].Err = tooMuchMemory(need, limit)
 				continue
 			}
@@ -136,8 +132,8 @@ func stream(c clock, r io.Reader, size int64, queries []*Query, streamed []int, 
 // after checking it fits in memory, and evaluates each query on it. One
 // format's document is dropped before the next is parsed.
 func parseWhole(c clock, raw []byte, queries []*Query, whole []int, limit int64, b *budget, out []Result) {
-	byFormat := map[string][]int{}
-	var formats []string
+	byFormat := map[v1alpha1.Format][]int{}
+	var formats []v1alpha1.Format
 	for _, i := range whole {
 		format := queries[i].format()
 		if byFormat[format] == nil {
@@ -180,13 +176,13 @@ func output(b *budget, render func() (string, *Error)) (string, *Error) {
 // parse decodes raw in format if its estimated memory fits, counting for
 // YAML every node its aliases expand to before decoding them, and returns
 // the document with that estimate.
-func parse(c clock, format string, raw []byte, limit int64) (any, int64, *Error) {
+func parse(c clock, format v1alpha1.Format, raw []byte, limit int64) (any, int64, *Error) {
 	size := int64(len(raw))
 	cost := parseCost(format, raw, 0)
 	if need, ok := fits(cost, size, limit, 0); !ok {
 		return nil, 0, tooMuchMemory(need, limit)
 	}
-	if format != FormatYAML {
+	if format != v1alpha1.SyntaxYAML {
 		doc, err := parseJSON(c, raw)
 		if err != nil {
 			return nil, 0, fail(reasons.ProjectionInvalidDocument, "%v", err)

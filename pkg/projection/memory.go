@@ -3,6 +3,7 @@ package projection
 import (
 	"bytes"
 	"errors"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
@@ -25,7 +26,7 @@ const (
 )
 
 // memoryFactor is how many times max-projection-bytes a whole parse may
-// use; the reader pod's memory limit is MemoryFactor times, the rest is
+// use; the reader pod's memory limit is protocol.MemoryFactor times, the rest is
 // headroom for the Go runtime.
 const memoryFactor = 10
 
@@ -47,9 +48,9 @@ const celMemory = 32 << 20
 const maxNodes = 1 << 40
 
 // separators counts the values raw may hold in format, at most.
-func separators(format string, raw []byte) int64 {
+func separators(format v1alpha1.Format, raw []byte) int64 {
 	seps := bytes.Count(raw, []byte(",")) + bytes.Count(raw, []byte(":")) + bytes.Count(raw, []byte("[")) + bytes.Count(raw, []byte("{")) + 1
-	if format == FormatYAML {
+	if format == v1alpha1.SyntaxYAML {
 		seps += bytes.Count(raw, []byte("-")) + bytes.Count(raw, []byte("\n"))
 	}
 	return int64(seps)
@@ -58,9 +59,9 @@ func separators(format string, raw []byte) int64 {
 // parseCost estimates the memory raw takes parsed in format: twice its
 // bytes, and each value's and (JSON) each object's cost. built is the
 // number of nodes decoding a YAML document builds, once it is parsed.
-func parseCost(format string, raw []byte, built int64) int64 {
+func parseCost(format v1alpha1.Format, raw []byte, built int64) int64 {
 	size, values := int64(len(raw)), separators(format, raw)
-	if format == FormatYAML {
+	if format == v1alpha1.SyntaxYAML {
 		return 2*size + yamlValueCost*max(values, built)
 	}
 	return 2*size + jsonValueCost*values + jsonObjectCost*int64(bytes.Count(raw, []byte("{")))
@@ -139,13 +140,13 @@ func MemoryEstimate(content []byte, reqs []protocol.FileRequest) int64 {
 			// What the paths select is kept, limit bytes at most for all
 			// of them, then each value is parsed alone.
 			kept := min(size, limit)
-			scan = max(scan, scanBuffer(size)+2*kept+min(most, parseCost(FormatJSON, content, 0)))
+			scan = max(scan, scanBuffer(size)+2*kept+min(most, parseCost(v1alpha1.SyntaxJSON, content, 0)))
 		case size > q.limit(limit):
 			// Refused before the file is read.
 		default:
 			format := q.format()
 			need, _ := fits(parseCost(format, content, 0), size, limit, q.spread)
-			if format == FormatYAML && bytes.IndexByte(content, '*') >= 0 {
+			if format == v1alpha1.SyntaxYAML && bytes.IndexByte(content, '*') >= 0 {
 				need = most
 			}
 			// The copy a whole parse reads grows to twice the file.

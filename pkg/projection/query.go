@@ -3,6 +3,7 @@ package projection
 import (
 	"errors"
 	"fmt"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"reflect"
 	"strings"
 
@@ -10,9 +11,6 @@ import (
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"k8s.io/client-go/util/jsonpath"
 )
-
-// MaxQueryLength bounds a jsonPath or an expression, in bytes.
-const MaxQueryLength = 2048
 
 // Query is one compiled projection.
 type Query struct {
@@ -43,7 +41,7 @@ func fail(reason reasons.Reason, format string, args ...any) *Error {
 }
 
 // Check reports a syntax error in a jsonPath or expression, or both set.
-func Check(jsonPath, expression, format string) error {
+func Check(jsonPath, expression string, format v1alpha1.Format) error {
 	_, err := Compile(protocol.Projection{JSONPath: jsonPath, Expression: expression, Format: format})
 	return err
 }
@@ -51,14 +49,14 @@ func Check(jsonPath, expression, format string) error {
 // Compile parses a projection, so syntax errors are found before any
 // file is read.
 func Compile(p protocol.Projection) (*Query, error) {
-	if p.Format != "" && p.Format != FormatJSON && p.Format != FormatYAML {
-		return nil, fmt.Errorf("format %q is not %q or %q", p.Format, FormatJSON, FormatYAML)
+	if p.Format != "" && p.Format != v1alpha1.SyntaxJSON && p.Format != v1alpha1.SyntaxYAML {
+		return nil, fmt.Errorf("format %q is not %q or %q", p.Format, v1alpha1.SyntaxJSON, v1alpha1.SyntaxYAML)
 	}
 	switch {
 	case p.JSONPath != "" && p.Expression != "":
 		return nil, errors.New("set jsonPath or expression, not both")
-	case len(p.JSONPath) > MaxQueryLength || len(p.Expression) > MaxQueryLength:
-		return nil, fmt.Errorf("a jsonPath or expression is at most %d bytes", MaxQueryLength)
+	case len(p.JSONPath) > v1alpha1.MaxQueryLength || len(p.Expression) > v1alpha1.MaxQueryLength:
+		return nil, fmt.Errorf("a jsonPath or expression is at most %d bytes", v1alpha1.MaxQueryLength)
 	case p.JSONPath != "":
 		parser, err := jsonpath.Parse("jsonPath", p.JSONPath)
 		if err != nil {
@@ -73,7 +71,7 @@ func Compile(p protocol.Projection) (*Query, error) {
 			return nil, fmt.Errorf("jsonPath %q: %w", p.JSONPath, err)
 		}
 		q := &Query{spec: p, jp: jp, spread: spread}
-		if p.Format != FormatYAML {
+		if p.Format != v1alpha1.SyntaxYAML {
 			q.steps = simple(parser)
 		}
 		return q, nil
@@ -158,7 +156,7 @@ func (q *Query) Streams() bool { return q.steps != nil }
 // limit is the largest file the query parses whole: a quarter of limit for
 // YAML, which takes about four times the memory of JSON.
 func (q *Query) limit(limit int64) int64 {
-	if q.spec.Format == FormatYAML {
+	if q.spec.Format == v1alpha1.SyntaxYAML {
 		return limit / YAMLShare
 	}
 	return limit
@@ -250,9 +248,9 @@ func (q *Query) output(values []any, b *budget) (string, *Error) {
 }
 
 // format is the query's document format, JSON unless it says YAML.
-func (q *Query) format() string {
+func (q *Query) format() v1alpha1.Format {
 	if q.spec.Format == "" {
-		return FormatJSON
+		return v1alpha1.SyntaxJSON
 	}
 	return q.spec.Format
 }

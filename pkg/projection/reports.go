@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
@@ -86,7 +85,7 @@ func compileGroup(reqs []protocol.FileRequest, failed func(int, error)) group {
 // fileError bounds a message to protocol.MaxMessage bytes, cut on a rune.
 func fileError(reason reasons.Reason, msg string) *protocol.FileError {
 	if len(msg) > protocol.MaxMessage {
-		msg = string(materialize.TruncateUTF8([]byte(msg), protocol.MaxMessage-3)) + "..."
+		msg = string(protocol.TruncateUTF8([]byte(msg), protocol.MaxMessage-3)) + "..."
 	}
 	return &protocol.FileError{Reason: reason, Message: msg}
 }

@@ -10,10 +10,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"io"
 
 	"github.com/resultmaterialize/controller/pkg/reasons"
 )
+
+// MemoryFactor is how many times max-projection-bytes the reader pod's
+// memory limit is when its plan has a projection: a whole parse may use
+// ten times (pkg/projection's fits), the rest is the Go runtime's
+// headroom. The controller sizes the pod by it; the reader's projections
+// keep within it.
+const MemoryFactor = 12
 
 // FileRequest asks a workspace source for one file.
 type FileRequest struct {
@@ -37,8 +45,9 @@ type Projection struct {
 	JSONPath string `json:"jsonPath,omitempty"`
 	// Expression is a CEL expression over the document bound as doc.
 	Expression string `json:"expression,omitempty"`
-	// Format is json or yaml.
-	Format string `json:"format,omitempty"`
+	// Format is the document's syntax, v1alpha1.SyntaxJSON or
+	// v1alpha1.SyntaxYAML.
+	Format v1alpha1.Format `json:"format,omitempty"`
 	// Array surfaces the value as a JSON array of strings.
 	Array bool `json:"array,omitempty"`
 	// MaxBytes bounds a document parsed whole, and any one streamed value.

@@ -1,10 +1,10 @@
 package workspace
 
 import (
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"strings"
 	"testing"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 )
 
@@ -18,12 +18,12 @@ const KubeletLogRotation = 10 << 20
 // argument, and a max-inline-total of 1Mi. It stays under half the
 // kubelet's rotation size, so the log is read whole.
 func TestReaderOutputFarBelowLogRotation(t *testing.T) {
-	reqs := make([]protocol.FileRequest, materialize.MaxResults)
-	path := strings.Repeat("p", MaxRequestBytes/materialize.MaxResults)
+	reqs := make([]protocol.FileRequest, v1alpha1.MaxResults)
+	path := strings.Repeat("p", MaxRequestBytes/v1alpha1.MaxResults)
 	for i := range reqs {
-		reqs[i] = protocol.FileRequest{Path: path, Limit: materialize.MaxThreshold, KeepOversizeHead: true, Projection: &protocol.Projection{JSONPath: "{.a}"}}
+		reqs[i] = protocol.FileRequest{Path: path, Limit: v1alpha1.MaxThreshold, KeepOversizeHead: true, Projection: &protocol.Projection{JSONPath: "{.a}"}}
 	}
-	got := protocol.MaxOutputBytes(reqs, materialize.MaxThreshold)
+	got := protocol.MaxOutputBytes(reqs, v1alpha1.MaxThreshold)
 	if got > KubeletLogRotation/2 {
 		t.Errorf("a reader may print %d bytes, above half the kubelet's log rotation (%d)", got, KubeletLogRotation/2)
 	}

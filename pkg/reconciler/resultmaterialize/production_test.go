@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/materialize"
 	"io"
 	"strings"
 	"testing"
@@ -99,7 +98,7 @@ func TestStatusTooLarge(t *testing.T) {
 	// holds once the paths appear in the companions and extraFields too.
 	var entries []string
 	files := map[string]string{}
-	for i := range materialize.MaxResults {
+	for i := range v1alpha1.MaxResults {
 		path := fmt.Sprintf("%s%d", strings.Repeat("p", 4000), i)
 		entries = append(entries, fmt.Sprintf(`{"name":"r%d","path":"%s"}`, i, path))
 		files[path] = strings.Repeat("v", 16000)
@@ -282,7 +281,7 @@ func TestObjectNotYetCached(t *testing.T) {
 func TestPlanTooLargeFailsBeforeTheCreate(t *testing.T) {
 	var entries []string
 	for i := range 32 {
-		entries = append(entries, fmt.Sprintf(`{"name":"r%d","optional":true,"default":"%s"}`, i, strings.Repeat("d", materialize.MaxDefaultLength)))
+		entries = append(entries, fmt.Sprintf(`{"name":"r%d","optional":true,"default":"%s"}`, i, strings.Repeat("d", v1alpha1.MaxDefaultLength)))
 	}
 	run := newRun("plan", withPVC(""), withEmbedded(`{"results":[`+strings.Join(entries, ",")+`]}`), withRetries(2), withStarted(epoch))
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)

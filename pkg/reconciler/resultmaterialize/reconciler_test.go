@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
-	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/test"
@@ -65,8 +64,8 @@ func TestReconcileSucceeds(t *testing.T) {
 		run: newRun("override", withRef("reusable"), withConfigMapWorkspace("ws", "files"),
 			withParam("threshold", "4"), withParam("results", "flag=sub.txt")),
 		objs: []*v1alpha1.ResultMaterialize{object("reusable", v1alpha1.ResultMaterializeSpec{
-			OnOversize: materialize.PolicyTruncate,
-			Results:    []v1alpha1.ResultSpec{{Name: "flag", Encoding: materialize.EncodingBase64}, {Name: "blob"}}})},
+			OnOversize: v1alpha1.PolicyTruncate,
+			Results:    []v1alpha1.ResultSpec{{Name: "flag", Encoding: v1alpha1.EncodingBase64}, {Name: "blob"}}})},
 		want: map[string]string{"flag": "aW4g", "flag-size": "6", "flag-sha256": sum("in dir"), "flag-inline": "false", "flag-path": "sub.txt"},
 	}, {
 		name: "optional result missing gives its default",
@@ -124,9 +123,9 @@ func TestReconcileExtraFieldsTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := v1alpha1.ExtraFields{Results: []materialize.Row{
-		{Name: "flag", Path: "flag", Size: 3, SHA256: sum(small), Inline: true, Reason: materialize.Inline},
-		{Name: "blob", Path: "blob", Size: 5000, SHA256: sum(large), Reason: materialize.Reference},
+	want := v1alpha1.ExtraFields{Results: []v1alpha1.Row{
+		{Name: "flag", Path: "flag", Size: 3, SHA256: sum(small), Inline: true, Reason: v1alpha1.Inline},
+		{Name: "blob", Path: "blob", Size: 5000, SHA256: sum(large), Reason: v1alpha1.Reference},
 	}}
 	if d := cmp.Diff(want, extraFields(t, got)); d != "" {
 		t.Errorf("extraFields (-want +got):\n%s", d)

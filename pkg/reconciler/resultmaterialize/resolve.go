@@ -11,10 +11,12 @@ import (
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/projection"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"knative.dev/pkg/apis"
 )
 
 // resolved is a run's spec after the object or embedded spec, the params
@@ -46,11 +48,11 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1beta1.CustomRun) (*reso
 		}
 		spec = *obj.Spec.DeepCopy()
 	}
-	if fe := spec.ApplyParams(run.Spec.Params); fe != nil {
+	if fe := spec.ApplyParams(params(run.Spec.Params)); fe != nil {
 		return nil, outcome.Fail(reasons.InvalidSpec, "%s", fe.Error())
 	}
 	spec.SetDefaults(ctx)
-	if fe := spec.Validate(ctx); fe != nil {
+	if fe := spec.Validate(ctx).Also(checkProjections(spec)); fe != nil {
 		return nil, outcome.Fail(reasons.InvalidSpec, "%s", fe.Error())
 	}
 	plan, err := planFor(spec, config.FromContext(ctx))
@@ -58,6 +60,39 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1beta1.CustomRun) (*reso
 		return nil, err
 	}
 	return &resolved{workspace: spec.Workspace, plan: plan}, nil
+}
+
+// params copies the run's params into the API package's own type.
+func params(ps v1beta1.Params) []v1alpha1.Param {
+	out := make([]v1alpha1.Param, len(ps))
+	for i, p := range ps {
+		out[i] = v1alpha1.Param{Name: p.Name, Type: string(p.Value.Type), StringVal: p.Value.StringVal, ArrayVal: p.Value.ArrayVal}
+	}
+	return out
+}
+
+// checkProjections compiles each jsonPath and expression, so that a
+// syntax error fails the run before any reader pod starts. The API
+// package cannot: it links no projection engine.
+func checkProjections(spec v1alpha1.ResultMaterializeSpec) *apis.FieldError {
+	var errs *apis.FieldError
+	for i, r := range spec.Results {
+		if !r.Projected() || (r.JSONPath != "" && r.Expression != "") {
+			continue
+		}
+		field, value := "jsonPath", r.JSONPath
+		if r.Expression != "" {
+			field, value = "expression", r.Expression
+		}
+		if len(value) > v1alpha1.MaxQueryLength {
+			continue
+		}
+		if err := projection.Check(r.JSONPath, r.Expression, ""); err != nil {
+			fe := &apis.FieldError{Message: fmt.Sprintf("invalid value: %s", value), Paths: []string{field}, Details: err.Error()}
+			errs = errs.Also(fe.ViaFieldIndex("results", i))
+		}
+	}
+	return errs
 }
 
 // object gets the named ResultMaterialize from the informer's cache and,
@@ -84,7 +119,7 @@ func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) (materiali
 	threshold := cfg.Threshold
 	if spec.Threshold != "" {
 		var err error
-		if threshold, err = materialize.ParseThreshold(spec.Threshold); err != nil {
+		if threshold, err = v1alpha1.ParseThreshold(spec.Threshold); err != nil {
 			return materialize.Plan{}, outcome.Fail(reasons.InvalidSpec, "threshold: %v", err)
 		}
 	}
@@ -110,7 +145,7 @@ func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) (materiali
 		}
 		if rs.Threshold != "" {
 			var err error
-			if res.Threshold, err = materialize.ParseThreshold(rs.Threshold); err != nil {
+			if res.Threshold, err = v1alpha1.ParseThreshold(rs.Threshold); err != nil {
 				return materialize.Plan{}, outcome.Fail(reasons.InvalidSpec, "results[%s].threshold: %v", rs.Name, err)
 			}
 		}

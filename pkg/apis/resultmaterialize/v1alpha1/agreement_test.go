@@ -8,8 +8,6 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
-	"github.com/resultmaterialize/controller/pkg/projection"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 )
@@ -74,7 +72,7 @@ func FuzzCRDAgreesWithGo(f *testing.F) {
 		}
 		spec := ResultMaterializeSpec{Directory: dir, Threshold: threshold, Results: []ResultSpec{{Name: name, Path: path, Optional: true, Default: def}}}
 		if array {
-			spec.Results[0].Type = materialize.TypeArray
+			spec.Results[0].Type = TypeArray
 		}
 		goErr := (&ResultMaterialize{Spec: spec}).Validate(context.Background())
 		crdErrs := api.create(object(sent(t, spec)))
@@ -92,19 +90,19 @@ func FuzzCRDAgreesWithGo(f *testing.F) {
 func TestLargestSpecWithinCostBudget(t *testing.T) {
 	api := newAPIServer(t)
 	dir := strings.Repeat("d", 1000)
-	spec := ResultMaterializeSpec{Directory: dir, Threshold: "1Mi", OnOversize: materialize.PolicyReference}
-	for i := range materialize.MaxResults {
+	spec := ResultMaterializeSpec{Directory: dir, Threshold: "1Mi", OnOversize: PolicyReference}
+	for i := range MaxResults {
 		r := ResultSpec{
-			Name:     fmt.Sprintf("%s%02d", strings.Repeat("n", materialize.MaxNameLength-2), i),
-			Path:     strings.Repeat("p", materialize.MaxPathLength-len(dir)-1),
-			JSONPath: "{." + strings.Repeat("j", projection.MaxQueryLength-3) + "}",
+			Name:     fmt.Sprintf("%s%02d", strings.Repeat("n", MaxNameLength-2), i),
+			Path:     strings.Repeat("p", MaxPathLength-len(dir)-1),
+			JSONPath: "{." + strings.Repeat("j", MaxQueryLength-3) + "}",
 			Optional: true,
 		}
 		if i%2 == 0 {
-			r.Type = materialize.TypeArray
-			r.Default = `["` + strings.Repeat("a", materialize.MaxDefaultLength-4) + `"]`
+			r.Type = TypeArray
+			r.Default = `["` + strings.Repeat("a", MaxDefaultLength-4) + `"]`
 		} else {
-			r.Default = `["` + strings.Repeat("a", materialize.MaxDefaultLength-7) + `", 1]`
+			r.Default = `["` + strings.Repeat("a", MaxDefaultLength-7) + `", 1]`
 		}
 		spec.Results = append(spec.Results, r)
 	}

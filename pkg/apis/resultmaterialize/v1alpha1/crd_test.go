@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/resultmaterialize/controller/pkg/materialize"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -31,11 +30,11 @@ func TestCRDSchemaMatchesTypes(t *testing.T) {
 	// Each enum also holds "", the default, which the Go validation
 	// accepts as it accepts the field left out.
 	enums := map[string][]string{
-		"spec.onOversize":           append([]string{""}, strs(materialize.Policies)...),
-		"spec.results[].onOversize": append([]string{""}, strs(materialize.Policies)...),
-		"spec.results[].encoding":   append([]string{""}, strs(materialize.Encodings)...),
-		"spec.results[].type":       append([]string{""}, strs(materialize.Types)...),
-		"spec.results[].format":     append([]string{""}, strs(materialize.Formats)...),
+		"spec.onOversize":           append([]string{""}, strs(Policies)...),
+		"spec.results[].onOversize": append([]string{""}, strs(Policies)...),
+		"spec.results[].encoding":   append([]string{""}, strs(Encodings)...),
+		"spec.results[].type":       append([]string{""}, strs(Types)...),
+		"spec.results[].format":     append([]string{""}, strs(Formats)...),
 	}
 	props := map[string]apiextensionsv1.JSONSchemaProps{
 		"spec.onOversize":           spec.Properties["onOversize"],
@@ -113,7 +112,7 @@ func TestCRDCompanionRuleNamesEveryCompanion(t *testing.T) {
 		}
 	}
 	want := 0
-	for _, c := range materialize.Companions {
+	for _, c := range Companions {
 		want++
 		if !strings.Contains(rule, "r.name + '"+c.Suffix+"'") {
 			t.Errorf("the companion rule %q does not name %s", rule, c.Suffix)

@@ -1,10 +1,6 @@
 package v1alpha1
 
-import (
-	"context"
-
-	"github.com/resultmaterialize/controller/pkg/materialize"
-)
+import "context"
 
 // SetDefaults fills in the defaults that do not depend on the cluster's
 // configuration; threshold and policy come from config-materialize when
@@ -14,8 +10,8 @@ func (rm *ResultMaterialize) SetDefaults(ctx context.Context) {
 }
 
 // SetDefaults sets the directory to the workspace root, each path to the
-// result's name, each encoding to text, each type to string and each
-// array's format to json.
+// result's name, each encoding to text, each type to string, each
+// array's layout and each projection's syntax to json.
 func (s *ResultMaterializeSpec) SetDefaults(context.Context) {
 	if s.Directory == "" {
 		s.Directory = "."
@@ -26,13 +22,15 @@ func (s *ResultMaterializeSpec) SetDefaults(context.Context) {
 			r.Path = r.Name
 		}
 		if r.Encoding == "" {
-			r.Encoding = materialize.EncodingText
+			r.Encoding = EncodingText
 		}
 		if r.Type == "" {
-			r.Type = materialize.TypeString
+			r.Type = TypeString
 		}
-		if (r.Type == materialize.TypeArray || r.JSONPath != "" || r.Expression != "") && r.Format == "" {
-			r.Format = materialize.FormatJSON
+		if r.Format == "" && r.Projected() {
+			r.Format = SyntaxJSON
+		} else if r.Format == "" && r.Type == TypeArray {
+			r.Format = LayoutJSON
 		}
 	}
 }

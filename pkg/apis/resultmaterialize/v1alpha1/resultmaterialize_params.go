@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
-	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"knative.dev/pkg/apis"
 )
 
@@ -22,10 +20,32 @@ const (
 // ParamNames lists every accepted param.
 var ParamNames = []string{ParamWorkspace, ParamDirectory, ParamResults, ParamThreshold, ParamOnOversize}
 
+// Param is one CustomRun param as ApplyParams reads it. The reconciler
+// copies it from Tekton's param, whose package links cel-go, which this
+// package must not.
+//
+// +k8s:deepcopy-gen=false
+type Param struct {
+	// Name is the param's name.
+	Name string
+	// Type is Tekton's param type: string, array or object.
+	Type string
+	// StringVal is a string param's value.
+	StringVal string
+	// ArrayVal is an array param's items.
+	ArrayVal []string
+}
+
+// Tekton's param types that ApplyParams accepts.
+const (
+	ParamTypeString = "string"
+	ParamTypeArray  = "array"
+)
+
 // ApplyParams overrides the spec with the CustomRun's params, field by
 // field. A results param replaces the list; an entry naming a result the
 // spec already has keeps that result's other settings.
-func (s *ResultMaterializeSpec) ApplyParams(params v1beta1.Params) *apis.FieldError {
+func (s *ResultMaterializeSpec) ApplyParams(params []Param) *apis.FieldError {
 	var errs *apis.FieldError
 	for _, p := range params {
 		fe := s.applyParam(p)
@@ -34,19 +54,19 @@ func (s *ResultMaterializeSpec) ApplyParams(params v1beta1.Params) *apis.FieldEr
 	return errs
 }
 
-func (s *ResultMaterializeSpec) applyParam(p v1beta1.Param) *apis.FieldError {
+func (s *ResultMaterializeSpec) applyParam(p Param) *apis.FieldError {
 	if p.Name == ParamResults {
-		if p.Value.Type != v1beta1.ParamTypeArray {
-			return &apis.FieldError{Message: fmt.Sprintf("invalid value type: %s", p.Value.Type), Paths: []string{"value"},
+		if p.Type != ParamTypeArray {
+			return &apis.FieldError{Message: fmt.Sprintf("invalid value type: %s", p.Type), Paths: []string{"value"},
 				Details: `results must be an array of "name", "name=relative/path", "name=path#{jsonpath}" or "name=path#cel:expression"`}
 		}
-		return s.applyResults(p.Value.ArrayVal)
+		return s.applyResults(p.ArrayVal)
 	}
-	if p.Value.Type != v1beta1.ParamTypeString {
-		return &apis.FieldError{Message: fmt.Sprintf("invalid value type: %s", p.Value.Type), Paths: []string{"value"},
+	if p.Type != ParamTypeString {
+		return &apis.FieldError{Message: fmt.Sprintf("invalid value type: %s", p.Type), Paths: []string{"value"},
 			Details: fmt.Sprintf("param %q must be a string", p.Name)}
 	}
-	v := p.Value.StringVal
+	v := p.StringVal
 	switch p.Name {
 	case ParamWorkspace:
 		s.Workspace = v
@@ -55,7 +75,7 @@ func (s *ResultMaterializeSpec) applyParam(p v1beta1.Param) *apis.FieldError {
 	case ParamThreshold:
 		s.Threshold = v
 	case ParamOnOversize:
-		s.OnOversize = materialize.Policy(v)
+		s.OnOversize = Policy(v)
 	default:
 		return &apis.FieldError{Message: fmt.Sprintf("unknown param %q", p.Name), Paths: []string{apis.CurrentField},
 			Details: fmt.Sprintf("accepted params are %q", ParamNames)}

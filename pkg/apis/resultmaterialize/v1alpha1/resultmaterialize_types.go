@@ -1,9 +1,6 @@
 package v1alpha1
 
-import (
-	"github.com/resultmaterialize/controller/pkg/materialize"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-)
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // +genclient
 // +genclient:noStatus
@@ -31,7 +28,7 @@ type ResultMaterializeSpec struct {
 	// files. Empty means the workspace root.
 	// +optional
 	Directory string `json:"directory,omitempty"`
-	// Results lists the results to materialize.
+	// Results lists the results to
 	// +optional
 	Results []ResultSpec `json:"results,omitempty"`
 	// Threshold is the inline limit per result, a byte quantity such as
@@ -41,10 +38,10 @@ type ResultMaterializeSpec struct {
 	// OnOversize is reference, fail or truncate. Empty means the cluster's
 	// default-on-oversize.
 	// +optional
-	OnOversize materialize.Policy `json:"onOversize,omitempty"`
+	OnOversize Policy `json:"onOversize,omitempty"`
 }
 
-// ResultSpec is one result to materialize.
+// ResultSpec is one result to
 type ResultSpec struct {
 	// Name is the CustomRun result name.
 	Name string `json:"name"`
@@ -56,7 +53,7 @@ type ResultSpec struct {
 	Threshold string `json:"threshold,omitempty"`
 	// OnOversize overrides the spec's policy for this result.
 	// +optional
-	OnOversize materialize.Policy `json:"onOversize,omitempty"`
+	OnOversize Policy `json:"onOversize,omitempty"`
 	// Optional makes a missing file surface Default instead of failing.
 	// +optional
 	Optional bool `json:"optional,omitempty"`
@@ -65,7 +62,7 @@ type ResultSpec struct {
 	Default string `json:"default,omitempty"`
 	// Encoding is text (the default) or base64 for binary content.
 	// +optional
-	Encoding materialize.Encoding `json:"encoding,omitempty"`
+	Encoding Encoding `json:"encoding,omitempty"`
 	// TrimNewline drops one trailing newline from an inline text value.
 	// +optional
 	TrimNewline bool `json:"trimNewline,omitempty"`
@@ -73,11 +70,16 @@ type ResultSpec struct {
 	// one item per line with format lines, surfaced so consumers get an
 	// array param.
 	// +optional
-	Type materialize.Type `json:"type,omitempty"`
-	// Format is how the file is written: for an array, json (the default)
-	// or lines; for a projection, json (the default) or yaml.
+	Type Type `json:"type,omitempty"`
+	// Format names one of two separate settings, by what the result is.
+	// For an array read whole it is the file's layout: json (the default,
+	// a JSON array of strings) or lines (one item per line). For a
+	// projection it is the document's syntax: json (the default) or yaml.
+	// The one field and its values are kept so that specs written before
+	// the two were told apart still work; lines applies only to arrays,
+	// yaml only to projections.
 	// +optional
-	Format materialize.Format `json:"format,omitempty"`
+	Format Format `json:"format,omitempty"`
 	// JSONPath surfaces one field of the file instead of the whole file,
 	// selected with kubectl's JSONPath, such as {.metrics.accuracy}.
 	// +optional
@@ -88,6 +90,9 @@ type ResultSpec struct {
 	// +optional
 	Expression string `json:"expression,omitempty"`
 }
+
+// Projected reports whether the result is a projection of its file.
+func (r ResultSpec) Projected() bool { return r.JSONPath != "" || r.Expression != "" }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 

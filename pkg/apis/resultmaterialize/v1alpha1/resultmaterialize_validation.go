@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/resultmaterialize/controller/pkg/materialize"
-	"github.com/resultmaterialize/controller/pkg/projection"
 	"knative.dev/pkg/apis"
 )
 
@@ -21,7 +19,7 @@ func (rm *ResultMaterialize) Validate(ctx context.Context) *apis.FieldError {
 func (s *ResultMaterializeSpec) Validate(context.Context) *apis.FieldError {
 	var errs *apis.FieldError
 	if s.Directory != "" && s.Directory != "." {
-		if _, err := materialize.CleanPath(s.Directory); err != nil {
+		if _, err := CleanPath(s.Directory); err != nil {
 			errs = errs.Also(invalid(s.Directory, "directory", err.Error()))
 		}
 	}
@@ -30,18 +28,18 @@ func (s *ResultMaterializeSpec) Validate(context.Context) *apis.FieldError {
 	if len(s.Results) == 0 {
 		errs = errs.Also(apis.ErrMissingField("results"))
 	}
-	if len(s.Results) > materialize.MaxResults {
-		errs = errs.Also(&apis.FieldError{Message: fmt.Sprintf("%d results, above the limit of %d", len(s.Results), materialize.MaxResults), Paths: []string{"results"}})
+	if len(s.Results) > MaxResults {
+		errs = errs.Also(&apis.FieldError{Message: fmt.Sprintf("%d results, above the limit of %d", len(s.Results), MaxResults), Paths: []string{"results"}})
 	}
 	names := make([]string, 0, len(s.Results))
 	for i, r := range s.Results {
 		errs = errs.Also(r.validate().ViaFieldIndex("results", i))
-		if p := cmp.Or(r.Path, r.Name); len(s.Directory)+1+len(p) > materialize.MaxPathLength {
-			errs = errs.Also(invalid(fmt.Sprintf("%.64q...", p), "path", fmt.Sprintf("directory and path together are %d bytes, above the limit of %d", len(s.Directory)+1+len(p), materialize.MaxPathLength)).ViaFieldIndex("results", i))
+		if p := cmp.Or(r.Path, r.Name); len(s.Directory)+1+len(p) > MaxPathLength {
+			errs = errs.Also(invalid(fmt.Sprintf("%.64q...", p), "path", fmt.Sprintf("directory and path together are %d bytes, above the limit of %d", len(s.Directory)+1+len(p), MaxPathLength)).ViaFieldIndex("results", i))
 		}
 		names = append(names, r.Name)
 	}
-	if err := materialize.CheckCollisions(names); err != nil {
+	if err := CheckCollisions(names); err != nil {
 		errs = errs.Also(&apis.FieldError{Message: err.Error(), Paths: []string{"results"}})
 	}
 	return errs
@@ -49,21 +47,21 @@ func (s *ResultMaterializeSpec) Validate(context.Context) *apis.FieldError {
 
 func (r ResultSpec) validate() *apis.FieldError {
 	var errs *apis.FieldError
-	if err := materialize.CheckName(r.Name); err != nil {
+	if err := CheckName(r.Name); err != nil {
 		errs = errs.Also(invalid(r.Name, "name", err.Error()))
 	}
 	if r.Path != "" {
-		if _, err := materialize.CleanPath(r.Path); err != nil {
+		if _, err := CleanPath(r.Path); err != nil {
 			errs = errs.Also(invalid(r.Path, "path", err.Error()))
 		}
 	}
 	errs = errs.Also(validateThreshold(r.Threshold, "threshold"))
 	errs = errs.Also(validatePolicy(r.OnOversize, "onOversize"))
-	if r.Encoding != "" && !slices.Contains(materialize.Encodings, r.Encoding) {
-		errs = errs.Also(invalid(string(r.Encoding), "encoding", fmt.Sprintf("want one of %q", materialize.Encodings)))
+	if r.Encoding != "" && !slices.Contains(Encodings, r.Encoding) {
+		errs = errs.Also(invalid(string(r.Encoding), "encoding", fmt.Sprintf("want one of %q", Encodings)))
 	}
-	if len(r.Default) > materialize.MaxDefaultLength {
-		errs = errs.Also(invalid(fmt.Sprintf("%.64q...", r.Default), "default", fmt.Sprintf("%d bytes, above the limit of %d", len(r.Default), materialize.MaxDefaultLength)))
+	if len(r.Default) > MaxDefaultLength {
+		errs = errs.Also(invalid(fmt.Sprintf("%.64q...", r.Default), "default", fmt.Sprintf("%d bytes, above the limit of %d", len(r.Default), MaxDefaultLength)))
 	}
 	if r.Default != "" && !r.Optional {
 		errs = errs.Also(invalid(r.Default, "default", "a default applies only to an optional result: set optional: true"))
@@ -72,45 +70,47 @@ func (r ResultSpec) validate() *apis.FieldError {
 }
 
 func (r ResultSpec) validateType() *apis.FieldError {
-	if r.Type != "" && !slices.Contains(materialize.Types, r.Type) {
-		return invalid(string(r.Type), "type", fmt.Sprintf("want one of %q", materialize.Types))
+	if r.Type != "" && !slices.Contains(Types, r.Type) {
+		return invalid(string(r.Type), "type", fmt.Sprintf("want one of %q", Types))
 	}
-	projected := r.JSONPath != "" || r.Expression != ""
+	projected := r.Projected()
 	if projected {
 		if err := r.validateProjection(); err != nil {
 			return err
 		}
 	}
-	if r.Type != materialize.TypeArray {
+	if r.Type != TypeArray {
 		if r.Format != "" && !projected {
 			return invalid(string(r.Format), "format", "a format applies only to type: array or to a projection")
 		}
-		if materialize.ReadAsArray(r.Default) {
+		if ReadAsArray(r.Default) {
 			return invalid(r.Default, "default", "Tekton passes a JSON array of strings to consumers as an array param: set type: array")
 		}
 		return nil
 	}
 	var errs *apis.FieldError
-	if r.Format != "" && !slices.Contains(materialize.Formats, r.Format) {
-		errs = errs.Also(invalid(string(r.Format), "format", fmt.Sprintf("want one of %q", materialize.Formats)))
+	if r.Format != "" && !slices.Contains(Formats, r.Format) {
+		errs = errs.Also(invalid(string(r.Format), "format", fmt.Sprintf("want one of %q", Formats)))
 	}
-	if r.Format == materialize.FormatYAML && !projected {
+	if r.Format == SyntaxYAML && !projected {
 		errs = errs.Also(invalid(string(r.Format), "format", "yaml applies only to a projection (jsonPath or expression): an array's file is json or lines"))
 	}
-	if r.Encoding == materialize.EncodingBase64 {
+	if r.Encoding == EncodingBase64 {
 		errs = errs.Also(invalid(string(r.Encoding), "encoding", "an array result is text: its items are strings"))
 	}
-	if r.OnOversize == materialize.PolicyTruncate {
+	if r.OnOversize == PolicyTruncate && Oversize(r.OnOversize, r.Type, projected).Oversize != BecomesTruncated {
 		errs = errs.Also(invalid(string(r.OnOversize), "onOversize", "an array result is surfaced whole or not at all: above its threshold it fails the run"))
 	}
-	if r.Optional && !materialize.ReadAsArray(r.Default) {
+	if r.Optional && !ReadAsArray(r.Default) {
 		errs = errs.Also(invalid(r.Default, "default", "an optional array result needs a default that is a non-empty JSON array of strings"))
 	}
 	return errs
 }
 
-// validateProjection checks a jsonPath or expression's syntax, so it fails
-// before any reader pod starts, and the fields that go with it.
+// validateProjection checks the fields that go with a jsonPath or an
+// expression. Its syntax is checked where the spec is resolved
+// (pkg/reconciler), which links the projection engines this package must
+// not.
 func (r ResultSpec) validateProjection() *apis.FieldError {
 	field, value := "jsonPath", r.JSONPath
 	if r.Expression != "" {
@@ -120,15 +120,13 @@ func (r ResultSpec) validateProjection() *apis.FieldError {
 		return &apis.FieldError{Message: "expected exactly one, got both", Paths: []string{"jsonPath", "expression"}}
 	}
 	var errs *apis.FieldError
-	if len(value) > projection.MaxQueryLength {
-		errs = errs.Also(invalid(fmt.Sprintf("%.64q...", value), field, fmt.Sprintf("%d bytes, above the limit of %d", len(value), projection.MaxQueryLength)))
-	} else if err := projection.Check(r.JSONPath, r.Expression, ""); err != nil {
-		errs = errs.Also(invalid(value, field, err.Error()))
+	if len(value) > MaxQueryLength {
+		errs = errs.Also(invalid(fmt.Sprintf("%.64q...", value), field, fmt.Sprintf("%d bytes, above the limit of %d", len(value), MaxQueryLength)))
 	}
-	if r.Format != "" && r.Format != materialize.FormatJSON && r.Format != materialize.FormatYAML {
+	if r.Format != "" && !slices.Contains(DocumentSyntaxes, r.Format) {
 		errs = errs.Also(invalid(string(r.Format), "format", "a projection reads json or yaml"))
 	}
-	if r.Encoding == materialize.EncodingBase64 {
+	if r.Encoding == EncodingBase64 {
 		errs = errs.Also(invalid(string(r.Encoding), "encoding", "a projected value is text"))
 	}
 	return errs
@@ -146,17 +144,17 @@ func validateThreshold(q, field string) *apis.FieldError {
 	if len(q) > maxThresholdLength {
 		return invalid(fmt.Sprintf("%.64q...", q), field, fmt.Sprintf("%d bytes, above the limit of %d", len(q), maxThresholdLength))
 	}
-	if _, err := materialize.ParseThreshold(q); err != nil {
+	if _, err := ParseThreshold(q); err != nil {
 		return invalid(q, field, err.Error())
 	}
 	return nil
 }
 
-func validatePolicy(p materialize.Policy, field string) *apis.FieldError {
-	if p == "" || slices.Contains(materialize.Policies, p) {
+func validatePolicy(p Policy, field string) *apis.FieldError {
+	if p == "" || slices.Contains(Policies, p) {
 		return nil
 	}
-	return invalid(string(p), field, fmt.Sprintf("want one of %q", materialize.Policies))
+	return invalid(string(p), field, fmt.Sprintf("want one of %q", Policies))
 }
 
 func invalid(value, field, detail string) *apis.FieldError {

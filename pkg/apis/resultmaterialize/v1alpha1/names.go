@@ -1,22 +1,10 @@
-package materialize
+package v1alpha1
 
 import (
 	"fmt"
 	"path"
 	"regexp"
 	"strings"
-)
-
-// MaxResults is the most results one run materializes, and MaxNameLength
-// the longest result name: the CRD's validation rules compare names
-// pairwise, and the API server bounds what such a rule may cost.
-const (
-	MaxResults    = 64
-	MaxNameLength = 63
-	// MaxPathLength bounds a result's path and the spec's directory.
-	MaxPathLength = 4096
-	// MaxDefaultLength bounds an optional result's default.
-	MaxDefaultLength = 8192
 )
 
 // resultNameFormat is Tekton's rule for result names.

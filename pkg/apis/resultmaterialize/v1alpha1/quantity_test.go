@@ -1,4 +1,4 @@
-package materialize
+package v1alpha1
 
 import (
 	"strconv"

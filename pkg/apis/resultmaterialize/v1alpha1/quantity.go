@@ -1,15 +1,10 @@
-package materialize
+package v1alpha1
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 )
-
-// MaxThreshold is the largest inline threshold accepted: 1 MiB. A CustomRun
-// is stored in etcd, whose objects are capped at 1.5 MiB, so a single value
-// above this could never be saved.
-const MaxThreshold int64 = 1 << 20
 
 var quantitySuffixes = []struct {
 	suffix string
