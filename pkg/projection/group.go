@@ -64,7 +64,8 @@ func (g Group) Capped(limit int64) Group {
 func (g Group) Answer(ctx context.Context, r io.Reader, size int64, reports []protocol.FileReport) {
 	defer func() {
 		if p := recover(); p != nil {
-			g.Fail(reports, reasons.ProjectionEvalFailed, fmt.Sprintf("projecting %q failed: %v", g.Path, p))
+			// The panic's value is not shown: it can hold the document.
+			g.Fail(reports, reasons.ProjectionEvalFailed, fmt.Sprintf("projecting %q failed: the projection library panicked (%T)", g.Path, p))
 		}
 	}()
 	got, err := Reports(ctx, r, size, g.Requests)

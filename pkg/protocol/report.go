@@ -55,3 +55,14 @@ func (w *describer) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// DescribeBytes reports on content held in memory as Describe would, with
+// the head a slice of content: nothing is copied.
+func DescribeBytes(content []byte, req FileRequest) FileReport {
+	sum := sha256.Sum256(content)
+	rep := FileReport{Path: req.Path, Found: true, Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:])}
+	if n := req.WantHead(rep.Size); n > 0 {
+		rep.Head = content[:n]
+	}
+	return rep
+}

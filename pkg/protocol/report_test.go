@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -59,5 +60,23 @@ func TestDescribeReadError(t *testing.T) {
 	rep, err := Describe(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(boom)), -1, FileRequest{Path: "f", Limit: 8}, nil, nil)
 	if !errors.Is(err, boom) || !rep.Found || rep.Size != 3 || rep.SHA256 != "" {
 		t.Errorf("Describe = %+v, %v; want the error after 3 bytes and no digest", rep, err)
+	}
+}
+
+// TestDescribeBytesCopiesNothing checks an in-memory report agrees with
+// Describe and its head is the content's own storage.
+func TestDescribeBytesCopiesNothing(t *testing.T) {
+	content := []byte("hello world")
+	req := FileRequest{Path: "p", Limit: 5, KeepOversizeHead: true}
+	want, err := Describe(bytes.NewReader(content), int64(len(content)), req, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := DescribeBytes(content, req)
+	if string(got.Head) != string(want.Head) || got.SHA256 != want.SHA256 || got.Size != want.Size || &got.Head[0] != &content[0] {
+		t.Errorf("DescribeBytes = %+v, want %+v with the head in the content's storage", got, want)
+	}
+	if allocs := testing.AllocsPerRun(10, func() { DescribeBytes(content, req) }); allocs > 2 {
+		t.Errorf("DescribeBytes allocates %v times; want only the digest's text", allocs)
 	}
 }

@@ -266,7 +266,7 @@ func (s *PodSource) Cleanup(ctx context.Context, run *v1beta1.CustomRun) error {
 	for _, pod := range pods {
 		// A pod of a later attempt than this copy knows belongs to a newer
 		// copy of the run: never this cleanup's to delete.
-		if !metav1.IsControlledBy(pod, run) || laterAttempt(pod, run) || (pod.Status.Phase == corev1.PodFailed && keepFailed) {
+		if !metav1.IsControlledBy(pod, run) || pod.DeletionTimestamp != nil || laterAttempt(pod, run) || (pod.Status.Phase == corev1.PodFailed && keepFailed) {
 			continue
 		}
 		if err := s.delete(ctx, pod); err != nil {

@@ -3,26 +3,42 @@
 package e2e
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	rmversioned "github.com/resultmaterialize/controller/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// example returns the YAML documents of examples/<name>, as they are.
+// example returns the YAML documents of examples/<name>, as they are,
+// split as kubectl splits them.
 func example(t *testing.T, name string) []string {
 	t.Helper()
 	raw, err := os.ReadFile("../../examples/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.Split(string(raw), "\n---\n")
+	var docs []string
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(doc))
+	}
 }
 
 // TestCustomRunConfigMapExample applies examples/customrun-configmap.yaml

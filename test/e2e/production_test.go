@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"knative.dev/pkg/apis"
 )
 
@@ -41,12 +42,18 @@ func TestCancelAfterMaterialize(t *testing.T) {
 	if err != nil {
 		t.Fatalf("materialize did not succeed: %v", err)
 	}
-	latest, err := c.tekton.TektonV1().PipelineRuns(ns).Get(ctx, created.Name, metav1.GetOptions{})
+	// Tekton's controller updates the PipelineRun too: cancel it on the
+	// newest copy.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		latest, err := c.tekton.TektonV1().PipelineRuns(ns).Get(ctx, created.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		latest.Spec.Status = v1.PipelineRunSpecStatusCancelled
+		_, err = c.tekton.TektonV1().PipelineRuns(ns).Update(ctx, latest, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	latest.Spec.Status = v1.PipelineRunSpecStatusCancelled
-	if _, err := c.tekton.TektonV1().PipelineRuns(ns).Update(ctx, latest, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(ctx, t, func(ctx context.Context) (apis.ConditionAccessor, error) {

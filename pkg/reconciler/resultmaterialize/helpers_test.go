@@ -18,6 +18,7 @@ import (
 	"github.com/tektoncd/pipeline/test"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -234,4 +235,19 @@ func extraFields(t *testing.T, run *v1beta1.CustomRun) v1alpha1.ExtraFields {
 		t.Fatalf("decoding extraFields %q: %v", run.Status.ExtraFields.Raw, err)
 	}
 	return ef
+}
+
+// syncPods makes the reader pod informer show what the API server holds,
+// as the informer would once it saw the deletes a reconcile made.
+func (e *env) syncPods(t *testing.T) {
+	t.Helper()
+	indexer := fakefilteredpodinformer.Get(e.ctx, workspace.PodSelector).Informer().GetIndexer()
+	for _, obj := range indexer.List() {
+		pod := obj.(*corev1.Pod)
+		if _, err := e.clients.Kube.CoreV1().Pods(pod.Namespace).Get(e.ctx, pod.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			if err := indexer.Delete(pod); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

@@ -211,17 +211,18 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 	if err != nil {
 		return err
 	}
+	out, merr := materialize.Materialize(found.Plan, found.Reports)
+	// Only the newest copy of the run records an outcome (and the reader's
+	// latency): an older one may not show that it already finished, and
+	// would finish it again.
+	if err := r.stale(ctx, run); err != nil {
+		return err
+	}
 	if found.ReaderLatency > 0 {
 		later(ctx, func() { r.Metrics.ReaderLatency(ctx, found.ReaderLatency) })
 	}
-	out, err := materialize.Materialize(found.Plan, found.Reports)
-	if err != nil {
-		return err
-	}
-	// Only the newest copy of the run records an outcome: an older one may
-	// not show that it already finished, and would finish it again.
-	if err := r.stale(ctx, run); err != nil {
-		return err
+	if merr != nil {
+		return merr
 	}
 	return r.succeed(ctx, run, out)
 }
