@@ -28,7 +28,7 @@ type ResultMaterializeSpec struct {
 	// files. Empty means the workspace root.
 	// +optional
 	Directory string `json:"directory,omitempty"`
-	// Results lists the results to
+	// Results lists the results to materialize.
 	// +optional
 	Results []ResultSpec `json:"results,omitempty"`
 	// Threshold is the inline limit per result, a byte quantity such as
@@ -41,7 +41,7 @@ type ResultMaterializeSpec struct {
 	OnOversize Policy `json:"onOversize,omitempty"`
 }
 
-// ResultSpec is one result to
+// ResultSpec is one result to materialize.
 type ResultSpec struct {
 	// Name is the CustomRun result name.
 	Name string `json:"name"`
