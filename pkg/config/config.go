@@ -4,7 +4,7 @@ package config
 
 import (
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"os"
 	"slices"
 	"strconv"
@@ -82,7 +82,7 @@ type Config struct {
 	// MaxInlineTotal caps the inline bytes of one run.
 	MaxInlineTotal int64
 	// DefaultOnOversize applies unless a run or result overrides it.
-	DefaultOnOversize v1alpha1.Policy
+	DefaultOnOversize resultmaterialize.Policy
 	// ReaderImage runs the reader pods.
 	ReaderImage string
 	// ReaderStartTimeout bounds how long a reader pod may stay Pending
@@ -112,7 +112,7 @@ func Default() *Config {
 	return &Config{
 		Threshold:          DefaultThreshold,
 		MaxInlineTotal:     DefaultMaxInlineTotal,
-		DefaultOnOversize:  v1alpha1.PolicyReference,
+		DefaultOnOversize:  resultmaterialize.PolicyReference,
 		ReaderImage:        os.Getenv(ReaderImageEnv),
 		ReaderStartTimeout: DefaultReaderStart,
 		ReaderReadTimeout:  DefaultReaderRead,
@@ -139,23 +139,23 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 	c := Default()
 	data := cm.Data
 	if v, ok := data[KeyThreshold]; ok {
-		n, err := v1alpha1.ParseThreshold(v)
+		n, err := resultmaterialize.ParseThreshold(v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", KeyThreshold, err)
 		}
 		c.Threshold = n
 	}
 	if v, ok := data[KeyMaxInlineTotal]; ok {
-		n, err := v1alpha1.ParseThreshold(v)
+		n, err := resultmaterialize.ParseThreshold(v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", KeyMaxInlineTotal, err)
 		}
 		c.MaxInlineTotal = n
 	}
 	if v, ok := data[KeyDefaultOnOversize]; ok {
-		p := v1alpha1.Policy(v)
-		if !slices.Contains(v1alpha1.Policies, p) {
-			return nil, fmt.Errorf("%s: %q is not a policy: want one of %q", KeyDefaultOnOversize, v, v1alpha1.Policies)
+		p := resultmaterialize.Policy(v)
+		if !slices.Contains(resultmaterialize.Policies, p) {
+			return nil, fmt.Errorf("%s: %q is not a policy: want one of %q", KeyDefaultOnOversize, v, resultmaterialize.Policies)
 		}
 		c.DefaultOnOversize = p
 	}

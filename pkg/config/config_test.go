@@ -1,7 +1,7 @@
 package config
 
 import (
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"k8s.io/utils/ptr"
 	"os"
 	"slices"
@@ -25,7 +25,7 @@ func TestFromConfigMapDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Threshold != 4096 || c.MaxInlineTotal != 128<<10 || c.DefaultOnOversize != v1alpha1.PolicyReference ||
+	if c.Threshold != 4096 || c.MaxInlineTotal != 128<<10 || c.DefaultOnOversize != resultmaterialize.PolicyReference ||
 		c.ReaderStartTimeout != 2*time.Minute || c.ReaderReadTimeout != 10*time.Minute || c.MaxProjectionBytes != 64<<20 || !slices.Equal(c.SecretCSIDrivers, []string{"secrets-store.csi.k8s.io"}) || c.AllowSecretWorkspaces || c.ReaderImage != "registry.example/reader@sha256:abc" {
 		t.Errorf("defaults = %+v", c)
 	}
@@ -41,7 +41,7 @@ func TestFromConfigMapValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	mem := c.ReaderResources.Limits[corev1.ResourceMemory]
-	if c.Threshold != 1024 || c.MaxInlineTotal != 10240 || c.DefaultOnOversize != v1alpha1.PolicyTruncate || c.ReaderImage != "img" ||
+	if c.Threshold != 1024 || c.MaxInlineTotal != 10240 || c.DefaultOnOversize != resultmaterialize.PolicyTruncate || c.ReaderImage != "img" ||
 		c.ReaderStartTimeout != 30*time.Second || c.ReaderReadTimeout != time.Hour || !slices.Equal(c.SecretCSIDrivers, []string{"a.csi", "b.csi"}) || mem.Cmp(resource.MustParse("128Mi")) != 0 || !c.AllowSecretWorkspaces || !c.KeepFailedReaders || c.MaxProjectionBytes != 100<<20 {
 		t.Errorf("parsed = %+v", c)
 	}

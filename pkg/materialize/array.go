@@ -3,7 +3,7 @@ package materialize
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/outcome"
@@ -29,17 +29,17 @@ func arrayValue(res Result, s string) (string, error) {
 // a JSON array of strings, so its -size and -sha256, computed where the
 // projection ran, describe the very bytes surfaced.
 func projectedArray(res Result, s string) (string, error) {
-	if _, err := ParseArray(v1alpha1.LayoutJSON, s); err != nil {
+	if _, err := ParseArray(resultmaterialize.LayoutJSON, s); err != nil {
 		return "", outcome.Fail(reasons.ResultInvalidArray, "result %q: the %s of file %q %v", res.Name, res.query(), res.Path, err)
 	}
 	return s, nil
 }
 
 // ParseArray reads the items of an array written in format.
-func ParseArray(format v1alpha1.Format, s string) ([]string, error) {
+func ParseArray(format resultmaterialize.Format, s string) ([]string, error) {
 	var items []string
 	switch format {
-	case v1alpha1.LayoutJSON, "":
+	case resultmaterialize.LayoutJSON, "":
 		dec := json.NewDecoder(strings.NewReader(s))
 		if err := dec.Decode(&items); err != nil {
 			return nil, fmt.Errorf("is not a JSON array of strings (%w); write one, or set format: lines for one item per line", err)
@@ -47,7 +47,7 @@ func ParseArray(format v1alpha1.Format, s string) ([]string, error) {
 		if dec.More() {
 			return nil, fmt.Errorf("has data after its JSON array")
 		}
-	case v1alpha1.LayoutLines:
+	case resultmaterialize.LayoutLines:
 		s = strings.TrimSuffix(s, "\n")
 		for line := range strings.SplitSeq(s, "\n") {
 			items = append(items, strings.TrimSuffix(line, "\r"))
@@ -56,7 +56,7 @@ func ParseArray(format v1alpha1.Format, s string) ([]string, error) {
 			items = nil
 		}
 	default:
-		return nil, fmt.Errorf("format %q is not one of %q", format, v1alpha1.Formats)
+		return nil, fmt.Errorf("format %q is not one of %q", format, resultmaterialize.Formats)
 	}
 	if len(items) == 0 {
 		return nil, fmt.Errorf("holds no items: Tekton passes an empty list as the string \"[]\", so an array result needs at least one item")
@@ -68,7 +68,7 @@ func ParseArray(format v1alpha1.Format, s string) ([]string, error) {
 // array: its consumer would fail the whole PipelineRun later with "param
 // types don't match".
 func checkType(res Result, value string) error {
-	if res.Type == v1alpha1.TypeArray || !v1alpha1.ReadAsArray(value) {
+	if res.Type == resultmaterialize.TypeArray || !resultmaterialize.ReadAsArray(value) {
 		return nil
 	}
 	return outcome.Fail(reasons.ResultReadAsArray,

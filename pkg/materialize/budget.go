@@ -1,7 +1,7 @@
 package materialize
 
 import (
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"sort"
 
 	"github.com/resultmaterialize/controller/pkg/outcome"
@@ -16,15 +16,15 @@ import (
 // (surfaced whole or not at all), or a projection (no file of its own to
 // point at), cannot be demoted and fails the run instead. Defaulted values
 // are user-written and never demoted: there is no file to point at.
-func applyBudget(plan Plan, rows []v1alpha1.Row, values []string, costs []int64) error {
+func applyBudget(plan Plan, rows []resultmaterialize.Row, values []string, costs []int64) error {
 	var total int64
 	var candidates []int
 	stored := costs
 	for i, row := range rows {
-		if row.Reason == v1alpha1.Inline || row.Reason == v1alpha1.Truncated || row.Reason == v1alpha1.Defaulted {
+		if row.Reason == resultmaterialize.Inline || row.Reason == resultmaterialize.Truncated || row.Reason == resultmaterialize.Defaulted {
 			total += stored[i]
 		}
-		if row.Reason == v1alpha1.Inline || row.Reason == v1alpha1.Truncated {
+		if row.Reason == resultmaterialize.Inline || row.Reason == resultmaterialize.Truncated {
 			candidates = append(candidates, i)
 		}
 	}
@@ -45,7 +45,7 @@ func applyBudget(plan Plan, rows []v1alpha1.Row, values []string, costs []int64)
 		if res := plan.Results[i]; !res.Oversize().Demotable {
 			why := "has onOversize: fail"
 			switch {
-			case res.Type == v1alpha1.TypeArray:
+			case res.Type == resultmaterialize.TypeArray:
 				why = "is an array, surfaced whole or not at all"
 			case res.Projected():
 				why = "is a projection, with no file of its own to reference"
@@ -55,7 +55,7 @@ func applyBudget(plan Plan, rows []v1alpha1.Row, values []string, costs []int64)
 		}
 		total -= stored[i]
 		values[i] = rows[i].Path
-		rows[i].Inline, rows[i].Reason = false, v1alpha1.Demoted
+		rows[i].Inline, rows[i].Reason = false, resultmaterialize.Demoted
 	}
 	if total > plan.MaxInlineTotal {
 		return outcome.Fail(reasons.InlineBudgetExceeded,

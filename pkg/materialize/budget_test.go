@@ -2,7 +2,7 @@ package materialize
 
 import (
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"strings"
 	"testing"
 
@@ -14,22 +14,22 @@ import (
 
 func TestBudgetDemotesLargestFirstTiesByName(t *testing.T) {
 	plan := Plan{MaxInlineTotal: 10, Results: []Result{
-		result("c", 10, v1alpha1.PolicyReference),
-		result("b", 10, v1alpha1.PolicyReference),
-		result("a", 10, v1alpha1.PolicyTruncate),
-		result("d", 10, v1alpha1.PolicyReference),
+		result("c", 10, resultmaterialize.PolicyReference),
+		result("b", 10, resultmaterialize.PolicyReference),
+		result("a", 10, resultmaterialize.PolicyTruncate),
+		result("d", 10, resultmaterialize.PolicyReference),
 	}}
 	reports := []protocol.FileReport{found("123456", 10), found("123456", 10), found("1234567", 10), found("12", 10)}
 	got, fail := Materialize(plan, at(plan, reports))
 	if fail != nil {
 		t.Fatalf("Materialize failed: %v", fail)
 	}
-	var reasonsGot []v1alpha1.Disposition
+	var reasonsGot []resultmaterialize.Disposition
 	for _, r := range got.Rows {
 		reasonsGot = append(reasonsGot, r.Reason)
 	}
 	// a (7) goes first, then b (6) before c (6) by name: 6+2 = 8 <= 10.
-	want := []v1alpha1.Disposition{v1alpha1.Inline, v1alpha1.Demoted, v1alpha1.Demoted, v1alpha1.Inline}
+	want := []resultmaterialize.Disposition{resultmaterialize.Inline, resultmaterialize.Demoted, resultmaterialize.Demoted, resultmaterialize.Inline}
 	if d := cmp.Diff(want, reasonsGot); d != "" {
 		t.Errorf("dispositions (-want +got):\n%s", d)
 	}
@@ -39,7 +39,7 @@ func TestBudgetDemotesLargestFirstTiesByName(t *testing.T) {
 }
 
 func TestBudgetFailPolicy(t *testing.T) {
-	plan := Plan{MaxInlineTotal: 4, Results: []Result{result("a", 10, v1alpha1.PolicyFail), result("b", 10, v1alpha1.PolicyReference)}}
+	plan := Plan{MaxInlineTotal: 4, Results: []Result{result("a", 10, resultmaterialize.PolicyFail), result("b", 10, resultmaterialize.PolicyReference)}}
 	_, fail := Materialize(plan, at(plan, []protocol.FileReport{found("12345", 10), found("1", 10)}))
 	if reasonOf(fail) != reasons.InlineBudgetExceeded {
 		t.Fatalf("failure = %v, want %s", fail, reasons.InlineBudgetExceeded)
@@ -51,7 +51,7 @@ func TestBudgetFailPolicy(t *testing.T) {
 }
 
 func TestBudgetDefaultsAlone(t *testing.T) {
-	r := result("a", 10, v1alpha1.PolicyReference)
+	r := result("a", 10, resultmaterialize.PolicyReference)
 	r.Optional, r.Default = true, "too long"
 	plan := Plan{MaxInlineTotal: 3, Results: []Result{r}}
 	_, fail := Materialize(plan, at(plan, []protocol.FileReport{{}}))
@@ -70,7 +70,7 @@ func FuzzBudget(f *testing.F) {
 		var reports []protocol.FileReport
 		plan.MaxInlineTotal = budget
 		for i, s := range sizes {
-			plan.Results = append(plan.Results, result(fmt.Sprintf("r%02d", i), 100, v1alpha1.PolicyReference))
+			plan.Results = append(plan.Results, result(fmt.Sprintf("r%02d", i), 100, resultmaterialize.PolicyReference))
 			reports = append(reports, found(strings.Repeat("x", int(s)), 100))
 		}
 		out, fail := Materialize(plan, at(plan, reports))

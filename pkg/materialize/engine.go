@@ -3,7 +3,7 @@ package materialize
 import (
 	"encoding/base64"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"unicode/utf8"
 
 	"github.com/resultmaterialize/controller/pkg/outcome"
@@ -22,7 +22,7 @@ type Outcome struct {
 	// Values holds each result followed by its companions.
 	Values []Value
 	// Rows is the per-result table, in request order.
-	Rows []v1alpha1.Row
+	Rows []resultmaterialize.Row
 }
 
 // Materialize applies the plan to the reports, which must be index-aligned
@@ -34,7 +34,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 			"workspace source reported %d files for %d requested results", len(reports), len(plan.Results))
 	}
 	reqs := plan.Requests()
-	rows := make([]v1alpha1.Row, len(plan.Results))
+	rows := make([]resultmaterialize.Row, len(plan.Results))
 	values := make([]string, len(plan.Results))
 	costs := make([]int64, len(plan.Results))
 	for i, res := range plan.Results {
@@ -47,12 +47,12 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 		}
 		if rep.Withheld {
 			rows[i], costs[i] = baseRow(res, rep), rep.Stored
-			rows[i].Inline, rows[i].Reason = true, v1alpha1.Inline
+			rows[i].Inline, rows[i].Reason = true, resultmaterialize.Inline
 			if rep.Stored > res.Threshold {
-				if res.Oversize().Oversize != v1alpha1.BecomesReference {
+				if res.Oversize().Oversize != resultmaterialize.BecomesReference {
 					return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: the reader withheld the head of a value over its threshold that only a reference can do without", res.Name)
 				}
-				rows[i].Inline, rows[i].Reason, values[i] = false, v1alpha1.Reference, res.Path
+				rows[i].Inline, rows[i].Reason, values[i] = false, resultmaterialize.Reference, res.Path
 			}
 			continue
 		}
@@ -61,7 +61,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 			return Outcome{}, err
 		}
 		rows[i], values[i] = row, value
-		if row.Reason == v1alpha1.Inline || row.Reason == v1alpha1.Truncated || row.Reason == v1alpha1.Defaulted {
+		if row.Reason == resultmaterialize.Inline || row.Reason == resultmaterialize.Truncated || row.Reason == resultmaterialize.Defaulted {
 			costs[i] = JSONLen(value)
 		}
 	}
@@ -69,7 +69,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 		return Outcome{}, err
 	}
 	for i, rep := range reports {
-		if rep.Withheld && rows[i].Reason != v1alpha1.Demoted && rows[i].Reason != v1alpha1.Reference {
+		if rep.Withheld && rows[i].Reason != resultmaterialize.Demoted && rows[i].Reason != resultmaterialize.Reference {
 			return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid,
 				"result %q: the reader withheld its value (%d bytes as stored JSON), which the run keeps inline within max-inline-total of %d bytes", rows[i].Name, rep.Stored, plan.MaxInlineTotal)
 		}
@@ -82,7 +82,7 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 	out := Outcome{Rows: rows}
 	for i, row := range rows {
 		out.Values = append(out.Values, Value{row.Name, values[i]})
-		for _, c := range v1alpha1.Companions {
+		for _, c := range resultmaterialize.Companions {
 			out.Values = append(out.Values, Value{row.Name + c.Suffix, c.Value(row)})
 		}
 	}
@@ -91,19 +91,19 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 
 // baseRow is res's row before anything is decided: the file's (or the
 // projected value's) size and digest.
-func baseRow(res Result, rep protocol.FileReport) v1alpha1.Row {
-	row := v1alpha1.Row{Name: res.Name, Path: res.Path, Size: rep.Size, SHA256: rep.SHA256}
+func baseRow(res Result, rep protocol.FileReport) resultmaterialize.Row {
+	row := resultmaterialize.Row{Name: res.Name, Path: res.Path, Size: rep.Size, SHA256: rep.SHA256}
 	if rep.Source != nil {
-		row.Source = v1alpha1.Source{Path: res.Path, Size: rep.Source.Size, SHA256: rep.Source.SHA256}
+		row.Source = resultmaterialize.Source{Path: res.Path, Size: rep.Source.Size, SHA256: rep.Source.SHA256}
 	}
 	return row
 }
 
-func decide(res Result, rep protocol.FileReport) (v1alpha1.Row, string, error) {
+func decide(res Result, rep protocol.FileReport) (resultmaterialize.Row, string, error) {
 	row := baseRow(res, rep)
 	if rep.Error != nil && res.Projected() && rep.Error.Reason != reasons.ResultUnreadable {
 		if rep.Error.Reason == reasons.ProjectionNoMatch && res.Optional {
-			row.Size, row.SHA256, row.Inline, row.Reason = 0, "", true, v1alpha1.Defaulted
+			row.Size, row.SHA256, row.Inline, row.Reason = 0, "", true, resultmaterialize.Defaulted
 			return row, res.Default, nil
 		}
 		return row, "", outcome.Fail(rep.Error.Reason, "result %q: file %q, %s: %s", res.Name, res.Path, res.query(), rep.Error.Message)
@@ -116,7 +116,7 @@ func decide(res Result, rep protocol.FileReport) (v1alpha1.Row, string, error) {
 			return row, "", outcome.Fail(reasons.ResultMissing,
 				"result %q: file %q does not exist in the workspace; mark the result optional to surface a default instead", res.Name, res.Path)
 		}
-		row.Size, row.SHA256, row.Inline, row.Reason = 0, "", true, v1alpha1.Defaulted
+		row.Size, row.SHA256, row.Inline, row.Reason = 0, "", true, resultmaterialize.Defaulted
 		return row, res.Default, nil
 	}
 	stored := int64(-1)
@@ -126,7 +126,7 @@ func decide(res Result, rep protocol.FileReport) (v1alpha1.Row, string, error) {
 			return row, "", err
 		}
 		if stored = JSONLen(value); stored <= res.Threshold {
-			row.Inline, row.Reason = true, v1alpha1.Inline
+			row.Inline, row.Reason = true, resultmaterialize.Inline
 			return row, value, nil
 		}
 	}
@@ -138,40 +138,40 @@ func decide(res Result, rep protocol.FileReport) (v1alpha1.Row, string, error) {
 		size = fmt.Sprintf("%d bytes as stored JSON (%d in the file)", stored, rep.Size)
 	}
 	over := res.Oversize().Oversize
-	if over == v1alpha1.BecomesFailure && res.Type == v1alpha1.TypeArray {
+	if over == resultmaterialize.BecomesFailure && res.Type == resultmaterialize.TypeArray {
 		return row, "", outcome.Fail(reasons.ResultOversize,
 			"result %q: file %q is %s, above its threshold of %d bytes; an array result is surfaced whole or not at all: raise its threshold", res.Name, res.Path, size, res.Threshold)
 	}
 	switch over {
-	case v1alpha1.BecomesFailure:
+	case resultmaterialize.BecomesFailure:
 		return row, "", outcome.Fail(reasons.ResultOversize,
 			"result %q: file %q is %s, above its threshold of %d bytes (onOversize: fail)", res.Name, res.Path, size, res.Threshold)
-	case v1alpha1.BecomesTruncated:
+	case resultmaterialize.BecomesTruncated:
 		value, err := truncate(res, rep.Head)
-		row.Reason = v1alpha1.Truncated
+		row.Reason = resultmaterialize.Truncated
 		return row, value, err
-	case v1alpha1.BecomesReference:
-		row.Reason = v1alpha1.Reference
+	case resultmaterialize.BecomesReference:
+		row.Reason = resultmaterialize.Reference
 		return row, res.Path, nil
 	default:
-		return row, "", outcome.Fail(reasons.InvalidSpec, "result %q: onOversize %q is not one of %q", res.Name, res.OnOversize, v1alpha1.Policies)
+		return row, "", outcome.Fail(reasons.InvalidSpec, "result %q: onOversize %q is not one of %q", res.Name, res.OnOversize, resultmaterialize.Policies)
 	}
 }
 
 // oversizeProjection applies the policy to a projected value above its
 // threshold. The value exists only in the report, so there is no file to
 // reference: reference fails like fail, naming the size and the limit.
-func oversizeProjection(res Result, rep protocol.FileReport, row v1alpha1.Row, stored int64) (v1alpha1.Row, string, error) {
+func oversizeProjection(res Result, rep protocol.FileReport, row resultmaterialize.Row, stored int64) (resultmaterialize.Row, string, error) {
 	size := fmt.Sprintf("%d bytes", rep.Size)
 	if stored >= 0 {
 		size = fmt.Sprintf("%d bytes as stored JSON", stored)
 	}
 	switch {
-	case res.Oversize().Oversize == v1alpha1.BecomesTruncated:
+	case res.Oversize().Oversize == resultmaterialize.BecomesTruncated:
 		value, err := truncate(res, rep.Head)
-		row.Reason = v1alpha1.Truncated
+		row.Reason = resultmaterialize.Truncated
 		return row, value, err
-	case res.Type == v1alpha1.TypeArray:
+	case res.Type == resultmaterialize.TypeArray:
 		return row, "", outcome.Fail(reasons.ResultOversize,
 			"result %q: the %s of file %q gives %s, above its threshold of %d bytes; an array result is surfaced whole or not at all: raise its threshold or select less", res.Name, res.query(), res.Path, size, res.Threshold)
 	default:
@@ -184,11 +184,11 @@ func oversizeProjection(res Result, rep protocol.FileReport, row v1alpha1.Row, s
 // the threshold: whole base64 quanta, or text cut on a rune boundary.
 func truncate(res Result, head []byte) (string, error) {
 	switch res.Encoding {
-	case v1alpha1.EncodingBase64:
+	case resultmaterialize.EncodingBase64:
 		n := min(int64(len(head)), res.Threshold/4*3)
 		return base64.StdEncoding.EncodeToString(head[:n]), nil
-	case v1alpha1.EncodingText:
-		return encode(Result{Name: res.Name, Path: res.Path, Encoding: v1alpha1.EncodingText}, prefixWithin(head, res.Threshold))
+	case resultmaterialize.EncodingText:
+		return encode(Result{Name: res.Name, Path: res.Path, Encoding: resultmaterialize.EncodingText}, prefixWithin(head, res.Threshold))
 	default:
 		return "", badEncoding(res)
 	}
@@ -196,9 +196,9 @@ func truncate(res Result, head []byte) (string, error) {
 
 func encode(res Result, b []byte) (string, error) {
 	switch res.Encoding {
-	case v1alpha1.EncodingBase64:
+	case resultmaterialize.EncodingBase64:
 		return base64.StdEncoding.EncodeToString(b), nil
-	case v1alpha1.EncodingText:
+	case resultmaterialize.EncodingText:
 	default:
 		return "", badEncoding(res)
 	}
@@ -207,10 +207,10 @@ func encode(res Result, b []byte) (string, error) {
 			"result %q: file %q is not valid UTF-8 at byte offset %d; set encoding: base64 to surface binary content", res.Name, res.Path, off)
 	}
 	s := string(b)
-	if res.Type == v1alpha1.TypeArray && res.Projected() {
+	if res.Type == resultmaterialize.TypeArray && res.Projected() {
 		return projectedArray(res, s)
 	}
-	if res.Type == v1alpha1.TypeArray {
+	if res.Type == resultmaterialize.TypeArray {
 		return arrayValue(res, s)
 	}
 	if res.TrimNewline {
@@ -220,7 +220,7 @@ func encode(res Result, b []byte) (string, error) {
 }
 
 func badEncoding(res Result) error {
-	return outcome.Fail(reasons.InvalidSpec, "result %q: encoding %q is not one of %q", res.Name, res.Encoding, v1alpha1.Encodings)
+	return outcome.Fail(reasons.InvalidSpec, "result %q: encoding %q is not one of %q", res.Name, res.Encoding, resultmaterialize.Encodings)
 }
 
 func trimOneNewline(s string) string {

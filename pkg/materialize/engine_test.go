@@ -3,7 +3,7 @@ package materialize
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"strings"
 	"testing"
 
@@ -50,18 +50,18 @@ func digest(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func result(name string, threshold int64, policy v1alpha1.Policy) Result {
-	return Result{Name: name, Path: "out/" + name, Threshold: threshold, OnOversize: policy, Encoding: v1alpha1.EncodingText}
+func result(name string, threshold int64, policy resultmaterialize.Policy) Result {
+	return Result{Name: name, Path: "out/" + name, Threshold: threshold, OnOversize: policy, Encoding: resultmaterialize.EncodingText}
 }
 
 func TestMaterializeDispositions(t *testing.T) {
 	big := strings.Repeat("x", 20)
 	plan := Plan{MaxInlineTotal: 1 << 20, Results: []Result{
-		result("small", 10, v1alpha1.PolicyReference),
-		result("large", 10, v1alpha1.PolicyReference),
-		result("cut", 10, v1alpha1.PolicyTruncate),
+		result("small", 10, resultmaterialize.PolicyReference),
+		result("large", 10, resultmaterialize.PolicyReference),
+		result("cut", 10, resultmaterialize.PolicyTruncate),
 	}}
-	opt := result("opt", 10, v1alpha1.PolicyReference)
+	opt := result("opt", 10, resultmaterialize.PolicyReference)
 	opt.Optional, opt.Default = true, "none"
 	plan.Results = append(plan.Results, opt)
 	reports := []protocol.FileReport{found("yes", 10), found(big, 10), found(big, 10), {}}
@@ -79,11 +79,11 @@ func TestMaterializeDispositions(t *testing.T) {
 	if d := cmp.Diff(wantValues, got.Values); d != "" {
 		t.Errorf("values (-want +got):\n%s", d)
 	}
-	wantRows := []v1alpha1.Row{
-		{Name: "small", Path: "out/small", Size: 3, SHA256: digest("yes"), Inline: true, Reason: v1alpha1.Inline},
-		{Name: "large", Path: "out/large", Size: 20, SHA256: digest(big), Reason: v1alpha1.Reference},
-		{Name: "cut", Path: "out/cut", Size: 20, SHA256: digest(big), Reason: v1alpha1.Truncated},
-		{Name: "opt", Path: "out/opt", Inline: true, Reason: v1alpha1.Defaulted},
+	wantRows := []resultmaterialize.Row{
+		{Name: "small", Path: "out/small", Size: 3, SHA256: digest("yes"), Inline: true, Reason: resultmaterialize.Inline},
+		{Name: "large", Path: "out/large", Size: 20, SHA256: digest(big), Reason: resultmaterialize.Reference},
+		{Name: "cut", Path: "out/cut", Size: 20, SHA256: digest(big), Reason: resultmaterialize.Truncated},
+		{Name: "opt", Path: "out/opt", Inline: true, Reason: resultmaterialize.Defaulted},
 	}
 	if d := cmp.Diff(wantRows, got.Rows); d != "" {
 		t.Errorf("rows (-want +got):\n%s", d)
@@ -91,13 +91,13 @@ func TestMaterializeDispositions(t *testing.T) {
 }
 
 func TestMaterializeEncodings(t *testing.T) {
-	b64 := result("bin", 10, v1alpha1.PolicyReference)
-	b64.Encoding = v1alpha1.EncodingBase64
-	trim := result("flag", 10, v1alpha1.PolicyReference)
+	b64 := result("bin", 10, resultmaterialize.PolicyReference)
+	b64.Encoding = resultmaterialize.EncodingBase64
+	trim := result("flag", 10, resultmaterialize.PolicyReference)
 	trim.TrimNewline = true
-	crlf := result("crlf", 10, v1alpha1.PolicyReference)
+	crlf := result("crlf", 10, resultmaterialize.PolicyReference)
 	crlf.TrimNewline = true
-	exact := result("exact", 10, v1alpha1.PolicyReference)
+	exact := result("exact", 10, resultmaterialize.PolicyReference)
 	plan := Plan{MaxInlineTotal: 100, Results: []Result{b64, trim, crlf, exact}}
 	got, fail := Materialize(plan, at(plan, []protocol.FileReport{found("\xff\x00", 10), found("true\n\n", 10), found("ok\r\n", 10), found("ok\n", 10)}))
 	if fail != nil {
@@ -120,31 +120,31 @@ func TestMaterializeFailures(t *testing.T) {
 		message string
 	}{{
 		name:    "missing",
-		result:  result("a", 10, v1alpha1.PolicyReference),
+		result:  result("a", 10, resultmaterialize.PolicyReference),
 		report:  protocol.FileReport{},
 		reason:  reasons.ResultMissing,
 		message: `result "a": file "out/a" does not exist in the workspace; mark the result optional to surface a default instead`,
 	}, {
 		name:    "oversize fail",
-		result:  result("a", 4, v1alpha1.PolicyFail),
+		result:  result("a", 4, resultmaterialize.PolicyFail),
 		report:  found("12345", 4),
 		reason:  reasons.ResultOversize,
 		message: `result "a": file "out/a" is 5 bytes, above its threshold of 4 bytes (onOversize: fail)`,
 	}, {
 		name:    "invalid utf-8",
-		result:  result("a", 10, v1alpha1.PolicyReference),
+		result:  result("a", 10, resultmaterialize.PolicyReference),
 		report:  found("ok\xffno", 10),
 		reason:  reasons.ResultInvalidUTF8,
 		message: `result "a": file "out/a" is not valid UTF-8 at byte offset 2; set encoding: base64 to surface binary content`,
 	}, {
 		name:    "invalid utf-8 in truncated head",
-		result:  result("a", 3, v1alpha1.PolicyTruncate),
+		result:  result("a", 3, resultmaterialize.PolicyTruncate),
 		report:  found("\xffabcdef", 3),
 		reason:  reasons.ResultInvalidUTF8,
 		message: `result "a": file "out/a" is not valid UTF-8 at byte offset 0; set encoding: base64 to surface binary content`,
 	}, {
 		name:    "source error",
-		result:  result("a", 10, v1alpha1.PolicyReference),
+		result:  result("a", 10, resultmaterialize.PolicyReference),
 		report:  protocol.FileReport{Found: true, Error: &protocol.FileError{Reason: reasons.ResultUnreadable, Message: `"out/a" is a directory, not a regular file`}},
 		reason:  reasons.ResultUnreadable,
 		message: `result "a": "out/a" is a directory, not a regular file`,
@@ -164,7 +164,7 @@ func TestMaterializeFailures(t *testing.T) {
 }
 
 func TestMaterializeMismatchedReports(t *testing.T) {
-	_, fail := Materialize(Plan{Results: []Result{result("a", 1, v1alpha1.PolicyReference)}}, nil)
+	_, fail := Materialize(Plan{Results: []Result{result("a", 1, resultmaterialize.PolicyReference)}}, nil)
 	if reasonOf(fail) != reasons.ReaderOutputInvalid {
 		t.Fatalf("failure = %v, want %s", fail, reasons.ReaderOutputInvalid)
 	}
@@ -174,8 +174,8 @@ func TestMaterializeMismatchedReports(t *testing.T) {
 // surfaced as the projection wrote it, so its -size and -sha256 (computed
 // where the projection ran) describe the value a consumer receives.
 func TestProjectedArrayIsSurfacedAsHashed(t *testing.T) {
-	res := result("tags", 100, v1alpha1.PolicyReference)
-	res.Type, res.JSONPath = v1alpha1.TypeArray, "{.tags}"
+	res := result("tags", 100, resultmaterialize.PolicyReference)
+	res.Type, res.JSONPath = resultmaterialize.TypeArray, "{.tags}"
 	plan := Plan{MaxInlineTotal: 1 << 10, Results: []Result{res}}
 	value := `["a<b","c&d"]`
 	got, err := Materialize(plan, at(plan, []protocol.FileReport{found(value, 100)}))
@@ -191,8 +191,8 @@ func TestProjectedArrayIsSurfacedAsHashed(t *testing.T) {
 // TestPrettyArrayCostsItsValue checks an array file's whitespace does not
 // count against the inline budget: the budget counts stored JSON.
 func TestPrettyArrayCostsItsValue(t *testing.T) {
-	res := result("list", 1<<20, v1alpha1.PolicyReference)
-	res.Type, res.Format = v1alpha1.TypeArray, v1alpha1.LayoutJSON
+	res := result("list", 1<<20, resultmaterialize.PolicyReference)
+	res.Type, res.Format = resultmaterialize.TypeArray, resultmaterialize.LayoutJSON
 	plan := Plan{MaxInlineTotal: 200, Results: []Result{res}}
 	file := "[" + strings.Repeat(" ", 90_000) + `"` + strings.Repeat("a", 100) + `"]`
 	got, err := Materialize(plan, at(plan, []protocol.FileReport{found(file, 1<<20)}))

@@ -1,7 +1,7 @@
 package materialize
 
 import (
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 )
 
@@ -89,9 +89,9 @@ func Weigh(res Result, rep protocol.FileReport) (Weight, error) {
 	switch {
 	case err != nil:
 		return Weight{}, err
-	case row.Reason == v1alpha1.Inline || row.Reason == v1alpha1.Truncated:
+	case row.Reason == resultmaterialize.Inline || row.Reason == resultmaterialize.Truncated:
 		return Weight{Cost: JSONLen(value), Candidate: true, Value: value}, nil
-	case row.Reason == v1alpha1.Reference && len(rep.Head) > 0:
+	case row.Reason == resultmaterialize.Reference && len(rep.Head) > 0:
 		over, err := encode(res, rep.Head)
 		return Weight{Cost: JSONLen(over), Unused: true}, err
 	}
@@ -103,5 +103,5 @@ func Weigh(res Result, rep protocol.FileReport) (Weight, error) {
 // very same value, and whitespace in the file then never crosses the
 // wire.
 func Compacts(res Result) bool {
-	return res.Type == v1alpha1.TypeArray && !res.Projected() && (res.Format == v1alpha1.LayoutJSON || res.Format == "")
+	return res.Type == resultmaterialize.TypeArray && !res.Projected() && (res.Format == resultmaterialize.LayoutJSON || res.Format == "")
 }

@@ -2,7 +2,7 @@ package materialize
 
 import (
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"strings"
 	"testing"
 
@@ -26,7 +26,7 @@ func FuzzKeeperMatchesBudget(f *testing.F) {
 		kept := map[int]bool{}
 		for i, s := range sizes {
 			name := fmt.Sprintf("r%02d", (i*7)%41)
-			plan.Results = append(plan.Results, result(name, 300, v1alpha1.PolicyReference))
+			plan.Results = append(plan.Results, result(name, 300, resultmaterialize.PolicyReference))
 			reports = append(reports, found(strings.Repeat("x", int(s)), 300))
 			w, err := Weigh(plan.Results[i], at(plan, reports)[i])
 			if err != nil || !w.Candidate {
@@ -54,9 +54,9 @@ func FuzzKeeperMatchesBudget(f *testing.F) {
 // TestKeeperKeepsASuperset checks that defaults and values that cannot
 // be demoted only make the engine keep less than the Keeper did.
 func TestKeeperKeepsASuperset(t *testing.T) {
-	opt := result("opt", 10, v1alpha1.PolicyReference)
+	opt := result("opt", 10, resultmaterialize.PolicyReference)
 	opt.Optional, opt.Default = true, "12345"
-	plan := Plan{MaxInlineTotal: 10, Results: []Result{result("a", 10, v1alpha1.PolicyReference), opt, result("b", 10, v1alpha1.PolicyReference)}}
+	plan := Plan{MaxInlineTotal: 10, Results: []Result{result("a", 10, resultmaterialize.PolicyReference), opt, result("b", 10, resultmaterialize.PolicyReference)}}
 	reports := at(plan, []protocol.FileReport{found("1234", 10), {}, found("123", 10)})
 	keep := NewKeeper(plan.MaxInlineTotal)
 	for _, i := range []int{0, 2} {
@@ -69,7 +69,7 @@ func TestKeeperKeepsASuperset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Rows[0].Reason != v1alpha1.Demoted || out.Rows[2].Reason != v1alpha1.Inline {
+	if out.Rows[0].Reason != resultmaterialize.Demoted || out.Rows[2].Reason != resultmaterialize.Inline {
 		t.Errorf("rows = %+v; with the 5-byte default the engine demotes a (4) and keeps b (3)", out.Rows)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/protocol"
@@ -24,20 +24,20 @@ type Result struct {
 	// value surfaced inline.
 	Threshold int64 `json:"threshold"`
 	// OnOversize applies when the value is larger than Threshold.
-	OnOversize v1alpha1.Policy `json:"onOversize"`
+	OnOversize resultmaterialize.Policy `json:"onOversize"`
 	// Optional makes a missing file surface Default instead of failing.
 	Optional bool `json:"optional,omitempty"`
 	// Default is the value of a missing optional result.
 	Default string `json:"default,omitempty"`
 	// Encoding turns bytes into the result string.
-	Encoding v1alpha1.Encoding `json:"encoding"`
+	Encoding resultmaterialize.Encoding `json:"encoding"`
 	// TrimNewline drops one trailing "\n" or "\r\n" from an inline text value.
 	TrimNewline bool `json:"trimNewline,omitempty"`
 	// Type is string or array.
-	Type v1alpha1.Type `json:"type"`
+	Type resultmaterialize.Type `json:"type"`
 	// Format is how an array's file lists its items, or what a projection
 	// parses.
-	Format v1alpha1.Format `json:"format,omitempty"`
+	Format resultmaterialize.Format `json:"format,omitempty"`
 	// JSONPath projects one field of the file with kubectl's JSONPath.
 	JSONPath string `json:"jsonPath,omitempty"`
 	// Expression projects the file with CEL, the document bound as doc.
@@ -47,10 +47,10 @@ type Result struct {
 // Projected reports whether the result is a projection of its file.
 func (r Result) Projected() bool { return r.JSONPath != "" || r.Expression != "" }
 
-// Oversize is what the result may become: v1alpha1.Oversize of its
+// Oversize is what the result may become: resultmaterialize.Oversize of its
 // policy, type and projection.
-func (r Result) Oversize() v1alpha1.Outcomes {
-	return v1alpha1.Oversize(r.OnOversize, r.Type, r.Projected())
+func (r Result) Oversize() resultmaterialize.Outcomes {
+	return resultmaterialize.Oversize(r.OnOversize, r.Type, r.Projected())
 }
 
 // query names the projection in messages.
@@ -88,10 +88,10 @@ func (p Plan) Projects() bool {
 func (p Plan) Requests() []protocol.FileRequest {
 	reqs := make([]protocol.FileRequest, len(p.Results))
 	for i, r := range p.Results {
-		reqs[i] = protocol.FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.Oversize().Oversize == v1alpha1.BecomesTruncated}
+		reqs[i] = protocol.FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.Oversize().Oversize == resultmaterialize.BecomesTruncated}
 		if r.Projected() {
 			reqs[i].Projection = &protocol.Projection{JSONPath: r.JSONPath, Expression: r.Expression,
-				Format: r.Format, Array: r.Type == v1alpha1.TypeArray, MaxBytes: p.MaxProjectionBytes}
+				Format: r.Format, Array: r.Type == resultmaterialize.TypeArray, MaxBytes: p.MaxProjectionBytes}
 		}
 	}
 	return reqs

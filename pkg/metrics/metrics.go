@@ -6,7 +6,7 @@ package metrics
 import (
 	"context"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"time"
 
 	"github.com/resultmaterialize/controller/pkg/reasons"
@@ -86,7 +86,7 @@ func (r *Recorder) RunDone(ctx context.Context, reason reasons.Reason) {
 // Materialized counts the results of a successful run and their files'
 // bytes, by disposition: inline, by reference, truncated... A projection
 // counts its source file, once however many results project it.
-func (r *Recorder) Materialized(ctx context.Context, rows []v1alpha1.Row) {
+func (r *Recorder) Materialized(ctx context.Context, rows []resultmaterialize.Row) {
 	if r == nil {
 		return
 	}

@@ -3,7 +3,7 @@ package projection
 import (
 	"bytes"
 	"context"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"io"
 	"strings"
 	"testing"
@@ -105,7 +105,7 @@ func TestEndedContextReadsNothing(t *testing.T) {
 		{JSONPath: "{.a.b}"},
 		{JSONPath: "{.items[*].name}"},
 		{Expression: "doc.a.b"},
-		{JSONPath: "{.a.b}", Format: v1alpha1.SyntaxYAML},
+		{JSONPath: "{.a.b}", Format: resultmaterialize.SyntaxYAML},
 	} {
 		q, err := Compile(p)
 		if err != nil {

@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"io"
 
 	"github.com/resultmaterialize/controller/pkg/reasons"
@@ -74,7 +74,7 @@ func Evaluate(ctx context.Context, r io.Reader, size int64, queries []*Query, li
 
 func tooLarge(q *Query, size, limit int64) *Error {
 	what := fmt.Sprintf("max-projection-bytes of %d", limit)
-	if q.spec.Format == v1alpha1.SyntaxYAML {
+	if q.spec.Format == resultmaterialize.SyntaxYAML {
 		what = fmt.Sprintf("%d, the 1/%d of max-projection-bytes a YAML document may use", limit/YAMLShare, YAMLShare)
 	}
 	return fail(reasons.ProjectionTooLarge,
@@ -109,7 +109,7 @@ func stream(c clock, r io.Reader, size int64, queries []*Query, streamed []int, 
 		case raw[k] == nil:
 			out[i].Err = fail(reasons.ProjectionNoMatch, "matches nothing")
 		default:
-			if need, ok := fits(parseCost(v1alpha1.SyntaxJSON, raw[k], 0), int64(len(raw[k])), limit, 0); !ok {
+			if need, ok := fits(parseCost(resultmaterialize.SyntaxJSON, raw[k], 0), int64(len(raw[k])), limit, 0); !ok {
 				out[i].Err = tooMuchMemory(need, limit)
 				continue
 			}
@@ -132,8 +132,8 @@ func stream(c clock, r io.Reader, size int64, queries []*Query, streamed []int, 
 // after checking it fits in memory, and evaluates each query on it. One
 // format's document is dropped before the next is parsed.
 func parseWhole(c clock, raw []byte, queries []*Query, whole []int, limit int64, b *budget, out []Result) {
-	byFormat := map[v1alpha1.Format][]int{}
-	var formats []v1alpha1.Format
+	byFormat := map[resultmaterialize.Format][]int{}
+	var formats []resultmaterialize.Format
 	for _, i := range whole {
 		format := queries[i].format()
 		if byFormat[format] == nil {
@@ -176,13 +176,13 @@ func output(b *budget, render func() (string, *Error)) (string, *Error) {
 // parse decodes raw in format if its estimated memory fits, counting for
 // YAML every node its aliases expand to before decoding them, and returns
 // the document with that estimate.
-func parse(c clock, format v1alpha1.Format, raw []byte, limit int64) (any, int64, *Error) {
+func parse(c clock, format resultmaterialize.Format, raw []byte, limit int64) (any, int64, *Error) {
 	size := int64(len(raw))
 	cost := parseCost(format, raw, 0)
 	if need, ok := fits(cost, size, limit, 0); !ok {
 		return nil, 0, tooMuchMemory(need, limit)
 	}
-	if format != v1alpha1.SyntaxYAML {
+	if format != resultmaterialize.SyntaxYAML {
 		doc, err := parseJSON(c, raw)
 		if err != nil {
 			return nil, 0, fail(reasons.ProjectionInvalidDocument, "%v", err)

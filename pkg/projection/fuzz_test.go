@@ -2,7 +2,7 @@ package projection
 
 import (
 	"context"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"io"
 	"slices"
 	"strings"
@@ -73,7 +73,7 @@ func FuzzYAML(f *testing.F) {
 	f.Add("? [a]\n: 1\n", "{.a}", false)
 	f.Add("a: .nan\n", "{.a}", false)
 	f.Fuzz(func(t *testing.T, doc, path string, array bool) {
-		q, err := Compile(protocol.Projection{JSONPath: path, Format: v1alpha1.SyntaxYAML, Array: array})
+		q, err := Compile(protocol.Projection{JSONPath: path, Format: resultmaterialize.SyntaxYAML, Array: array})
 		if err != nil {
 			return
 		}

@@ -3,8 +3,8 @@ package projection
 import (
 	"bytes"
 	"errors"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	yaml "go.yaml.in/yaml/v3"
@@ -48,9 +48,9 @@ const celMemory = 32 << 20
 const maxNodes = 1 << 40
 
 // separators counts the values raw may hold in format, at most.
-func separators(format v1alpha1.Format, raw []byte) int64 {
+func separators(format resultmaterialize.Format, raw []byte) int64 {
 	seps := bytes.Count(raw, []byte(",")) + bytes.Count(raw, []byte(":")) + bytes.Count(raw, []byte("[")) + bytes.Count(raw, []byte("{")) + 1
-	if format == v1alpha1.SyntaxYAML {
+	if format == resultmaterialize.SyntaxYAML {
 		seps += bytes.Count(raw, []byte("-")) + bytes.Count(raw, []byte("\n"))
 	}
 	return int64(seps)
@@ -59,9 +59,9 @@ func separators(format v1alpha1.Format, raw []byte) int64 {
 // parseCost estimates the memory raw takes parsed in format: twice its
 // bytes, and each value's and (JSON) each object's cost. built is the
 // number of nodes decoding a YAML document builds, once it is parsed.
-func parseCost(format v1alpha1.Format, raw []byte, built int64) int64 {
+func parseCost(format resultmaterialize.Format, raw []byte, built int64) int64 {
 	size, values := int64(len(raw)), separators(format, raw)
-	if format == v1alpha1.SyntaxYAML {
+	if format == resultmaterialize.SyntaxYAML {
 		return 2*size + yamlValueCost*max(values, built)
 	}
 	return 2*size + jsonValueCost*values + jsonObjectCost*int64(bytes.Count(raw, []byte("{")))
@@ -140,13 +140,13 @@ func MemoryEstimate(content []byte, reqs []protocol.FileRequest) int64 {
 			// What the paths select is kept, limit bytes at most for all
 			// of them, then each value is parsed alone.
 			kept := min(size, limit)
-			scan = max(scan, scanBuffer(size)+2*kept+min(most, parseCost(v1alpha1.SyntaxJSON, content, 0)))
+			scan = max(scan, scanBuffer(size)+2*kept+min(most, parseCost(resultmaterialize.SyntaxJSON, content, 0)))
 		case size > q.limit(limit):
 			// Refused before the file is read.
 		default:
 			format := q.format()
 			need, _ := fits(parseCost(format, content, 0), size, limit, q.spread)
-			if format == v1alpha1.SyntaxYAML && bytes.IndexByte(content, '*') >= 0 {
+			if format == resultmaterialize.SyntaxYAML && bytes.IndexByte(content, '*') >= 0 {
 				need = most
 			}
 			// The copy a whole parse reads grows to twice the file.

@@ -3,7 +3,7 @@ package projection
 import (
 	"bytes"
 	"context"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"runtime"
 	"strings"
 	"testing"
@@ -44,8 +44,8 @@ func live(f func() any) int64 {
 
 func TestYAMLAliasBombIsRefusedBeforeExpanding(t *testing.T) {
 	for _, p := range []protocol.Projection{
-		{JSONPath: "{.a[0]}", Format: v1alpha1.SyntaxYAML, MaxBytes: 1 << 20},
-		{Expression: "size(doc.b)", Format: v1alpha1.SyntaxYAML, MaxBytes: 1 << 20},
+		{JSONPath: "{.a[0]}", Format: resultmaterialize.SyntaxYAML, MaxBytes: 1 << 20},
+		{Expression: "size(doc.b)", Format: resultmaterialize.SyntaxYAML, MaxBytes: 1 << 20},
 	} {
 		var got Result
 		took := allocated(func() { got = project(t, aliasBomb, p) })
@@ -67,9 +67,9 @@ func TestYAMLAnchorsAndAliasesStillWork(t *testing.T) {
 		"{.also}":                     "web",
 		"size(doc.both) + doc.prod.x": "3",
 	} {
-		p := protocol.Projection{JSONPath: query, Format: v1alpha1.SyntaxYAML}
+		p := protocol.Projection{JSONPath: query, Format: resultmaterialize.SyntaxYAML}
 		if strings.HasPrefix(query, "size") {
-			p = protocol.Projection{Expression: query, Format: v1alpha1.SyntaxYAML}
+			p = protocol.Projection{Expression: query, Format: resultmaterialize.SyntaxYAML}
 		}
 		if got := project(t, doc, p); got.Err != nil || got.Value != want {
 			t.Errorf("%q = %q, %v; want %q", query, got.Value, got.Err, want)
@@ -78,7 +78,7 @@ func TestYAMLAnchorsAndAliasesStillWork(t *testing.T) {
 }
 
 func TestYAMLAliasToItselfIsInvalid(t *testing.T) {
-	got := project(t, "a: &a [1, *a]\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML})
+	got := project(t, "a: &a [1, *a]\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML})
 	if got.Err == nil || got.Err.Reason != reasons.ProjectionInvalidDocument {
 		t.Fatalf("an anchor holding an alias to itself = %q, %+v; want ProjectionInvalidDocument", got.Value, got.Err)
 	}
@@ -92,22 +92,22 @@ func TestParseCostBoundsLiveMemory(t *testing.T) {
 	c := newClock(context.Background())
 	for _, tc := range []struct {
 		name   string
-		format v1alpha1.Format
+		format resultmaterialize.Format
 		doc    string
 	}{
-		{"JSON numbers", v1alpha1.SyntaxJSON, `{"a": [` + strings.Repeat("1,", 100000) + `1]}`},
-		{"JSON one-key objects", v1alpha1.SyntaxJSON, `{"a":[` + strings.Repeat(`{"k":0},`, 50000) + `{"k":0}]}`},
-		{"JSON nine-key objects", v1alpha1.SyntaxJSON, `{"a":[` + strings.Repeat(`{"k":0,"l":1,"m":2,"n":3,"o":4,"p":5,"q":6,"r":7,"s":8},`, 20000) + `{}]}`},
-		{"JSON strings", v1alpha1.SyntaxJSON, `{"a":[` + strings.Repeat(`"abcdefghijklmnopqrstuvwxyz",`, 40000) + `""]}`},
-		{"YAML one-key maps", v1alpha1.SyntaxYAML, "a:\n" + strings.Repeat("- k: 0\n", 20000)},
-		{"YAML numbers", v1alpha1.SyntaxYAML, "a: [" + strings.Repeat("0,", 50000) + "0]\n"},
-		{"YAML aliases of maps", v1alpha1.SyntaxYAML, "a: &a [" + strings.Repeat("{k: 0},", 1000) + "0]\nb: [" + strings.Repeat("*a,", 100) + "*a]\n"},
-		{"YAML aliases of a map", v1alpha1.SyntaxYAML, "a: &a {k: 0}\nb: [" + strings.Repeat("*a,", 10000) + "*a]\n"},
+		{"JSON numbers", resultmaterialize.SyntaxJSON, `{"a": [` + strings.Repeat("1,", 100000) + `1]}`},
+		{"JSON one-key objects", resultmaterialize.SyntaxJSON, `{"a":[` + strings.Repeat(`{"k":0},`, 50000) + `{"k":0}]}`},
+		{"JSON nine-key objects", resultmaterialize.SyntaxJSON, `{"a":[` + strings.Repeat(`{"k":0,"l":1,"m":2,"n":3,"o":4,"p":5,"q":6,"r":7,"s":8},`, 20000) + `{}]}`},
+		{"JSON strings", resultmaterialize.SyntaxJSON, `{"a":[` + strings.Repeat(`"abcdefghijklmnopqrstuvwxyz",`, 40000) + `""]}`},
+		{"YAML one-key maps", resultmaterialize.SyntaxYAML, "a:\n" + strings.Repeat("- k: 0\n", 20000)},
+		{"YAML numbers", resultmaterialize.SyntaxYAML, "a: [" + strings.Repeat("0,", 50000) + "0]\n"},
+		{"YAML aliases of maps", resultmaterialize.SyntaxYAML, "a: &a [" + strings.Repeat("{k: 0},", 1000) + "0]\nb: [" + strings.Repeat("*a,", 100) + "*a]\n"},
+		{"YAML aliases of a map", resultmaterialize.SyntaxYAML, "a: &a {k: 0}\nb: [" + strings.Repeat("*a,", 10000) + "*a]\n"},
 	} {
 		raw := []byte(tc.doc)
 		var cost int64
 		held := live(func() any {
-			if tc.format == v1alpha1.SyntaxJSON {
+			if tc.format == resultmaterialize.SyntaxJSON {
 				doc, err := parseJSON(c, raw)
 				if err != nil {
 					t.Fatal(err)
@@ -168,7 +168,7 @@ func TestMemoryEstimateBoundsReports(t *testing.T) {
 	}{
 		{"a wildcard over objects", objects, []protocol.Projection{{JSONPath: "{.a[*].k}"}}},
 		{"a streamed path and an expression", objects, []protocol.Projection{{JSONPath: "{.a[3].k}"}, {Expression: "size(doc.a) > 0"}}},
-		{"YAML with anchors", "base: &b {x: 1}\nitems:\n" + strings.Repeat("- *b\n", 5000), []protocol.Projection{{JSONPath: "{.items[*].x}", Format: v1alpha1.SyntaxYAML}}},
+		{"YAML with anchors", "base: &b {x: 1}\nitems:\n" + strings.Repeat("- *b\n", 5000), []protocol.Projection{{JSONPath: "{.items[*].x}", Format: resultmaterialize.SyntaxYAML}}},
 		{"a small document", `{"a": {"b": 1}}`, []protocol.Projection{{JSONPath: "{.a.b}"}}},
 	} {
 		reqs := make([]protocol.FileRequest, len(tc.specs))
@@ -207,7 +207,7 @@ func TestMemoryEstimateOfWhatIsRefused(t *testing.T) {
 		return MemoryEstimate([]byte(doc), []protocol.FileRequest{{Path: "f", Projection: &p}})
 	}
 	outputs := outputMemory * limit
-	if got := est(aliasBomb, protocol.Projection{JSONPath: "{.a[0]}", Format: v1alpha1.SyntaxYAML}); got != 2*int64(len(aliasBomb))+memoryFactor*limit+outputs {
+	if got := est(aliasBomb, protocol.Projection{JSONPath: "{.a[0]}", Format: resultmaterialize.SyntaxYAML}); got != 2*int64(len(aliasBomb))+memoryFactor*limit+outputs {
 		t.Errorf("an alias bomb is estimated at %d; want the most a parse may take", got)
 	}
 	big := strings.Repeat(" ", int(limit)+1)

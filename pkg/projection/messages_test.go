@@ -1,7 +1,7 @@
 package projection
 
 import (
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"strings"
 	"testing"
 
@@ -43,14 +43,14 @@ func TestMessagesNeverQuoteTheDocument(t *testing.T) {
 		{secretDoc, protocol.Projection{JSONPath: "{.l[7311234567]}"}, reasons.ProjectionNoMatch, "matches nothing"},
 		{secretDoc, protocol.Projection{JSONPath: "{.nested.*.missing}"}, reasons.ProjectionNoMatch, "matches nothing"},
 		{secretDoc, protocol.Projection{JSONPath: "{.rows[?(@.x > 1)]}"}, reasons.ProjectionEvalFailed, "cannot be evaluated"},
-		{"a: !!int " + secret + "\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML}, reasons.ProjectionInvalidDocument, "does not match its tag"},
-		{"? [" + secret + "]\n: 1\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML}, reasons.ProjectionInvalidDocument, "a key is a list or a map"},
-		{secret + ": 1\n" + secret + ": 2\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML}, reasons.ProjectionInvalidDocument, "one key twice"},
-		{"a: {" + secret + ": .nan}\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML}, reasons.ProjectionInvalidDocument, "NaN"},
-		{secret + ": 1\n1: a\n1.0: b\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML}, reasons.ProjectionInvalidDocument, "the same once written as JSON"},
-		{"a: !!binary " + secret + "\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML}, reasons.ProjectionInvalidDocument, "not base64"},
-		{"password: *" + secret + "\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML}, reasons.ProjectionInvalidDocument, "unknown anchor"},
-		{"a: \"" + secret + "\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML}, reasons.ProjectionInvalidDocument, "is not valid YAML"},
+		{"a: !!int " + secret + "\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML}, reasons.ProjectionInvalidDocument, "does not match its tag"},
+		{"? [" + secret + "]\n: 1\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML}, reasons.ProjectionInvalidDocument, "a key is a list or a map"},
+		{secret + ": 1\n" + secret + ": 2\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML}, reasons.ProjectionInvalidDocument, "one key twice"},
+		{"a: {" + secret + ": .nan}\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML}, reasons.ProjectionInvalidDocument, "NaN"},
+		{secret + ": 1\n1: a\n1.0: b\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML}, reasons.ProjectionInvalidDocument, "the same once written as JSON"},
+		{"a: !!binary " + secret + "\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML}, reasons.ProjectionInvalidDocument, "not base64"},
+		{"password: *" + secret + "\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML}, reasons.ProjectionInvalidDocument, "unknown anchor"},
+		{"a: \"" + secret + "\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML}, reasons.ProjectionInvalidDocument, "is not valid YAML"},
 	} {
 		got := project(t, tc.doc, tc.p)
 		query := tc.p.JSONPath + tc.p.Expression

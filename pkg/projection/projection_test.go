@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"runtime"
 	"strings"
 	"testing"
@@ -91,7 +91,7 @@ func TestStreamsOnlySimplePaths(t *testing.T) {
 		if q.Streams() != want {
 			t.Errorf("Compile(%q).Streams() = %v, want %v", query, q.Streams(), want)
 		}
-		if yq, _ := Compile(protocol.Projection{JSONPath: query, Format: v1alpha1.SyntaxYAML}); yq.Streams() {
+		if yq, _ := Compile(protocol.Projection{JSONPath: query, Format: resultmaterialize.SyntaxYAML}); yq.Streams() {
 			t.Errorf("%q with format yaml streams; YAML is parsed whole", query)
 		}
 	}
@@ -105,9 +105,9 @@ func TestYAML(t *testing.T) {
 		"{.1}":               "one",
 		"doc.accuracy > 0.9": "true",
 	} {
-		p := protocol.Projection{JSONPath: query, Format: v1alpha1.SyntaxYAML}
+		p := protocol.Projection{JSONPath: query, Format: resultmaterialize.SyntaxYAML}
 		if strings.HasPrefix(query, "doc") {
-			p = protocol.Projection{Expression: query, Format: v1alpha1.SyntaxYAML}
+			p = protocol.Projection{Expression: query, Format: resultmaterialize.SyntaxYAML}
 		}
 		if got := project(t, doc, p); got.Err != nil || got.Value != want {
 			t.Errorf("%q = %q, %v; want %q", query, got.Value, got.Err, want)
@@ -128,8 +128,8 @@ func TestErrors(t *testing.T) {
 		{"truncated JSON", `{"a": {"b": 1}`, protocol.Projection{JSONPath: "{.a.b}"}, reasons.ProjectionInvalidDocument, "unexpected end"},
 		{"trailing data", `{"a": 1} {}`, protocol.Projection{JSONPath: "{.a}"}, reasons.ProjectionInvalidDocument, "data after"},
 		{"empty file", ``, protocol.Projection{JSONPath: "{.a}"}, reasons.ProjectionInvalidDocument, "unexpected end"},
-		{"invalid YAML", "a: [1,\nb: 2\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML}, reasons.ProjectionInvalidDocument, "line"},
-		{"two YAML documents", "a: 1\n---\na: 2\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML}, reasons.ProjectionInvalidDocument, "more than one"},
+		{"invalid YAML", "a: [1,\nb: 2\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML}, reasons.ProjectionInvalidDocument, "line"},
+		{"two YAML documents", "a: 1\n---\na: 2\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML}, reasons.ProjectionInvalidDocument, "more than one"},
 		{"no such key", `{"a": 1}`, protocol.Projection{JSONPath: "{.b}"}, reasons.ProjectionNoMatch, "matches nothing"},
 		{"index out of range", `{"a": [1]}`, protocol.Projection{JSONPath: "{.a[3]}"}, reasons.ProjectionNoMatch, "matches nothing"},
 		{"wildcard over nothing", `{"a": []}`, protocol.Projection{JSONPath: "{.a[*].b}"}, reasons.ProjectionNoMatch, "matches nothing"},
@@ -138,14 +138,14 @@ func TestErrors(t *testing.T) {
 		{"CEL type error", `{"a": "x"}`, protocol.Projection{Expression: "doc.a + 1"}, reasons.ProjectionEvalFailed, "no such overload"},
 		{"CEL cost", `{"a": [` + strings.Repeat("1,", 2000) + `1]}`, protocol.Projection{Expression: "doc.a.map(x, doc.a.map(y, x + y)).size()"}, reasons.ProjectionCostExceeded, "cost limit"},
 		{"whole parse over the limit", `{"a": [1, 2, 3, 4]}`, protocol.Projection{JSONPath: "{.a[*]}", MaxBytes: 8}, reasons.ProjectionTooLarge, "max-projection-bytes of 8"},
-		{"YAML over its share", "a: [1, 2, 3, 4, 5]\n", protocol.Projection{JSONPath: "{.a}", Format: v1alpha1.SyntaxYAML, MaxBytes: 40}, reasons.ProjectionTooLarge, "above 10, the 1/4 of max-projection-bytes"},
+		{"YAML over its share", "a: [1, 2, 3, 4, 5]\n", protocol.Projection{JSONPath: "{.a}", Format: resultmaterialize.SyntaxYAML, MaxBytes: 40}, reasons.ProjectionTooLarge, "above 10, the 1/4 of max-projection-bytes"},
 		{"streamed value over the limit", `{"a": [1, 2, 3, 4], "b": 1}`, protocol.Projection{JSONPath: "{.a}", MaxBytes: 8}, reasons.ProjectionTooLarge, "selects values above"},
-		{"YAML aliases expanded past the limit", "a: &x " + strings.Repeat("y", 1000) + "\nb: [" + strings.Repeat("*x, ", 999) + "*x]\n", protocol.Projection{JSONPath: "{.b}", Format: v1alpha1.SyntaxYAML, MaxBytes: 1 << 18}, reasons.ProjectionTooLarge, "gives a value above"},
+		{"YAML aliases expanded past the limit", "a: &x " + strings.Repeat("y", 1000) + "\nb: [" + strings.Repeat("*x, ", 999) + "*x]\n", protocol.Projection{JSONPath: "{.b}", Format: resultmaterialize.SyntaxYAML, MaxBytes: 1 << 18}, reasons.ProjectionTooLarge, "gives a value above"},
 		{"CEL list concatenation past the limit", `{"l": [` + strings.Repeat("1,", 999) + `1]}`, protocol.Projection{Expression: "doc.l" + strings.Repeat(" + doc.l", 200), MaxBytes: 1 << 20}, reasons.ProjectionTooLarge, "gives a value above"},
 		{"a wildcard over a document too large to spread", `{"a": [1], "s": "` + strings.Repeat("z", 20000) + `"}`, protocol.Projection{JSONPath: "{.a[*]}", MaxBytes: 1 << 16}, reasons.ProjectionTooLarge, "would take about"},
 		{"escapes counted as written", `{"a": "` + strings.Repeat(`\u0001`, 1000) + `"}`, protocol.Projection{JSONPath: "{.a}{.a}{.a}{.a}", Array: true, MaxBytes: 10000}, reasons.ProjectionTooLarge, "gives a value above"},
 		{"small numbers that would not fit in memory", "[" + strings.Repeat("0,", 100000) + "0]", protocol.Projection{JSONPath: "{[*]}", MaxBytes: 1 << 18}, reasons.ProjectionTooLarge, "would take about"},
-		{"YAML keys that collide", "1: a\n1.0: b\n", protocol.Projection{JSONPath: "{.1}", Format: v1alpha1.SyntaxYAML}, reasons.ProjectionInvalidDocument, "the same once written as JSON strings"},
+		{"YAML keys that collide", "1: a\n1.0: b\n", protocol.Projection{JSONPath: "{.1}", Format: resultmaterialize.SyntaxYAML}, reasons.ProjectionInvalidDocument, "the same once written as JSON strings"},
 		{"filter over an object", `{"config": {"password": "hunter2"}}`, protocol.Projection{JSONPath: "{.config[?(@.x)]}"}, reasons.ProjectionNoMatch, "matches nothing"},
 		{"filter comparing other types", `{"a": [{"x": "s"}]}`, protocol.Projection{JSONPath: "{.a[?(@.x > 1)]}"}, reasons.ProjectionEvalFailed, "cannot be evaluated"},
 		{"too deep", strings.Repeat("[", 10001) + strings.Repeat("]", 10001), protocol.Projection{JSONPath: "{.a}"}, reasons.ProjectionInvalidDocument, "max depth"},
@@ -171,7 +171,7 @@ func TestSyntaxErrorsAtCompile(t *testing.T) {
 		{JSONPath: "{.a}", Expression: "doc.a"},
 		{},
 		{JSONPath: "{.a}", Format: "toml"},
-		{Expression: strings.Repeat("1+", v1alpha1.MaxQueryLength) + "1"},
+		{Expression: strings.Repeat("1+", resultmaterialize.MaxQueryLength) + "1"},
 		{JSONPath: "{accuracy}"},
 		{JSONPath: ".accuracy"},
 		{JSONPath: "{true}"},

@@ -3,7 +3,7 @@ package projection
 import (
 	"errors"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"reflect"
 	"strings"
 
@@ -41,7 +41,7 @@ func fail(reason reasons.Reason, format string, args ...any) *Error {
 }
 
 // Check reports a syntax error in a jsonPath or expression, or both set.
-func Check(jsonPath, expression string, format v1alpha1.Format) error {
+func Check(jsonPath, expression string, format resultmaterialize.Format) error {
 	_, err := Compile(protocol.Projection{JSONPath: jsonPath, Expression: expression, Format: format})
 	return err
 }
@@ -49,14 +49,14 @@ func Check(jsonPath, expression string, format v1alpha1.Format) error {
 // Compile parses a projection, so syntax errors are found before any
 // file is read.
 func Compile(p protocol.Projection) (*Query, error) {
-	if p.Format != "" && p.Format != v1alpha1.SyntaxJSON && p.Format != v1alpha1.SyntaxYAML {
-		return nil, fmt.Errorf("format %q is not %q or %q", p.Format, v1alpha1.SyntaxJSON, v1alpha1.SyntaxYAML)
+	if p.Format != "" && p.Format != resultmaterialize.SyntaxJSON && p.Format != resultmaterialize.SyntaxYAML {
+		return nil, fmt.Errorf("format %q is not %q or %q", p.Format, resultmaterialize.SyntaxJSON, resultmaterialize.SyntaxYAML)
 	}
 	switch {
 	case p.JSONPath != "" && p.Expression != "":
 		return nil, errors.New("set jsonPath or expression, not both")
-	case len(p.JSONPath) > v1alpha1.MaxQueryLength || len(p.Expression) > v1alpha1.MaxQueryLength:
-		return nil, fmt.Errorf("a jsonPath or expression is at most %d bytes", v1alpha1.MaxQueryLength)
+	case len(p.JSONPath) > resultmaterialize.MaxQueryLength || len(p.Expression) > resultmaterialize.MaxQueryLength:
+		return nil, fmt.Errorf("a jsonPath or expression is at most %d bytes", resultmaterialize.MaxQueryLength)
 	case p.JSONPath != "":
 		parser, err := jsonpath.Parse("jsonPath", p.JSONPath)
 		if err != nil {
@@ -71,7 +71,7 @@ func Compile(p protocol.Projection) (*Query, error) {
 			return nil, fmt.Errorf("jsonPath %q: %w", p.JSONPath, err)
 		}
 		q := &Query{spec: p, jp: jp, spread: spread}
-		if p.Format != v1alpha1.SyntaxYAML {
+		if p.Format != resultmaterialize.SyntaxYAML {
 			q.steps = simple(parser)
 		}
 		return q, nil
@@ -156,7 +156,7 @@ func (q *Query) Streams() bool { return q.steps != nil }
 // limit is the largest file the query parses whole: a quarter of limit for
 // YAML, which takes about four times the memory of JSON.
 func (q *Query) limit(limit int64) int64 {
-	if q.spec.Format == v1alpha1.SyntaxYAML {
+	if q.spec.Format == resultmaterialize.SyntaxYAML {
 		return limit / YAMLShare
 	}
 	return limit
@@ -248,9 +248,9 @@ func (q *Query) output(values []any, b *budget) (string, *Error) {
 }
 
 // format is the query's document format, JSON unless it says YAML.
-func (q *Query) format() v1alpha1.Format {
+func (q *Query) format() resultmaterialize.Format {
 	if q.spec.Format == "" {
-		return v1alpha1.SyntaxJSON
+		return resultmaterialize.SyntaxJSON
 	}
 	return q.spec.Format
 }

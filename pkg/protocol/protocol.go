@@ -10,7 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"io"
 
 	"github.com/resultmaterialize/controller/pkg/reasons"
@@ -45,9 +45,9 @@ type Projection struct {
 	JSONPath string `json:"jsonPath,omitempty"`
 	// Expression is a CEL expression over the document bound as doc.
 	Expression string `json:"expression,omitempty"`
-	// Format is the document's syntax, v1alpha1.SyntaxJSON or
-	// v1alpha1.SyntaxYAML.
-	Format v1alpha1.Format `json:"format,omitempty"`
+	// Format is the document's syntax, resultmaterialize.SyntaxJSON or
+	// resultmaterialize.SyntaxYAML.
+	Format resultmaterialize.Format `json:"format,omitempty"`
 	// Array surfaces the value as a JSON array of strings.
 	Array bool `json:"array,omitempty"`
 	// MaxBytes bounds a document parsed whole, and any one streamed value.

@@ -3,7 +3,7 @@ package reader
 import (
 	"bytes"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -17,8 +17,8 @@ import (
 )
 
 func text(name, path string, threshold int64) materialize.Result {
-	return materialize.Result{Name: name, Path: path, Threshold: threshold, OnOversize: v1alpha1.PolicyReference,
-		Encoding: v1alpha1.EncodingText, Type: v1alpha1.TypeString}
+	return materialize.Result{Name: name, Path: path, Threshold: threshold, OnOversize: resultmaterialize.PolicyReference,
+		Encoding: resultmaterialize.EncodingText, Type: resultmaterialize.TypeString}
 }
 
 // stream runs the reader over plan and parses what it printed as the
@@ -42,12 +42,12 @@ func stream(t *testing.T, root *os.Root, plan materialize.Plan) ([]protocol.File
 func TestStreamPrintsOnlyWhatTheRunKeeps(t *testing.T) {
 	for name, tc := range map[string]struct {
 		content  []byte
-		encoding v1alpha1.Encoding
+		encoding resultmaterialize.Encoding
 		stored   int64
 	}{
-		"within the threshold": {bytes.Repeat([]byte("x"), 1_000_000), v1alpha1.EncodingText, 1_000_000},
-		"escaped over it":      {bytes.Repeat([]byte("abcdefghijklmnopqrs\n"), 50_000), v1alpha1.EncodingText, 1_050_000},
-		"base64 over it":       {bytes.Repeat([]byte{0xff}, 1_000_000), v1alpha1.EncodingBase64, 1_333_336},
+		"within the threshold": {bytes.Repeat([]byte("x"), 1_000_000), resultmaterialize.EncodingText, 1_000_000},
+		"escaped over it":      {bytes.Repeat([]byte("abcdefghijklmnopqrs\n"), 50_000), resultmaterialize.EncodingText, 1_050_000},
+		"base64 over it":       {bytes.Repeat([]byte{0xff}, 1_000_000), resultmaterialize.EncodingBase64, 1_333_336},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -126,7 +126,7 @@ func TestStreamAgreesWithTheEngine(t *testing.T) {
 	root, err := os.OpenRoot(dir)
 	must(t, err)
 	defer root.Close()
-	policies := []v1alpha1.Policy{v1alpha1.PolicyReference, v1alpha1.PolicyReference, v1alpha1.PolicyTruncate, v1alpha1.PolicyFail}
+	policies := []resultmaterialize.Policy{resultmaterialize.PolicyReference, resultmaterialize.PolicyReference, resultmaterialize.PolicyTruncate, resultmaterialize.PolicyFail}
 	for n := range 500 {
 		plan := materialize.Plan{MaxInlineTotal: int64(rng.IntN(3000))}
 		for i := range 1 + rng.IntN(12) {
@@ -138,11 +138,11 @@ func TestStreamAgreesWithTheEngine(t *testing.T) {
 			}
 			switch rng.IntN(6) {
 			case 0:
-				res.Encoding = v1alpha1.EncodingBase64
+				res.Encoding = resultmaterialize.EncodingBase64
 			case 1:
-				res.Type, res.Format = v1alpha1.TypeArray, v1alpha1.LayoutJSON
+				res.Type, res.Format = resultmaterialize.TypeArray, resultmaterialize.LayoutJSON
 			case 2:
-				res.Type, res.Format = v1alpha1.TypeArray, v1alpha1.LayoutLines
+				res.Type, res.Format = resultmaterialize.TypeArray, resultmaterialize.LayoutLines
 			case 3:
 				res.TrimNewline = true
 			}
@@ -177,7 +177,7 @@ func TestStreamSendsArraysCompact(t *testing.T) {
 	plan := materialize.Plan{MaxInlineTotal: 128 << 10}
 	for i := range 64 {
 		res := text(fmt.Sprintf("r%02d", i), "list", 1<<20)
-		res.Type, res.Format = v1alpha1.TypeArray, v1alpha1.LayoutJSON
+		res.Type, res.Format = resultmaterialize.TypeArray, resultmaterialize.LayoutJSON
 		plan.Results = append(plan.Results, res)
 	}
 	reports, printed := stream(t, root, plan)

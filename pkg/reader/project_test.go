@@ -3,7 +3,7 @@ package reader
 import (
 	"bytes"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +28,7 @@ func TestStreamProjections(t *testing.T) {
 		res := text(fmt.Sprintf("r%d", len(plan.Results)), path, 64)
 		res.JSONPath, res.Optional = jsonPath, true
 		if array {
-			res.Type = v1alpha1.TypeArray
+			res.Type = resultmaterialize.TypeArray
 		}
 		plan.Results = append(plan.Results, res)
 	}

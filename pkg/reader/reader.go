@@ -8,7 +8,7 @@ package reader
 import (
 	"errors"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"io"
 	"io/fs"
 	"os"
@@ -122,7 +122,7 @@ func read(root *os.Root, req protocol.FileRequest, buf, head []byte) protocol.Fi
 // open opens a regular file below root; when it cannot, it returns nil
 // and the report saying why (not found, or unreadable).
 func open(root *os.Root, rep protocol.FileReport) (*os.File, os.FileInfo, protocol.FileReport) {
-	clean, err := v1alpha1.CleanPath(rep.Path)
+	clean, err := resultmaterialize.CleanPath(rep.Path)
 	if err != nil {
 		return nil, nil, unreadable(rep, err.Error())
 	}

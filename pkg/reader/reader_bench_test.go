@@ -3,7 +3,7 @@ package reader
 import (
 	"crypto/sha256"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,7 +17,7 @@ import (
 
 func base64Result(name, path string) materialize.Result {
 	res := text(name, path, 1<<20)
-	res.Encoding = v1alpha1.EncodingBase64
+	res.Encoding = resultmaterialize.EncodingBase64
 	return res
 }
 

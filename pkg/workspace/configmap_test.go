@@ -3,7 +3,7 @@ package workspace
 import (
 	"context"
 	"fmt"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"strings"
 	"testing"
 
@@ -27,8 +27,8 @@ func TestProjectionsAboveTheControllerMemoryFail(t *testing.T) {
 	run := &v1beta1.CustomRun{ObjectMeta: metav1.ObjectMeta{Name: "run", Namespace: "ns"}}
 	binding := v1beta1.WorkspaceBinding{Name: "ws", ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "docs"}}}
 	plan := materialize.Plan{MaxInlineTotal: 1 << 10, MaxProjectionBytes: 64 << 20, Results: []materialize.Result{{
-		Name: "n", Path: "doc.json", Threshold: 100, OnOversize: v1alpha1.PolicyReference, Encoding: v1alpha1.EncodingText,
-		Type: v1alpha1.TypeString, Expression: "size(doc.a) > 0"}}}
+		Name: "n", Path: "doc.json", Threshold: 100, OnOversize: resultmaterialize.PolicyReference, Encoding: resultmaterialize.EncodingText,
+		Type: resultmaterialize.TypeString, Expression: "size(doc.a) > 0"}}}
 	_, err := src.Read(context.Background(), Attempt{Run: run, Binding: binding, Plan: plan})
 	o := outcome.As(err)
 	if o == nil || o.Kind != outcome.Terminal || o.Reason != reasons.ProjectionTooLarge || !strings.Contains(o.Message, "above its whole budget of 1048576 bytes") {
@@ -51,7 +51,7 @@ func TestSmallProjectionsFitTheControllerMemory(t *testing.T) {
 		key := fmt.Sprintf("k%02d.json", i)
 		data[key] = `{"a":"b"}`
 		plan.Results = append(plan.Results, materialize.Result{Name: fmt.Sprintf("r%02d", i), Path: key, Threshold: 100,
-			OnOversize: v1alpha1.PolicyReference, Encoding: v1alpha1.EncodingText, Type: v1alpha1.TypeString, Expression: "doc.a"})
+			OnOversize: resultmaterialize.PolicyReference, Encoding: resultmaterialize.EncodingText, Type: resultmaterialize.TypeString, Expression: "doc.a"})
 	}
 	kube := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "docs", Namespace: "ns"}, Data: data})
 	src := &ConfigMapSource{Kube: kube, Memory: NewMemory(DefaultMemory)}

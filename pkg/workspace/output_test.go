@@ -1,7 +1,7 @@
 package workspace
 
 import (
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"strings"
 	"testing"
 
@@ -18,12 +18,12 @@ const KubeletLogRotation = 10 << 20
 // argument, and a max-inline-total of 1Mi. It stays under half the
 // kubelet's rotation size, so the log is read whole.
 func TestReaderOutputFarBelowLogRotation(t *testing.T) {
-	reqs := make([]protocol.FileRequest, v1alpha1.MaxResults)
-	path := strings.Repeat("p", MaxRequestBytes/v1alpha1.MaxResults)
+	reqs := make([]protocol.FileRequest, resultmaterialize.MaxResults)
+	path := strings.Repeat("p", MaxRequestBytes/resultmaterialize.MaxResults)
 	for i := range reqs {
-		reqs[i] = protocol.FileRequest{Path: path, Limit: v1alpha1.MaxThreshold, KeepOversizeHead: true, Projection: &protocol.Projection{JSONPath: "{.a}"}}
+		reqs[i] = protocol.FileRequest{Path: path, Limit: resultmaterialize.MaxThreshold, KeepOversizeHead: true, Projection: &protocol.Projection{JSONPath: "{.a}"}}
 	}
-	got := protocol.MaxOutputBytes(reqs, v1alpha1.MaxThreshold)
+	got := protocol.MaxOutputBytes(reqs, resultmaterialize.MaxThreshold)
 	if got > KubeletLogRotation/2 {
 		t.Errorf("a reader may print %d bytes, above half the kubelet's log rotation (%d)", got, KubeletLogRotation/2)
 	}

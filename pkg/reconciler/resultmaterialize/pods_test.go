@@ -3,7 +3,7 @@ package resultmaterialize
 import (
 	"context"
 	"encoding/json"
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"io"
 	"strings"
 	"testing"
@@ -71,7 +71,7 @@ func planOf(names ...string) materialize.Plan {
 	plan := materialize.Plan{MaxInlineTotal: config.DefaultMaxInlineTotal}
 	for _, n := range names {
 		plan.Results = append(plan.Results, materialize.Result{Name: n, Path: n, Threshold: config.DefaultThreshold,
-			OnOversize: v1alpha1.PolicyReference, Encoding: v1alpha1.EncodingText, Type: v1alpha1.TypeString})
+			OnOversize: resultmaterialize.PolicyReference, Encoding: resultmaterialize.EncodingText, Type: resultmaterialize.TypeString})
 	}
 	return plan
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	fakermclient "github.com/resultmaterialize/controller/pkg/client/injection/client/fake"
 	"github.com/resultmaterialize/controller/pkg/protocol"
@@ -98,7 +99,7 @@ func TestStatusTooLarge(t *testing.T) {
 	// holds once the paths appear in the companions and extraFields too.
 	var entries []string
 	files := map[string]string{}
-	for i := range v1alpha1.MaxResults {
+	for i := range resultmaterialize.MaxResults {
 		path := fmt.Sprintf("%s%d", strings.Repeat("p", 4000), i)
 		entries = append(entries, fmt.Sprintf(`{"name":"r%d","path":"%s"}`, i, path))
 		files[path] = strings.Repeat("v", 16000)
@@ -281,7 +282,7 @@ func TestObjectNotYetCached(t *testing.T) {
 func TestPlanTooLargeFailsBeforeTheCreate(t *testing.T) {
 	var entries []string
 	for i := range 32 {
-		entries = append(entries, fmt.Sprintf(`{"name":"r%d","optional":true,"default":"%s"}`, i, strings.Repeat("d", v1alpha1.MaxDefaultLength)))
+		entries = append(entries, fmt.Sprintf(`{"name":"r%d","optional":true,"default":"%s"}`, i, strings.Repeat("d", resultmaterialize.MaxDefaultLength)))
 	}
 	run := newRun("plan", withPVC(""), withEmbedded(`{"results":[`+strings.Join(entries, ",")+`]}`), withRetries(2), withStarted(epoch))
 	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, readerConfig)

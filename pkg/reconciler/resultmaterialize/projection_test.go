@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
@@ -50,12 +51,12 @@ func checkProjected(t *testing.T, got *v1beta1.CustomRun) {
 		}
 	}
 	rows := extraFields(t, got).Results
-	source := v1alpha1.Source{Path: "metrics.json", Size: int64(len(metricsJSON)), SHA256: sum(metricsJSON)}
-	if d := cmp.Diff(v1alpha1.Row{Name: "accuracy", Path: "metrics.json", Size: 4, SHA256: sum("0.93"), Inline: true,
-		Reason: v1alpha1.Inline, Source: source}, rows[0]); d != "" {
+	source := resultmaterialize.Source{Path: "metrics.json", Size: int64(len(metricsJSON)), SHA256: sum(metricsJSON)}
+	if d := cmp.Diff(resultmaterialize.Row{Name: "accuracy", Path: "metrics.json", Size: 4, SHA256: sum("0.93"), Inline: true,
+		Reason: resultmaterialize.Inline, Source: source}, rows[0]); d != "" {
 		t.Errorf("extraFields row (-want +got):\n%s", d)
 	}
-	if rows[4].Reason != v1alpha1.Defaulted || rows[4].Source.Path == "" {
+	if rows[4].Reason != resultmaterialize.Defaulted || rows[4].Source.Path == "" {
 		t.Errorf("optional projection with no match: row %+v, want Defaulted with its source", rows[4])
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
@@ -64,8 +65,8 @@ func TestReconcileSucceeds(t *testing.T) {
 		run: newRun("override", withRef("reusable"), withConfigMapWorkspace("ws", "files"),
 			withParam("threshold", "4"), withParam("results", "flag=sub.txt")),
 		objs: []*v1alpha1.ResultMaterialize{object("reusable", v1alpha1.ResultMaterializeSpec{
-			OnOversize: v1alpha1.PolicyTruncate,
-			Results:    []v1alpha1.ResultSpec{{Name: "flag", Encoding: v1alpha1.EncodingBase64}, {Name: "blob"}}})},
+			OnOversize: resultmaterialize.PolicyTruncate,
+			Results:    []v1alpha1.ResultSpec{{Name: "flag", Encoding: resultmaterialize.EncodingBase64}, {Name: "blob"}}})},
 		want: map[string]string{"flag": "aW4g", "flag-size": "6", "flag-sha256": sum("in dir"), "flag-inline": "false", "flag-path": "sub.txt"},
 	}, {
 		name: "optional result missing gives its default",
@@ -123,9 +124,9 @@ func TestReconcileExtraFieldsTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := v1alpha1.ExtraFields{Results: []v1alpha1.Row{
-		{Name: "flag", Path: "flag", Size: 3, SHA256: sum(small), Inline: true, Reason: v1alpha1.Inline},
-		{Name: "blob", Path: "blob", Size: 5000, SHA256: sum(large), Reason: v1alpha1.Reference},
+	want := v1alpha1.ExtraFields{Results: []resultmaterialize.Row{
+		{Name: "flag", Path: "flag", Size: 3, SHA256: sum(small), Inline: true, Reason: resultmaterialize.Inline},
+		{Name: "blob", Path: "blob", Size: 5000, SHA256: sum(large), Reason: resultmaterialize.Reference},
 	}}
 	if d := cmp.Diff(want, extraFields(t, got)); d != "" {
 		t.Errorf("extraFields (-want +got):\n%s", d)

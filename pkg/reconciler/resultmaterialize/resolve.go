@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
@@ -84,7 +85,7 @@ func checkProjections(spec v1alpha1.ResultMaterializeSpec) *apis.FieldError {
 		if r.Expression != "" {
 			field, value = "expression", r.Expression
 		}
-		if len(value) > v1alpha1.MaxQueryLength {
+		if len(value) > resultmaterialize.MaxQueryLength {
 			continue
 		}
 		if err := projection.Check(r.JSONPath, r.Expression, ""); err != nil {
@@ -119,7 +120,7 @@ func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) (materiali
 	threshold := cfg.Threshold
 	if spec.Threshold != "" {
 		var err error
-		if threshold, err = v1alpha1.ParseThreshold(spec.Threshold); err != nil {
+		if threshold, err = resultmaterialize.ParseThreshold(spec.Threshold); err != nil {
 			return materialize.Plan{}, outcome.Fail(reasons.InvalidSpec, "threshold: %v", err)
 		}
 	}
@@ -145,7 +146,7 @@ func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) (materiali
 		}
 		if rs.Threshold != "" {
 			var err error
-			if res.Threshold, err = v1alpha1.ParseThreshold(rs.Threshold); err != nil {
+			if res.Threshold, err = resultmaterialize.ParseThreshold(rs.Threshold); err != nil {
 				return materialize.Plan{}, outcome.Fail(reasons.InvalidSpec, "results[%s].threshold: %v", rs.Name, err)
 			}
 		}

@@ -3,6 +3,7 @@ package resultmaterialize
 import (
 	"testing"
 
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 )
 
@@ -16,8 +17,8 @@ func TestCheckProjections(t *testing.T) {
 		want string
 	}{
 		{name: "projections", spec: v1alpha1.ResultMaterializeSpec{Results: []v1alpha1.ResultSpec{
-			{Name: "a", Path: "m.json", JSONPath: "{.shards[*].name}", Type: v1alpha1.TypeArray},
-			{Name: "b", Path: "m.yaml", Expression: "doc.accuracy > 0.9", Format: v1alpha1.SyntaxYAML},
+			{Name: "a", Path: "m.json", JSONPath: "{.shards[*].name}", Type: resultmaterialize.TypeArray},
+			{Name: "b", Path: "m.yaml", Expression: "doc.accuracy > 0.9", Format: resultmaterialize.SyntaxYAML},
 		}}},
 		{name: "jsonPath syntax", spec: v1alpha1.ResultMaterializeSpec{Results: []v1alpha1.ResultSpec{{Name: "a", JSONPath: "{.a[x]}"}}},
 			want: "invalid value: {.a[x]}: spec.results[0].jsonPath\njsonPath \"{.a[x]}\": invalid array index x"},

@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -72,7 +74,7 @@ func FuzzCRDAgreesWithGo(f *testing.F) {
 		}
 		spec := ResultMaterializeSpec{Directory: dir, Threshold: threshold, Results: []ResultSpec{{Name: name, Path: path, Optional: true, Default: def}}}
 		if array {
-			spec.Results[0].Type = TypeArray
+			spec.Results[0].Type = resultmaterialize.TypeArray
 		}
 		goErr := (&ResultMaterialize{Spec: spec}).Validate(context.Background())
 		crdErrs := api.create(object(sent(t, spec)))
@@ -90,19 +92,19 @@ func FuzzCRDAgreesWithGo(f *testing.F) {
 func TestLargestSpecWithinCostBudget(t *testing.T) {
 	api := newAPIServer(t)
 	dir := strings.Repeat("d", 1000)
-	spec := ResultMaterializeSpec{Directory: dir, Threshold: "1Mi", OnOversize: PolicyReference}
-	for i := range MaxResults {
+	spec := ResultMaterializeSpec{Directory: dir, Threshold: "1Mi", OnOversize: resultmaterialize.PolicyReference}
+	for i := range resultmaterialize.MaxResults {
 		r := ResultSpec{
-			Name:     fmt.Sprintf("%s%02d", strings.Repeat("n", MaxNameLength-2), i),
-			Path:     strings.Repeat("p", MaxPathLength-len(dir)-1),
-			JSONPath: "{." + strings.Repeat("j", MaxQueryLength-3) + "}",
+			Name:     fmt.Sprintf("%s%02d", strings.Repeat("n", resultmaterialize.MaxNameLength-2), i),
+			Path:     strings.Repeat("p", resultmaterialize.MaxPathLength-len(dir)-1),
+			JSONPath: "{." + strings.Repeat("j", resultmaterialize.MaxQueryLength-3) + "}",
 			Optional: true,
 		}
 		if i%2 == 0 {
-			r.Type = TypeArray
-			r.Default = `["` + strings.Repeat("a", MaxDefaultLength-4) + `"]`
+			r.Type = resultmaterialize.TypeArray
+			r.Default = `["` + strings.Repeat("a", resultmaterialize.MaxDefaultLength-4) + `"]`
 		} else {
-			r.Default = `["` + strings.Repeat("a", MaxDefaultLength-7) + `", 1]`
+			r.Default = `["` + strings.Repeat("a", resultmaterialize.MaxDefaultLength-7) + `", 1]`
 		}
 		spec.Results = append(spec.Results, r)
 	}

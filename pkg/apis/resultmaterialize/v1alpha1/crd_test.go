@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+
 	"os"
 	"reflect"
 	"sort"
@@ -30,11 +32,11 @@ func TestCRDSchemaMatchesTypes(t *testing.T) {
 	// Each enum also holds "", the default, which the Go validation
 	// accepts as it accepts the field left out.
 	enums := map[string][]string{
-		"spec.onOversize":           append([]string{""}, strs(Policies)...),
-		"spec.results[].onOversize": append([]string{""}, strs(Policies)...),
-		"spec.results[].encoding":   append([]string{""}, strs(Encodings)...),
-		"spec.results[].type":       append([]string{""}, strs(Types)...),
-		"spec.results[].format":     append([]string{""}, strs(Formats)...),
+		"spec.onOversize":           append([]string{""}, strs(resultmaterialize.Policies)...),
+		"spec.results[].onOversize": append([]string{""}, strs(resultmaterialize.Policies)...),
+		"spec.results[].encoding":   append([]string{""}, strs(resultmaterialize.Encodings)...),
+		"spec.results[].type":       append([]string{""}, strs(resultmaterialize.Types)...),
+		"spec.results[].format":     append([]string{""}, strs(resultmaterialize.Formats)...),
 	}
 	props := map[string]apiextensionsv1.JSONSchemaProps{
 		"spec.onOversize":           spec.Properties["onOversize"],
@@ -112,7 +114,7 @@ func TestCRDCompanionRuleNamesEveryCompanion(t *testing.T) {
 		}
 	}
 	want := 0
-	for _, c := range Companions {
+	for _, c := range resultmaterialize.Companions {
 		want++
 		if !strings.Contains(rule, "r.name + '"+c.Suffix+"'") {
 			t.Errorf("the companion rule %q does not name %s", rule, c.Suffix)

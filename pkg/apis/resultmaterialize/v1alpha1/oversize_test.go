@@ -1,38 +1,12 @@
 package v1alpha1
 
 import (
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+
 	"context"
 	"fmt"
 	"testing"
 )
-
-func TestOversize(t *testing.T) {
-	tests := []struct {
-		policy    Policy
-		typ       Type
-		projected bool
-		want      Outcomes
-	}{
-		{PolicyReference, TypeString, false, Outcomes{Oversize: BecomesReference, Demotable: true}},
-		{PolicyTruncate, TypeString, false, Outcomes{Oversize: BecomesTruncated, Demotable: true}},
-		{PolicyFail, TypeString, false, Outcomes{Oversize: BecomesFailure}},
-		{"drop", TypeString, false, Outcomes{Demotable: true}},
-		{PolicyReference, TypeString, true, Outcomes{Oversize: BecomesFailure}},
-		{PolicyTruncate, TypeString, true, Outcomes{Oversize: BecomesTruncated}},
-		{PolicyFail, TypeString, true, Outcomes{Oversize: BecomesFailure}},
-		{PolicyReference, TypeArray, false, Outcomes{Oversize: BecomesFailure}},
-		{PolicyTruncate, TypeArray, false, Outcomes{Oversize: BecomesFailure}},
-		{PolicyFail, TypeArray, false, Outcomes{Oversize: BecomesFailure}},
-		{PolicyReference, TypeArray, true, Outcomes{Oversize: BecomesFailure}},
-		{PolicyTruncate, TypeArray, true, Outcomes{Oversize: BecomesFailure}},
-		{PolicyFail, TypeArray, true, Outcomes{Oversize: BecomesFailure}},
-	}
-	for _, tc := range tests {
-		if got := Oversize(tc.policy, tc.typ, tc.projected); got != tc.want {
-			t.Errorf("Oversize(%s, %s, projected %v) = %+v, want %+v", tc.policy, tc.typ, tc.projected, got, tc.want)
-		}
-	}
-}
 
 // TestOversizeAgreesWithValidation: for every policy, type and projection,
 // the Go validation and the shipped CRD's CEL rules refuse a result
@@ -42,8 +16,8 @@ func TestOversize(t *testing.T) {
 // array"), so a real API server is held to the rule too.
 func TestOversizeAgreesWithValidation(t *testing.T) {
 	api := newAPIServer(t)
-	for _, policy := range Policies {
-		for _, typ := range Types {
+	for _, policy := range resultmaterialize.Policies {
+		for _, typ := range resultmaterialize.Types {
 			for _, projected := range []bool{false, true} {
 				r := ResultSpec{Name: "a", Type: typ, OnOversize: policy}
 				if projected {
@@ -51,7 +25,7 @@ func TestOversizeAgreesWithValidation(t *testing.T) {
 				}
 				spec := ResultMaterializeSpec{Results: []ResultSpec{r}}
 				name := fmt.Sprintf("%s %s projected %v", policy, typ, projected)
-				wantRefused := policy == PolicyTruncate && Oversize(policy, typ, projected).Oversize != BecomesTruncated
+				wantRefused := policy == resultmaterialize.PolicyTruncate && resultmaterialize.Oversize(policy, typ, projected).Oversize != resultmaterialize.BecomesTruncated
 				goErr := (&ResultMaterialize{Spec: spec}).Validate(context.Background())
 				crdErrs := api.create(object(sent(t, spec)))
 				if (goErr != nil) != wantRefused || (len(crdErrs) > 0) != wantRefused {

@@ -1,6 +1,10 @@
 package v1alpha1
 
-import "context"
+import (
+	"context"
+
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+)
 
 // SetDefaults fills in the defaults that do not depend on the cluster's
 // configuration; threshold and policy come from config-materialize when
@@ -22,15 +26,15 @@ func (s *ResultMaterializeSpec) SetDefaults(context.Context) {
 			r.Path = r.Name
 		}
 		if r.Encoding == "" {
-			r.Encoding = EncodingText
+			r.Encoding = resultmaterialize.EncodingText
 		}
 		if r.Type == "" {
-			r.Type = TypeString
+			r.Type = resultmaterialize.TypeString
 		}
 		if r.Format == "" && r.Projected() {
-			r.Format = SyntaxJSON
-		} else if r.Format == "" && r.Type == TypeArray {
-			r.Format = LayoutJSON
+			r.Format = resultmaterialize.SyntaxJSON
+		} else if r.Format == "" && r.Type == resultmaterialize.TypeArray {
+			r.Format = resultmaterialize.LayoutJSON
 		}
 	}
 }

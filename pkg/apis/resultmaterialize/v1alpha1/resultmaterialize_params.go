@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+
 	"fmt"
 	"strings"
 
@@ -75,7 +77,7 @@ func (s *ResultMaterializeSpec) applyParam(p Param) *apis.FieldError {
 	case ParamThreshold:
 		s.Threshold = v
 	case ParamOnOversize:
-		s.OnOversize = Policy(v)
+		s.OnOversize = resultmaterialize.Policy(v)
 	default:
 		return &apis.FieldError{Message: fmt.Sprintf("unknown param %q", p.Name), Paths: []string{apis.CurrentField},
 			Details: fmt.Sprintf("accepted params are %q", ParamNames)}

@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // +genclient
@@ -38,7 +40,7 @@ type ResultMaterializeSpec struct {
 	// OnOversize is reference, fail or truncate. Empty means the cluster's
 	// default-on-oversize.
 	// +optional
-	OnOversize Policy `json:"onOversize,omitempty"`
+	OnOversize resultmaterialize.Policy `json:"onOversize,omitempty"`
 }
 
 // ResultSpec is one result to materialize.
@@ -53,7 +55,7 @@ type ResultSpec struct {
 	Threshold string `json:"threshold,omitempty"`
 	// OnOversize overrides the spec's policy for this result.
 	// +optional
-	OnOversize Policy `json:"onOversize,omitempty"`
+	OnOversize resultmaterialize.Policy `json:"onOversize,omitempty"`
 	// Optional makes a missing file surface Default instead of failing.
 	// +optional
 	Optional bool `json:"optional,omitempty"`
@@ -62,7 +64,7 @@ type ResultSpec struct {
 	Default string `json:"default,omitempty"`
 	// Encoding is text (the default) or base64 for binary content.
 	// +optional
-	Encoding Encoding `json:"encoding,omitempty"`
+	Encoding resultmaterialize.Encoding `json:"encoding,omitempty"`
 	// TrimNewline drops one trailing newline from an inline text value.
 	// +optional
 	TrimNewline bool `json:"trimNewline,omitempty"`
@@ -70,7 +72,7 @@ type ResultSpec struct {
 	// one item per line with format lines, surfaced so consumers get an
 	// array param.
 	// +optional
-	Type Type `json:"type,omitempty"`
+	Type resultmaterialize.Type `json:"type,omitempty"`
 	// Format names one of two separate settings, by what the result is.
 	// For an array read whole it is the file's layout: json (the default,
 	// a JSON array of strings) or lines (one item per line). For a
@@ -79,7 +81,7 @@ type ResultSpec struct {
 	// the two were told apart still work; lines applies only to arrays,
 	// yaml only to projections.
 	// +optional
-	Format Format `json:"format,omitempty"`
+	Format resultmaterialize.Format `json:"format,omitempty"`
 	// JSONPath surfaces one field of the file instead of the whole file,
 	// selected with kubectl's JSONPath, such as {.metrics.accuracy}.
 	// +optional

@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+
 	"cmp"
 	"context"
 	"fmt"
@@ -19,7 +21,7 @@ func (rm *ResultMaterialize) Validate(ctx context.Context) *apis.FieldError {
 func (s *ResultMaterializeSpec) Validate(context.Context) *apis.FieldError {
 	var errs *apis.FieldError
 	if s.Directory != "" && s.Directory != "." {
-		if _, err := CleanPath(s.Directory); err != nil {
+		if _, err := resultmaterialize.CleanPath(s.Directory); err != nil {
 			errs = errs.Also(invalid(s.Directory, "directory", err.Error()))
 		}
 	}
@@ -28,18 +30,18 @@ func (s *ResultMaterializeSpec) Validate(context.Context) *apis.FieldError {
 	if len(s.Results) == 0 {
 		errs = errs.Also(apis.ErrMissingField("results"))
 	}
-	if len(s.Results) > MaxResults {
-		errs = errs.Also(&apis.FieldError{Message: fmt.Sprintf("%d results, above the limit of %d", len(s.Results), MaxResults), Paths: []string{"results"}})
+	if len(s.Results) > resultmaterialize.MaxResults {
+		errs = errs.Also(&apis.FieldError{Message: fmt.Sprintf("%d results, above the limit of %d", len(s.Results), resultmaterialize.MaxResults), Paths: []string{"results"}})
 	}
 	names := make([]string, 0, len(s.Results))
 	for i, r := range s.Results {
 		errs = errs.Also(r.validate().ViaFieldIndex("results", i))
-		if p := cmp.Or(r.Path, r.Name); len(s.Directory)+1+len(p) > MaxPathLength {
-			errs = errs.Also(invalid(fmt.Sprintf("%.64q...", p), "path", fmt.Sprintf("directory and path together are %d bytes, above the limit of %d", len(s.Directory)+1+len(p), MaxPathLength)).ViaFieldIndex("results", i))
+		if p := cmp.Or(r.Path, r.Name); len(s.Directory)+1+len(p) > resultmaterialize.MaxPathLength {
+			errs = errs.Also(invalid(fmt.Sprintf("%.64q...", p), "path", fmt.Sprintf("directory and path together are %d bytes, above the limit of %d", len(s.Directory)+1+len(p), resultmaterialize.MaxPathLength)).ViaFieldIndex("results", i))
 		}
 		names = append(names, r.Name)
 	}
-	if err := CheckCollisions(names); err != nil {
+	if err := resultmaterialize.CheckCollisions(names); err != nil {
 		errs = errs.Also(&apis.FieldError{Message: err.Error(), Paths: []string{"results"}})
 	}
 	return errs
@@ -47,21 +49,21 @@ func (s *ResultMaterializeSpec) Validate(context.Context) *apis.FieldError {
 
 func (r ResultSpec) validate() *apis.FieldError {
 	var errs *apis.FieldError
-	if err := CheckName(r.Name); err != nil {
+	if err := resultmaterialize.CheckName(r.Name); err != nil {
 		errs = errs.Also(invalid(r.Name, "name", err.Error()))
 	}
 	if r.Path != "" {
-		if _, err := CleanPath(r.Path); err != nil {
+		if _, err := resultmaterialize.CleanPath(r.Path); err != nil {
 			errs = errs.Also(invalid(r.Path, "path", err.Error()))
 		}
 	}
 	errs = errs.Also(validateThreshold(r.Threshold, "threshold"))
 	errs = errs.Also(validatePolicy(r.OnOversize, "onOversize"))
-	if r.Encoding != "" && !slices.Contains(Encodings, r.Encoding) {
-		errs = errs.Also(invalid(string(r.Encoding), "encoding", fmt.Sprintf("want one of %q", Encodings)))
+	if r.Encoding != "" && !slices.Contains(resultmaterialize.Encodings, r.Encoding) {
+		errs = errs.Also(invalid(string(r.Encoding), "encoding", fmt.Sprintf("want one of %q", resultmaterialize.Encodings)))
 	}
-	if len(r.Default) > MaxDefaultLength {
-		errs = errs.Also(invalid(fmt.Sprintf("%.64q...", r.Default), "default", fmt.Sprintf("%d bytes, above the limit of %d", len(r.Default), MaxDefaultLength)))
+	if len(r.Default) > resultmaterialize.MaxDefaultLength {
+		errs = errs.Also(invalid(fmt.Sprintf("%.64q...", r.Default), "default", fmt.Sprintf("%d bytes, above the limit of %d", len(r.Default), resultmaterialize.MaxDefaultLength)))
 	}
 	if r.Default != "" && !r.Optional {
 		errs = errs.Also(invalid(r.Default, "default", "a default applies only to an optional result: set optional: true"))
@@ -70,8 +72,8 @@ func (r ResultSpec) validate() *apis.FieldError {
 }
 
 func (r ResultSpec) validateType() *apis.FieldError {
-	if r.Type != "" && !slices.Contains(Types, r.Type) {
-		return invalid(string(r.Type), "type", fmt.Sprintf("want one of %q", Types))
+	if r.Type != "" && !slices.Contains(resultmaterialize.Types, r.Type) {
+		return invalid(string(r.Type), "type", fmt.Sprintf("want one of %q", resultmaterialize.Types))
 	}
 	projected := r.Projected()
 	if projected {
@@ -79,29 +81,29 @@ func (r ResultSpec) validateType() *apis.FieldError {
 			return err
 		}
 	}
-	if r.Type != TypeArray {
+	if r.Type != resultmaterialize.TypeArray {
 		if r.Format != "" && !projected {
 			return invalid(string(r.Format), "format", "a format applies only to type: array or to a projection")
 		}
-		if ReadAsArray(r.Default) {
+		if resultmaterialize.ReadAsArray(r.Default) {
 			return invalid(r.Default, "default", "Tekton passes a JSON array of strings to consumers as an array param: set type: array")
 		}
 		return nil
 	}
 	var errs *apis.FieldError
-	if r.Format != "" && !slices.Contains(Formats, r.Format) {
-		errs = errs.Also(invalid(string(r.Format), "format", fmt.Sprintf("want one of %q", Formats)))
+	if r.Format != "" && !slices.Contains(resultmaterialize.Formats, r.Format) {
+		errs = errs.Also(invalid(string(r.Format), "format", fmt.Sprintf("want one of %q", resultmaterialize.Formats)))
 	}
-	if r.Format == SyntaxYAML && !projected {
+	if r.Format == resultmaterialize.SyntaxYAML && !projected {
 		errs = errs.Also(invalid(string(r.Format), "format", "yaml applies only to a projection (jsonPath or expression): an array's file is json or lines"))
 	}
-	if r.Encoding == EncodingBase64 {
+	if r.Encoding == resultmaterialize.EncodingBase64 {
 		errs = errs.Also(invalid(string(r.Encoding), "encoding", "an array result is text: its items are strings"))
 	}
-	if r.OnOversize == PolicyTruncate && Oversize(r.OnOversize, r.Type, projected).Oversize != BecomesTruncated {
+	if r.OnOversize == resultmaterialize.PolicyTruncate && resultmaterialize.Oversize(r.OnOversize, r.Type, projected).Oversize != resultmaterialize.BecomesTruncated {
 		errs = errs.Also(invalid(string(r.OnOversize), "onOversize", "an array result is surfaced whole or not at all: above its threshold it fails the run"))
 	}
-	if r.Optional && !ReadAsArray(r.Default) {
+	if r.Optional && !resultmaterialize.ReadAsArray(r.Default) {
 		errs = errs.Also(invalid(r.Default, "default", "an optional array result needs a default that is a non-empty JSON array of strings"))
 	}
 	return errs
@@ -120,13 +122,13 @@ func (r ResultSpec) validateProjection() *apis.FieldError {
 		return &apis.FieldError{Message: "expected exactly one, got both", Paths: []string{"jsonPath", "expression"}}
 	}
 	var errs *apis.FieldError
-	if len(value) > MaxQueryLength {
-		errs = errs.Also(invalid(fmt.Sprintf("%.64q...", value), field, fmt.Sprintf("%d bytes, above the limit of %d", len(value), MaxQueryLength)))
+	if len(value) > resultmaterialize.MaxQueryLength {
+		errs = errs.Also(invalid(fmt.Sprintf("%.64q...", value), field, fmt.Sprintf("%d bytes, above the limit of %d", len(value), resultmaterialize.MaxQueryLength)))
 	}
-	if r.Format != "" && !slices.Contains(DocumentSyntaxes, r.Format) {
+	if r.Format != "" && !slices.Contains(resultmaterialize.DocumentSyntaxes, r.Format) {
 		errs = errs.Also(invalid(string(r.Format), "format", "a projection reads json or yaml"))
 	}
-	if r.Encoding == EncodingBase64 {
+	if r.Encoding == resultmaterialize.EncodingBase64 {
 		errs = errs.Also(invalid(string(r.Encoding), "encoding", "a projected value is text"))
 	}
 	return errs
@@ -144,17 +146,17 @@ func validateThreshold(q, field string) *apis.FieldError {
 	if len(q) > maxThresholdLength {
 		return invalid(fmt.Sprintf("%.64q...", q), field, fmt.Sprintf("%d bytes, above the limit of %d", len(q), maxThresholdLength))
 	}
-	if _, err := ParseThreshold(q); err != nil {
+	if _, err := resultmaterialize.ParseThreshold(q); err != nil {
 		return invalid(q, field, err.Error())
 	}
 	return nil
 }
 
-func validatePolicy(p Policy, field string) *apis.FieldError {
-	if p == "" || slices.Contains(Policies, p) {
+func validatePolicy(p resultmaterialize.Policy, field string) *apis.FieldError {
+	if p == "" || slices.Contains(resultmaterialize.Policies, p) {
 		return nil
 	}
-	return invalid(string(p), field, fmt.Sprintf("want one of %q", Policies))
+	return invalid(string(p), field, fmt.Sprintf("want one of %q", resultmaterialize.Policies))
 }
 
 func invalid(value, field, detail string) *apis.FieldError {

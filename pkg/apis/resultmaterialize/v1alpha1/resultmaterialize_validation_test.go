@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+
 	"context"
 	"testing"
 
@@ -15,7 +17,7 @@ func TestValidate(t *testing.T) {
 		spec ResultMaterializeSpec
 		want string
 	}{
-		{name: "valid", spec: ResultMaterializeSpec{Results: ok, Threshold: "4Ki", OnOversize: PolicyTruncate, Directory: "out"}},
+		{name: "valid", spec: ResultMaterializeSpec{Results: ok, Threshold: "4Ki", OnOversize: resultmaterialize.PolicyTruncate, Directory: "out"}},
 		{name: "no results", spec: ResultMaterializeSpec{}, want: "missing field(s): spec.results"},
 		{name: "bad threshold", spec: ResultMaterializeSpec{Results: ok, Threshold: "4KB"},
 			want: "invalid value: 4KB: spec.threshold\n\"4KB\" is not a byte quantity: want a non-negative integer with an optional suffix Ki, Mi, Gi, k, M or G"},
@@ -29,30 +31,30 @@ func TestValidate(t *testing.T) {
 			want: "invalid value: 2Mi: spec.results[0].threshold\n\"2Mi\" is 2097152 bytes, above the limit of 1048576 bytes (1Mi)"},
 		{name: "collision", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a"}, {Name: "a-sha256"}}},
 			want: "result \"a-sha256\" collides with a companion of result \"a\": spec.results"},
-		{name: "array", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: TypeArray, Format: LayoutLines}}}},
+		{name: "array", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: resultmaterialize.TypeArray, Format: resultmaterialize.LayoutLines}}}},
 		{name: "bad type", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: "list"}}},
 			want: "invalid value: list: spec.results[0].type\nwant one of [\"string\" \"array\"]"},
-		{name: "format without array", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Format: LayoutLines}}},
+		{name: "format without array", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Format: resultmaterialize.LayoutLines}}},
 			want: "invalid value: lines: spec.results[0].format\na format applies only to type: array or to a projection"},
-		{name: "bad format", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: TypeArray, Format: "csv"}}},
+		{name: "bad format", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: resultmaterialize.TypeArray, Format: "csv"}}},
 			want: "invalid value: csv: spec.results[0].format\nwant one of [\"json\" \"lines\" \"yaml\"]"},
 		{name: "projections", spec: ResultMaterializeSpec{Results: []ResultSpec{
-			{Name: "a", Path: "m.json", JSONPath: "{.shards[*].name}", Type: TypeArray},
-			{Name: "b", Path: "m.yaml", Expression: "doc.accuracy > 0.9", Format: SyntaxYAML},
+			{Name: "a", Path: "m.json", JSONPath: "{.shards[*].name}", Type: resultmaterialize.TypeArray},
+			{Name: "b", Path: "m.yaml", Expression: "doc.accuracy > 0.9", Format: resultmaterialize.SyntaxYAML},
 		}}},
 		{name: "both projections", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", JSONPath: "{.a}", Expression: "doc.a"}}},
 			want: "expected exactly one, got both: spec.results[0].expression, spec.results[0].jsonPath"},
-		{name: "yaml without a projection", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: TypeArray, Format: SyntaxYAML}}},
+		{name: "yaml without a projection", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: resultmaterialize.TypeArray, Format: resultmaterialize.SyntaxYAML}}},
 			want: "invalid value: yaml: spec.results[0].format\nyaml applies only to a projection (jsonPath or expression): an array's file is json or lines"},
-		{name: "projection of lines", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", JSONPath: "{.a}", Format: LayoutLines}}},
+		{name: "projection of lines", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", JSONPath: "{.a}", Format: resultmaterialize.LayoutLines}}},
 			want: "invalid value: lines: spec.results[0].format\na projection reads json or yaml"},
-		{name: "projection in base64", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", JSONPath: "{.a}", Encoding: EncodingBase64}}},
+		{name: "projection in base64", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", JSONPath: "{.a}", Encoding: resultmaterialize.EncodingBase64}}},
 			want: "invalid value: base64: spec.results[0].encoding\na projected value is text"},
-		{name: "array truncated", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: TypeArray, OnOversize: PolicyTruncate}}},
+		{name: "array truncated", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: resultmaterialize.TypeArray, OnOversize: resultmaterialize.PolicyTruncate}}},
 			want: "invalid value: truncate: spec.results[0].onOversize\nan array result is surfaced whole or not at all: above its threshold it fails the run"},
-		{name: "array in base64", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: TypeArray, Encoding: EncodingBase64}}},
+		{name: "array in base64", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: resultmaterialize.TypeArray, Encoding: resultmaterialize.EncodingBase64}}},
 			want: "invalid value: base64: spec.results[0].encoding\nan array result is text: its items are strings"},
-		{name: "optional array without a list default", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: TypeArray, Optional: true, Default: "x"}}},
+		{name: "optional array without a list default", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Type: resultmaterialize.TypeArray, Optional: true, Default: "x"}}},
 			want: "invalid value: x: spec.results[0].default\nan optional array result needs a default that is a non-empty JSON array of strings"},
 		{name: "string default read as an array", spec: ResultMaterializeSpec{Results: []ResultSpec{{Name: "a", Optional: true, Default: `["x"]`}}},
 			want: "invalid value: [\"x\"]: spec.results[0].default\nTekton passes a JSON array of strings to consumers as an array param: set type: array"},
@@ -82,12 +84,12 @@ func TestApplyParamsAndDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec.SetDefaults(context.Background())
-	want := ResultMaterializeSpec{Workspace: "out", Directory: ".", Threshold: "1Ki", OnOversize: PolicyFail, Results: []ResultSpec{
-		{Name: "a", Path: "dir/a.txt", Optional: true, Default: "x", Encoding: EncodingText, Type: TypeString},
-		{Name: "c", Path: "c", Encoding: EncodingText, Type: TypeString},
-		{Name: "acc", Path: "m.json", JSONPath: `{.metrics[?(@.name=="a#b")].value}`, Encoding: EncodingText, Type: TypeString, Format: SyntaxJSON},
-		{Name: "ok", Path: "m.json", Expression: "doc.loss < 0.1", Encoding: EncodingText, Type: TypeString, Format: SyntaxJSON},
-		{Name: "b", Path: "b", JSONPath: "{.b}", Encoding: EncodingText, Type: TypeString, Format: SyntaxJSON},
+	want := ResultMaterializeSpec{Workspace: "out", Directory: ".", Threshold: "1Ki", OnOversize: resultmaterialize.PolicyFail, Results: []ResultSpec{
+		{Name: "a", Path: "dir/a.txt", Optional: true, Default: "x", Encoding: resultmaterialize.EncodingText, Type: resultmaterialize.TypeString},
+		{Name: "c", Path: "c", Encoding: resultmaterialize.EncodingText, Type: resultmaterialize.TypeString},
+		{Name: "acc", Path: "m.json", JSONPath: `{.metrics[?(@.name=="a#b")].value}`, Encoding: resultmaterialize.EncodingText, Type: resultmaterialize.TypeString, Format: resultmaterialize.SyntaxJSON},
+		{Name: "ok", Path: "m.json", Expression: "doc.loss < 0.1", Encoding: resultmaterialize.EncodingText, Type: resultmaterialize.TypeString, Format: resultmaterialize.SyntaxJSON},
+		{Name: "b", Path: "b", JSONPath: "{.b}", Encoding: resultmaterialize.EncodingText, Type: resultmaterialize.TypeString, Format: resultmaterialize.SyntaxJSON},
 	}}
 	if d := cmp.Diff(want, spec); d != "" {
 		t.Errorf("spec (-want +got):\n%s", d)

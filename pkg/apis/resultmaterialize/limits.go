@@ -1,4 +1,4 @@
-package v1alpha1
+package resultmaterialize
 
 // MaxResults is the most results one run materializes, and MaxNameLength
 // the longest result name: the CRD's validation rules compare names

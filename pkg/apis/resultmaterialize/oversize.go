@@ -1,4 +1,4 @@
-package v1alpha1
+package resultmaterialize
 
 // Becomes is what a value above its threshold becomes.
 type Becomes string

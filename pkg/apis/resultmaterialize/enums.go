@@ -1,4 +1,4 @@
-package v1alpha1
+package resultmaterialize
 
 // Policy says what happens to a result larger than its threshold.
 type Policy string
