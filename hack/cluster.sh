@@ -35,6 +35,8 @@ install_packages() {
   [[ -x /bin/busybox ]] || missing+=(busybox-static)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v curl >/dev/null || missing+=(curl)
+  command -v s3fs >/dev/null || missing+=(s3fs)
+  command -v rclone >/dev/null || missing+=(rclone)
   if (( ${#missing[@]} )); then
     stage "installing ${missing[*]} from apt"
     apt-get update -qq
@@ -81,6 +83,8 @@ cmd_up() {
   stage "local-path-provisioner"
   "${LIB}/local-path.sh" build
   "${LIB}/local-path.sh" push
+  stage "versitygw ${VERSITYGW_VERSION:-v1.8.0} and the test CSI driver"
+  "${LIB}/s3.sh" build
   stage "certificates"
   "${LIB}/pki.sh"
   stage "etcd"
@@ -93,6 +97,9 @@ cmd_up() {
   "${LIB}/node.sh" start_node
   stage "node ${NODE_NAME} Ready; installing local-path-provisioner"
   "${LIB}/local-path.sh" install
+  stage "S3 server, test CSI driver and S3 StorageClasses"
+  "${LIB}/s3.sh" start
+  "${LIB}/s3.sh" install
   stage "installing tekton ${TEKTON_VERSION}"
   "${LIB}/tekton.sh" install
   stage "installing resultmaterialize (ko apply -f config/)"
@@ -100,15 +107,27 @@ cmd_up() {
   stage "cluster ready: export KUBECONFIG=${KUBECONFIG_LOCAL}"
 }
 
+# stop_daemon stops a process the harness started, by its pidfile.
+stop_daemon() {
+  local pidfile="${CLUSTER_DIR}/run/$1.pid"
+  [[ -f "${pidfile}" ]] || return 0
+  kill "$(cat "${pidfile}")" 2>/dev/null || true
+  for _ in $(seq 1 20); do kill -0 "$(cat "${pidfile}")" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$(cat "${pidfile}")" 2>/dev/null || true
+  rm -f "${pidfile}"
+}
+
 cmd_down() {
   local name pidfile
-  for name in kube-proxy kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd registry; do
-    pidfile="${CLUSTER_DIR}/run/${name}.pid"
-    [[ -f "${pidfile}" ]] || continue
-    kill "$(cat "${pidfile}")" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$(cat "${pidfile}")" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$(cat "${pidfile}")" 2>/dev/null || true
-    rm -f "${pidfile}"
+  for name in kube-proxy kubelet containerd; do
+    stop_daemon "${name}"
+  done
+  for pidfile in "${CLUSTER_DIR}"/run/csi-s3-*.pid; do
+    if [[ -f "${pidfile}" ]]; then stop_daemon "$(basename "${pidfile}" .pid)"; fi
+  done
+  "${LIB}/s3.sh" stop_mounters
+  for name in versitygw kube-scheduler kube-controller-manager kube-apiserver etcd registry; do
+    stop_daemon "${name}"
   done
   # Only the shims of the harness's own containerd (its socket is under
   # CLUSTER_DIR); another runtime's shims on this machine are left alone.
@@ -127,7 +146,8 @@ cmd_down() {
 
 cmd_status() {
   local name pidfile
-  for name in registry etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy; do
+  for name in registry etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy \
+      versitygw csi-s3-ru.yandex.s3.csi csi-s3-s3.csi.resultmaterialize.dev; do
     pidfile="${CLUSTER_DIR}/run/${name}.pid"
     if [[ -f "${pidfile}" ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
       echo "${name}: running (pid $(cat "${pidfile}"))"

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Object storage behind workspaces: versitygw (an S3 gateway over a local
+# directory, built from its module) and the project's test CSI driver
+# (test/csi-s3), which mounts bucket prefixes with s3fs or rclone as
+# yandex-cloud/k8s-csi-s3 does. The driver runs on the node as a host
+# process, as the kubelet does here: the mounters are Debian's s3fs and
+# rclone on the host, with no image to build and no mount propagation to
+# arrange, and a restart of the driver leaves the FUSE mounts alive, as
+# k8s-csi-s3's node plugin does.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.8.0}"
+VERSITYGW="${RM_CACHE_DIR}/versitygw/${VERSITYGW_VERSION}/versitygw"
+S3_DIR="${CLUSTER_DIR}/s3"
+S3_PORT="${S3_PORT:-7070}"
+S3_BUCKET=resultmaterialize
+# k8s-csi-s3's driver name, and one of the project's own.
+S3_DRIVERS=(ru.yandex.s3.csi s3.csi.resultmaterialize.dev)
+
+build() {
+  if [[ ! -x "${VERSITYGW}" ]]; then
+    mkdir -p "$(dirname "${VERSITYGW}")"
+    (cd /tmp && GOBIN="$(dirname "${VERSITYGW}")" CGO_ENABLED=0 go install -trimpath -ldflags="-s -w" \
+      "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}")
+  fi
+  mkdir -p "${CLUSTER_DIR}/bin"
+  (cd "${REPO_ROOT}" && go build -o "${CLUSTER_DIR}/bin/csi-s3" ./test/csi-s3)
+}
+
+# start runs versitygw with new credentials, its root holding nothing but
+# buckets (it follows symlinks out of its root), on the node's address so
+# pods reach it too; then one driver per name.
+start() {
+  : "${NODE_IP:?NODE_IP is required}"
+  mkdir -p "${S3_DIR}/root"
+  chmod 700 "${S3_DIR}"
+  if [[ ! -f "${S3_DIR}/credentials" ]]; then
+    (umask 077 && printf 'ROOT_ACCESS_KEY_ID=%s\nROOT_SECRET_ACCESS_KEY=%s\n' \
+      "$(openssl rand -hex 10)" "$(openssl rand -hex 20)" > "${S3_DIR}/credentials")
+  fi
+  (
+    set -a
+    source "${S3_DIR}/credentials"
+    daemon versitygw "${VERSITYGW}" --port "${NODE_IP}:${S3_PORT}" --quiet posix "${S3_DIR}/root"
+  )
+  wait_for 60 "versitygw on ${NODE_IP}:${S3_PORT}" curl -s -o /dev/null "http://${NODE_IP}:${S3_PORT}/"
+  local name
+  for name in "${S3_DRIVERS[@]}"; do
+    daemon "csi-s3-${name}" "${CLUSTER_DIR}/bin/csi-s3" -name "${name}" \
+      -kubelet-dir "${CLUSTER_DIR}/kubelet/root" -node "${NODE_NAME}" \
+      -kubeconfig "${KUBECONFIG_LOCAL}" -state "${CLUSTER_DIR}/csi-s3/${name}"
+  done
+  for name in "${S3_DRIVERS[@]}"; do
+    wait_for 60 "the kubelet to register ${name}" \
+      sh -c "kubectl --kubeconfig '${KUBECONFIG_LOCAL}' get csinode '${NODE_NAME}' -o jsonpath='{.spec.drivers[*].name}' | grep -qw '${name}'"
+  done
+}
+
+# install writes the credentials Secret as k8s-csi-s3 names and shapes it,
+# a CSIDriver per name, and the StorageClasses the e2e suite uses.
+install() {
+  : "${NODE_IP:?NODE_IP is required}"
+  source "${S3_DIR}/credentials"
+  kc -n kube-system create secret generic csi-s3-secret \
+    --from-literal=accessKeyID="${ROOT_ACCESS_KEY_ID}" \
+    --from-literal=secretAccessKey="${ROOT_SECRET_ACCESS_KEY}" \
+    --from-literal=endpoint="http://${NODE_IP}:${S3_PORT}" \
+    --from-literal=region=us-east-1 --dry-run=client -o yaml | kc apply -f - >/dev/null
+  local name
+  for name in "${S3_DRIVERS[@]}"; do
+    kc apply -f - >/dev/null <<YAML
+apiVersion: storage.k8s.io/v1
+kind: CSIDriver
+metadata:
+  name: ${name}
+spec:
+  attachRequired: false
+  podInfoOnMount: true
+YAML
+  done
+  storage_class csi-s3-s3fs ru.yandex.s3.csi s3fs ""
+  storage_class csi-s3-rclone ru.yandex.s3.csi rclone "--vfs-write-back 5s"
+  storage_class test-s3-s3fs s3.csi.resultmaterialize.dev s3fs ""
+}
+
+storage_class() {
+  local class="$1" driver="$2" mounter="$3" options="$4" kind
+  local refs=""
+  for kind in provisioner controller-publish node-stage node-publish; do
+    refs+="  csi.storage.k8s.io/${kind}-secret-name: csi-s3-secret"$'\n'
+    refs+="  csi.storage.k8s.io/${kind}-secret-namespace: kube-system"$'\n'
+  done
+  kc apply -f - >/dev/null <<YAML
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: ${class}
+provisioner: ${driver}
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+parameters:
+  bucket: ${S3_BUCKET}
+  mounter: ${mounter}
+  options: "${options}"
+${refs}
+YAML
+}
+
+# stop_mounters stops the FUSE mounters by the pids the drivers kept.
+stop_mounters() {
+  local pidfile
+  for pidfile in "${CLUSTER_DIR}"/csi-s3/*/pids/*.pid; do
+    [[ -f "${pidfile}" ]] || continue
+    kill "$(cat "${pidfile}")" 2>/dev/null || true
+    rm -f "${pidfile}"
+  done
+}
+
+"$@"

@@ -1,0 +1,109 @@
+// Package objectstore is the S3 client that the test CSI driver and the
+// e2e tests share. Its credentials come from a Secret shaped as
+// k8s-csi-s3's (keys accessKeyID, secretAccessKey, endpoint, region), the
+// shape the driver is given by the kubelet and the provisioner.
+package objectstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// Credentials say where an S3 endpoint is and how to sign for it.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	Endpoint        string
+	Region          string
+}
+
+// FromSecret reads k8s-csi-s3's Secret keys. The region defaults to
+// us-east-1, which S3-compatible servers accept when none is configured.
+func FromSecret(data map[string]string) (Credentials, error) {
+	c := Credentials{
+		AccessKeyID:     data["accessKeyID"],
+		SecretAccessKey: data["secretAccessKey"],
+		Endpoint:        data["endpoint"],
+		Region:          data["region"],
+	}
+	for key, value := range map[string]string{"accessKeyID": c.AccessKeyID, "secretAccessKey": c.SecretAccessKey, "endpoint": c.Endpoint} {
+		if value == "" {
+			return Credentials{}, fmt.Errorf("the S3 credentials have no %q key", key)
+		}
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	return c, nil
+}
+
+// Client is an S3 client for the endpoint, path-style (bucket in the path,
+// as S3-compatible servers need), checksums only where S3 requires them.
+func (c Credentials) Client() *s3.Client {
+	return s3.New(s3.Options{
+		BaseEndpoint: aws.String(c.Endpoint),
+		Region:       c.Region,
+		UsePathStyle: true,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}, nil
+		}),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	})
+}
+
+// SplitHandle splits a k8s-csi-s3 volume handle, <bucket>/<prefix>, at its
+// first slash; a handle without one is a whole bucket.
+func SplitHandle(handle string) (bucket, prefix string) {
+	bucket, prefix, _ = strings.Cut(handle, "/")
+	return bucket, prefix
+}
+
+// EnsurePrefix makes the bucket if it is missing and writes the prefix's
+// directory marker, as k8s-csi-s3 does, so a mounter sees the prefix as a
+// directory before anything is written in it.
+func EnsurePrefix(ctx context.Context, client *s3.Client, bucket, prefix string) error {
+	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		var missing *types.NotFound
+		if !errors.As(err, &missing) {
+			return fmt.Errorf("looking for bucket %q: %w", bucket, err)
+		}
+		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			return fmt.Errorf("creating bucket %q: %w", bucket, err)
+		}
+	}
+	if prefix == "" {
+		return nil
+	}
+	_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + "/"), Body: strings.NewReader("")})
+	if err != nil {
+		return fmt.Errorf("writing the directory marker of %s/%s: %w", bucket, prefix, err)
+	}
+	return nil
+}
+
+// RemovePrefix deletes every object under the prefix and its marker.
+func RemovePrefix(ctx context.Context, client *s3.Client, bucket, prefix string) error {
+	if prefix == "" {
+		return fmt.Errorf("refusing to empty the whole bucket %q", bucket)
+	}
+	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix + "/")})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("listing %s/%s: %w", bucket, prefix, err)
+		}
+		for _, object := range page.Contents {
+			if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: object.Key}); err != nil {
+				return fmt.Errorf("deleting %s/%s: %w", bucket, aws.ToString(object.Key), err)
+			}
+		}
+	}
+	return nil
+}
