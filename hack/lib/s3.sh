@@ -107,12 +107,17 @@ ${refs}
 YAML
 }
 
-# stop_mounters stops the FUSE mounters by the pids the drivers kept.
+# stop_mounters stops the FUSE mounters by the pids the drivers kept; a
+# pid is killed only while its command line names a path of this cluster,
+# so a pid reused by another process is left alone.
 stop_mounters() {
-  local pidfile
+  local pidfile pid
   for pidfile in "${CLUSTER_DIR}"/csi-s3/*/pids/*.pid; do
     [[ -f "${pidfile}" ]] || continue
-    kill "$(cat "${pidfile}")" 2>/dev/null || true
+    pid="$(cat "${pidfile}")"
+    if tr '\0' ' ' < "/proc/${pid}/cmdline" 2>/dev/null | grep -qF " ${CLUSTER_DIR}/"; then
+      kill "${pid}" 2>/dev/null || true
+    fi
     rm -f "${pidfile}"
   done
 }

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,7 +127,6 @@ func (m *mounts) fuse(v volume, target string) error {
 	go func() {
 		exited <- cmd.Wait()
 		_ = out.Close()
-		_ = os.Remove(pidFile)
 	}()
 	deadline := time.After(mountTimeout)
 	for {
@@ -142,18 +143,64 @@ func (m *mounts) fuse(v volume, target string) error {
 	}
 }
 
-// release unmounts a staged mount and waits for its mounter to exit.
+// release unmounts a staged mount and waits for its mounter to exit; the
+// mounter may be a previous driver process's child.
 func (m *mounts) release(target string) error {
+	pidFile, _, cache := m.files(target)
+	if err := flushed(cache); err != nil {
+		return err
+	}
 	if err := unmount(target); err != nil {
 		return err
 	}
-	pidFile, _, _ := m.files(target)
+	raw, err := os.ReadFile(pidFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	pid, err := strconv.Atoi(string(raw))
+	if err != nil {
+		return fmt.Errorf("pid file %s: %w", pidFile, err)
+	}
 	for deadline := time.Now().Add(mountTimeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if _, err := os.Stat(pidFile); errors.Is(err, os.ErrNotExist) {
-			return nil
+		if syscall.Kill(pid, 0) != nil {
+			if err := os.RemoveAll(cache); err != nil {
+				return err
+			}
+			return os.Remove(pidFile)
 		}
 	}
-	return fmt.Errorf("the mounter of %s did not exit in %s after unmount", target, mountTimeout)
+	return fmt.Errorf("the mounter of %s (pid %d) did not exit in %s after unmount", target, pid, mountTimeout)
+}
+
+// flushed waits until rclone's write-back cache holds no file it has not
+// uploaded: rclone exits on unmount without uploading them, where geesefs
+// and s3fs flush first. Past mountTimeout it fails, and the kubelet tries
+// the unstage again later.
+func flushed(cache string) error {
+	var dirty []string
+	for deadline := time.Now().Add(mountTimeout); ; time.Sleep(time.Second) {
+		dirty = dirty[:0]
+		err := filepath.WalkDir(filepath.Join(cache, "vfsMeta"), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			var meta struct{ Dirty bool }
+			raw, err := os.ReadFile(path)
+			if err == nil && json.Unmarshal(raw, &meta) == nil && meta.Dirty {
+				dirty = append(dirty, path)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if len(dirty) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("rclone has not uploaded %d files in %s, among them %s", len(dirty), mountTimeout, dirty[0])
+		}
+	}
 }
 
 func tail(file string) string {

@@ -17,9 +17,16 @@ type node struct {
 	csi.UnimplementedNodeServer
 	id     string
 	mounts *mounts
-	// mu serialises mount changes: the kubelet may stage and publish one
-	// volume for two pods at once.
-	mu sync.Mutex
+	// locks serialise the changes to one volume: the kubelet may stage and
+	// publish it for two pods at once. Other volumes go on meanwhile.
+	locks sync.Map
+}
+
+// lock takes the volume's lock and returns its unlock.
+func (n *node) lock(volumeID string) func() {
+	mu, _ := n.locks.LoadOrStore(volumeID, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
 }
 
 func (n *node) NodeGetInfo(context.Context, *csi.NodeGetInfoRequest) (*csi.NodeGetInfoResponse, error) {
@@ -36,8 +43,7 @@ func (n *node) NodeStageVolume(_ context.Context, req *csi.NodeStageVolumeReques
 	if req.GetVolumeId() == "" || req.GetStagingTargetPath() == "" || req.GetVolumeCapability() == nil {
 		return nil, status.Error(codes.InvalidArgument, "NodeStageVolume needs a volume ID, a staging path and a capability")
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.lock(req.GetVolumeId())()
 	if err := n.stage(req.GetVolumeId(), req.GetStagingTargetPath(), req.GetVolumeContext(), req.GetSecrets()); err != nil {
 		return nil, err
 	}
@@ -68,8 +74,7 @@ func (n *node) NodePublishVolume(_ context.Context, req *csi.NodePublishVolumeRe
 	if req.GetVolumeId() == "" || target == "" || staging == "" {
 		return nil, status.Error(codes.InvalidArgument, "NodePublishVolume needs a volume ID, a target path and a staging path")
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.lock(req.GetVolumeId())()
 	// A staged mount whose FUSE process died is mounted again, with the
 	// publish secrets, as k8s-csi-s3 does.
 	if err := n.stage(req.GetVolumeId(), staging, req.GetVolumeContext(), req.GetSecrets()); err != nil {
@@ -92,8 +97,7 @@ func (n *node) NodePublishVolume(_ context.Context, req *csi.NodePublishVolumeRe
 }
 
 func (n *node) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.lock(req.GetVolumeId())()
 	if err := unmount(req.GetTargetPath()); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
@@ -104,8 +108,7 @@ func (n *node) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpublishVolu
 }
 
 func (n *node) NodeUnstageVolume(_ context.Context, req *csi.NodeUnstageVolumeRequest) (*csi.NodeUnstageVolumeResponse, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.lock(req.GetVolumeId())()
 	if err := n.mounts.release(req.GetStagingTargetPath()); err != nil {
 		return nil, status.Error(codes.Internal, fmt.Sprintf("unstaging %s: %v", req.GetVolumeId(), err))
 	}

@@ -25,8 +25,8 @@ const (
 	nodePublishSecretName      = "csi.storage.k8s.io/node-publish-secret-name"
 	nodePublishSecretNamespace = "csi.storage.k8s.io/node-publish-secret-namespace"
 	// The annotations external-provisioner puts on a PV it made.
-	provisionedBy          = "pv.kubernetes.io/provisioned-by"
-	deletionSecretName     = "volume.kubernetes.io/provisioner-deletion-secret-name"
+	provisionedBy           = "pv.kubernetes.io/provisioned-by"
+	deletionSecretName      = "volume.kubernetes.io/provisioner-deletion-secret-name"
 	deletionSecretNamespace = "volume.kubernetes.io/provisioner-deletion-secret-namespace"
 )
 
@@ -101,8 +101,8 @@ func (p provisioner) provision(ctx context.Context, claim *corev1.PersistentVolu
 	}
 	pv := &corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{
-			provisionedBy:          p.name,
-			deletionSecretName:     params[provisionerSecretName],
+			provisionedBy:           p.name,
+			deletionSecretName:      params[provisionerSecretName],
 			deletionSecretNamespace: params[provisionerSecretNamespace],
 		}},
 		Spec: corev1.PersistentVolumeSpec{

@@ -45,7 +45,7 @@ func createAll(ctx context.Context, t *testing.T, c *clients, ns string, docs []
 // reference.
 func TestManyLargeResultsAtOnce(t *testing.T) {
 	ctx, c, ns := setup(t)
-	createClaim(ctx, t, c, ns)
+	createClaim(ctx, t, c, ns, "")
 	writeFiles(ctx, t, c, ns, "head -c 1000000 /dev/zero | tr '\\0' x > /data/big && chmod 644 /data/big")
 	var specs []string
 	for i := range 64 {
@@ -175,7 +175,7 @@ func controllerRestarts(ctx context.Context, t *testing.T, c *clients) int32 {
 // its timeout names that cause.
 func TestQuotaWaitShowsOnTheRun(t *testing.T) {
 	ctx, c, ns := setup(t)
-	createClaim(ctx, t, c, ns)
+	createClaim(ctx, t, c, ns, "")
 	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "no-pods"},
 		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: mustQuantity("0")}}}
 	if _, err := c.kube.CoreV1().ResourceQuotas(ns).Create(ctx, quota, metav1.CreateOptions{}); err != nil {

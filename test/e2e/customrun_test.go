@@ -91,7 +91,7 @@ spec:
 // enforces Pod Security restricted, and the reader pod is still admitted.
 func TestRestrictedNamespace(t *testing.T) {
 	ctx, c, ns := setup(t)
-	createClaim(ctx, t, c, ns)
+	createClaim(ctx, t, c, ns, "")
 	var tr v1.TaskRun
 	decode(t, `
 metadata: {name: produce}

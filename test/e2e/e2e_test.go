@@ -185,8 +185,9 @@ func readerPods(ctx context.Context, t *testing.T, c *clients, ns string) []core
 
 func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
 
-// createClaim creates the 16Mi ReadWriteOnce claim "data".
-func createClaim(ctx context.Context, t *testing.T, c *clients, ns string) {
+// createClaim creates the 16Mi ReadWriteOnce claim "data" of a storage
+// class, or of the default class when class is empty.
+func createClaim(ctx context.Context, t *testing.T, c *clients, ns, class string) {
 	t.Helper()
 	pvc := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "data"},
@@ -194,6 +195,9 @@ func createClaim(ctx context.Context, t *testing.T, c *clients, ns string) {
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: mustQuantity("16Mi")}},
 		},
+	}
+	if class != "" {
+		pvc.Spec.StorageClassName = &class
 	}
 	if _, err := c.kube.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -31,7 +31,8 @@ func render(t *testing.T, file string, data any) string {
 // fails here and not minutes into an e2e run.
 func TestTestdataDecodesStrictly(t *testing.T) {
 	data := map[string]any{
-		"pipeline.yaml": struct{ Name, Approved, OnOversize string }{"approved", "true", "reference"},
+		"pipeline.yaml":     struct{ Name, Approved, OnOversize string }{"approved", "true", "reference"},
+		"object-store.yaml": struct{ Name, StorageClass string }{"s3fs", "csi-s3-s3fs"},
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "*.yaml"))
 	if err != nil || len(files) == 0 {

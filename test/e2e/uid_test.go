@@ -24,7 +24,7 @@ const arbitraryUID = 1000770000
 // no UID and runs as the image's user.
 func TestReaderArbitraryUID(t *testing.T) {
 	ctx, c, ns := setup(t)
-	createClaim(ctx, t, c, ns)
+	createClaim(ctx, t, c, ns, "")
 	writeFiles(ctx, t, c, ns, fmt.Sprintf(
 		"printf arbitrary > /data/mine && chown %d /data/mine && chmod 600 /data/mine && "+
 			"printf image > /data/image && chown 65532 /data/image && chmod 600 /data/image", arbitraryUID))
