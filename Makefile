@@ -1,7 +1,7 @@
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOBIN ?= $(shell go env GOPATH)/bin
 
-.PHONY: help build test test-unit e2e demo codegen verify lint fuzz bench bench-cluster chaos release cluster-up cluster-down
+.PHONY: help build test test-unit e2e demo codegen verify lint fuzz bench bench-cluster bench-storage chaos release cluster-up cluster-down
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench: ## Reader throughput against plain sha256, allocations by file size, and 
 
 bench-cluster: ## Time runs on a cluster against TaskRuns and bare pods; keeps a dated table in bench-results/
 	hack/bench-cluster.sh bench
+
+bench-storage: ## Time a 200 MiB write and read through s3fs and rclone (the test CSI driver) against local-path
+	hack/bench-cluster.sh storage
 
 chaos: ## Kill leaders, restart the API server and delete reader pods under load; check every run
 	hack/bench-cluster.sh chaos

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Runs the cluster benchmark (bench) or the chaos run (chaos) from
+# Runs the cluster benchmark (bench), the chaos run (chaos) or the
+# object-store mounters against local-path (storage) from
 # test/bench. Without KUBECONFIG it brings up the local cluster (or reuses
 # a running one) and leaves it up; the API server restart of the chaos run
 # needs the local cluster and is skipped elsewhere.
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${REPO_ROOT}"
-mode="${1:?usage: $0 bench|chaos}"
+mode="${1:?usage: $0 bench|chaos|storage}"
 
 restart=""
 if [[ -z "${KUBECONFIG:-}" ]]; then

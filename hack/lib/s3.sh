@@ -25,7 +25,8 @@ build() {
       "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}")
   fi
   mkdir -p "${CLUSTER_DIR}/bin"
-  (cd "${REPO_ROOT}" && go build -o "${CLUSTER_DIR}/bin/csi-s3" ./test/csi-s3)
+  # Built as ko builds the controller, so the two share compiled packages.
+  (cd "${REPO_ROOT}" && CGO_ENABLED=0 go build -trimpath -o "${CLUSTER_DIR}/bin/csi-s3" ./test/csi-s3)
 }
 
 # start runs versitygw with new credentials, its root holding nothing but
