@@ -135,7 +135,7 @@ func (m *mounts) fuse(v volume, target string) error {
 		}
 		select {
 		case err := <-exited:
-			return fmt.Errorf("%s exited before it mounted (%v): %s", v.mounter, err, tail(logFile))
+			return fmt.Errorf("%s exited before it mounted (%w): %s", v.mounter, err, tail(logFile))
 		case <-deadline:
 			return fmt.Errorf("%s did not mount in %s: %s", v.mounter, mountTimeout, tail(logFile))
 		case <-time.After(100 * time.Millisecond):
@@ -246,13 +246,13 @@ func unescape(field string) string {
 
 func bind(source, target string, readOnly bool) error {
 	if out, err := exec.Command("mount", "--bind", source, target).CombinedOutput(); err != nil {
-		return fmt.Errorf("mount --bind: %v: %s", err, out)
+		return fmt.Errorf("mount --bind: %w: %s", err, out)
 	}
 	if !readOnly {
 		return nil
 	}
 	if out, err := exec.Command("mount", "-o", "remount,bind,ro", target).CombinedOutput(); err != nil {
-		return fmt.Errorf("remounting read-only: %v: %s", err, out)
+		return fmt.Errorf("remounting read-only: %w: %s", err, out)
 	}
 	return nil
 }
@@ -263,7 +263,7 @@ func unmount(path string) error {
 		return err
 	}
 	if out, err := exec.Command("umount", path).CombinedOutput(); err != nil {
-		return fmt.Errorf("umount %s: %v: %s", path, err, out)
+		return fmt.Errorf("umount %s: %w: %s", path, err, out)
 	}
 	return nil
 }

@@ -61,8 +61,11 @@ func objectStore(ctx context.Context, t *testing.T, c *clients, class string) *s
 // claimPrefix is the bucket and key prefix that hold a bound claim's files.
 func claimPrefix(ctx context.Context, c *clients, ns, claim string) (bucket, prefix string, err error) {
 	pvc, err := c.kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, claim, metav1.GetOptions{})
-	if err != nil || pvc.Spec.VolumeName == "" {
-		return "", "", fmt.Errorf("claim %s/%s is not bound: %v", ns, claim, err)
+	if err != nil {
+		return "", "", err
+	}
+	if pvc.Spec.VolumeName == "" {
+		return "", "", fmt.Errorf("claim %s/%s is not bound", ns, claim)
 	}
 	pv, err := c.kube.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
 	if err != nil {
@@ -79,8 +82,11 @@ func claimPrefix(ctx context.Context, c *clients, ns, claim string) (bucket, pre
 // PipelineRun's volumeClaimTemplate, which Tekton names itself.
 func onlyClaimPrefix(ctx context.Context, c *clients, ns string) (bucket, prefix string, err error) {
 	claims, err := c.kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
-	if err != nil || len(claims.Items) != 1 {
-		return "", "", fmt.Errorf("want one claim in %s: %v", ns, err)
+	if err != nil {
+		return "", "", err
+	}
+	if len(claims.Items) != 1 {
+		return "", "", fmt.Errorf("%d claims in %s, want the one of the PipelineRun", len(claims.Items), ns)
 	}
 	return claimPrefix(ctx, c, ns, claims.Items[0].Name)
 }
