@@ -147,7 +147,7 @@ cmd_down() {
 cmd_status() {
   local name pidfile
   for name in registry etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy \
-      versitygw csi-s3-ru.yandex.s3.csi csi-s3-s3.csi.resultmaterialize.dev; do
+      versitygw $(cd "${CLUSTER_DIR}/run" 2>/dev/null && ls csi-s3-*.pid 2>/dev/null | sed 's/\.pid$//'); do
     pidfile="${CLUSTER_DIR}/run/${name}.pid"
     if [[ -f "${pidfile}" ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
       echo "${name}: running (pid $(cat "${pidfile}"))"

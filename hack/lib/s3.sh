@@ -29,11 +29,19 @@ build() {
   (cd "${REPO_ROOT}" && CGO_ENABLED=0 go build -trimpath -o "${CLUSTER_DIR}/bin/csi-s3" ./test/csi-s3)
 }
 
+# endpoint is where versitygw listens: the pod network's gateway on the
+# node, which the node and every pod reach and the host's own network
+# does not.
+endpoint() {
+  local gateway
+  gateway="$(ip -4 -o addr show cni0 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)"
+  [[ -n "${gateway}" ]] || { echo "no cni0 address: the S3 server starts after the first pod" >&2; return 1; }
+  echo "${gateway}:${S3_PORT}"
+}
+
 # start runs versitygw with new credentials, its root holding nothing but
-# buckets (it follows symlinks out of its root), on the node's address so
-# pods reach it too; then one driver per name.
+# buckets (it follows symlinks out of its root); then one driver per name.
 start() {
-  : "${NODE_IP:?NODE_IP is required}"
   mkdir -p "${S3_DIR}/root"
   chmod 700 "${S3_DIR}"
   if [[ ! -f "${S3_DIR}/credentials" ]]; then
@@ -43,9 +51,9 @@ start() {
   (
     set -a
     source "${S3_DIR}/credentials"
-    daemon versitygw "${VERSITYGW}" --port "${NODE_IP}:${S3_PORT}" --quiet posix "${S3_DIR}/root"
+    daemon versitygw "${VERSITYGW}" --port "$(endpoint)" --quiet posix "${S3_DIR}/root"
   )
-  wait_for 60 "versitygw on ${NODE_IP}:${S3_PORT}" curl -s -o /dev/null "http://${NODE_IP}:${S3_PORT}/"
+  wait_for 60 "versitygw on $(endpoint)" curl -s -o /dev/null "http://$(endpoint)/"
   local name
   for name in "${S3_DRIVERS[@]}"; do
     daemon "csi-s3-${name}" "${CLUSTER_DIR}/bin/csi-s3" -name "${name}" \
@@ -58,16 +66,23 @@ start() {
   done
 }
 
-# install writes the credentials Secret as k8s-csi-s3 names and shapes it,
-# a CSIDriver per name, and the StorageClasses the e2e suite uses.
+# install writes the credentials Secret as k8s-csi-s3 names and shapes it
+# (on stdin: no key on a command line), a CSIDriver per name, and the
+# StorageClasses the e2e suite uses.
 install() {
-  : "${NODE_IP:?NODE_IP is required}"
   source "${S3_DIR}/credentials"
-  kc -n kube-system create secret generic csi-s3-secret \
-    --from-literal=accessKeyID="${ROOT_ACCESS_KEY_ID}" \
-    --from-literal=secretAccessKey="${ROOT_SECRET_ACCESS_KEY}" \
-    --from-literal=endpoint="http://${NODE_IP}:${S3_PORT}" \
-    --from-literal=region=us-east-1 --dry-run=client -o yaml | kc apply -f - >/dev/null
+  kc apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Secret
+metadata:
+  namespace: kube-system
+  name: csi-s3-secret
+stringData:
+  accessKeyID: ${ROOT_ACCESS_KEY_ID}
+  secretAccessKey: ${ROOT_SECRET_ACCESS_KEY}
+  endpoint: http://$(endpoint)
+  region: us-east-1
+YAML
   local name
   for name in "${S3_DRIVERS[@]}"; do
     kc apply -f - >/dev/null <<YAML
@@ -82,6 +97,7 @@ YAML
   done
   storage_class csi-s3-s3fs ru.yandex.s3.csi s3fs ""
   storage_class csi-s3-rclone ru.yandex.s3.csi rclone "--vfs-write-back 5s"
+  storage_class csi-s3-rclone-late ru.yandex.s3.csi rclone "--vfs-write-back 45s"
   storage_class test-s3-s3fs s3.csi.resultmaterialize.dev s3fs ""
 }
 
@@ -108,19 +124,28 @@ ${refs}
 YAML
 }
 
-# stop_mounters stops the FUSE mounters by the pids the drivers kept; a
-# pid is killed only while its command line names a path of this cluster,
-# so a pid reused by another process is left alone.
+# stop_mounters stops the FUSE mounters by the pids the drivers kept. A
+# pid is ours only while it runs s3fs or rclone with a mount path of this
+# cluster on its command line: a pid reused since is left alone.
 stop_mounters() {
   local pidfile pid
   for pidfile in "${CLUSTER_DIR}"/csi-s3/*/pids/*.pid; do
     [[ -f "${pidfile}" ]] || continue
     pid="$(cat "${pidfile}")"
-    if tr '\0' ' ' < "/proc/${pid}/cmdline" 2>/dev/null | grep -qF " ${CLUSTER_DIR}/"; then
+    if ours "${pid}"; then
       kill "${pid}" 2>/dev/null || true
+      for _ in $(seq 1 20); do ours "${pid}" || break; sleep 0.5; done
+      if ours "${pid}"; then kill -9 "${pid}" 2>/dev/null || true; fi
     fi
     rm -f "${pidfile}"
   done
+}
+
+ours() {
+  case "$(basename "$(readlink "/proc/$1/exe" 2>/dev/null)")" in
+    s3fs|rclone) tr '\0' '\n' < "/proc/$1/cmdline" 2>/dev/null | grep -q "^${CLUSTER_DIR}/kubelet/" ;;
+    *) return 1 ;;
+  esac
 }
 
 "$@"

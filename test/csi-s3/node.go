@@ -97,6 +97,9 @@ func (n *node) NodePublishVolume(_ context.Context, req *csi.NodePublishVolumeRe
 }
 
 func (n *node) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
+	if req.GetVolumeId() == "" || req.GetTargetPath() == "" {
+		return nil, status.Error(codes.InvalidArgument, "NodeUnpublishVolume needs a volume ID and a target path")
+	}
 	defer n.lock(req.GetVolumeId())()
 	if err := unmount(req.GetTargetPath()); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
@@ -108,6 +111,9 @@ func (n *node) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpublishVolu
 }
 
 func (n *node) NodeUnstageVolume(_ context.Context, req *csi.NodeUnstageVolumeRequest) (*csi.NodeUnstageVolumeResponse, error) {
+	if req.GetVolumeId() == "" || req.GetStagingTargetPath() == "" {
+		return nil, status.Error(codes.InvalidArgument, "NodeUnstageVolume needs a volume ID and a staging path")
+	}
 	defer n.lock(req.GetVolumeId())()
 	if err := n.mounts.release(req.GetStagingTargetPath()); err != nil {
 		return nil, status.Error(codes.Internal, fmt.Sprintf("unstaging %s: %v", req.GetVolumeId(), err))

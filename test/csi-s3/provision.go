@@ -35,6 +35,7 @@ const (
 // a StorageClass that names this driver, with one prefix per PV in the
 // class's bucket as k8s-csi-s3 does with parameters.bucket, and deletes
 // the prefix and the PV when the claim is gone and the policy is Delete.
+// A class without parameters.bucket is refused.
 // It polls once a second: enough for a one-node test cluster.
 type provisioner struct {
 	name string
@@ -85,7 +86,7 @@ func (p provisioner) provision(ctx context.Context, claim *corev1.PersistentVolu
 	params := class.Parameters
 	bucket, prefix := params["bucket"], name
 	if bucket == "" {
-		bucket, prefix = name, ""
+		return fmt.Errorf("StorageClass %s has no parameters.bucket: this driver provisions one prefix per PV in a bucket, never a bucket per PV", class.Name)
 	}
 	client, err := p.client(ctx, params[provisionerSecretNamespace], params[provisionerSecretName])
 	if err != nil {
@@ -156,11 +157,12 @@ func (p provisioner) delete(ctx context.Context, pv *corev1.PersistentVolume) er
 	if err != nil {
 		return err
 	}
-	bucket, prefix := objectstore.SplitHandle(pv.Spec.CSI.VolumeHandle)
-	if prefix != "" {
-		if err := objectstore.RemovePrefix(ctx, client, bucket, prefix); err != nil {
-			return err
-		}
+	bucket, prefix, err := objectstore.ParseHandle(pv.Spec.CSI.VolumeHandle)
+	if err != nil {
+		return err
+	}
+	if err := objectstore.RemovePrefix(ctx, client, bucket, prefix); err != nil {
+		return err
 	}
 	err = p.kube.CoreV1().PersistentVolumes().Delete(ctx, pv.Name, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -139,5 +140,25 @@ func TestDeleteReleasedEmptiesOnlyItsPrefix(t *testing.T) {
 	}
 	if len(keys) != 1 || keys[0] != "pvc-uid-mine2/keep" {
 		t.Errorf("objects left %v, want only pvc-uid-mine2/keep", keys)
+	}
+}
+
+// A class of the driver without parameters.bucket is refused: the driver
+// never makes a bucket per PV, so it never deletes one.
+func TestProvisionRefusesAClassWithoutBucket(t *testing.T) {
+	ctx := context.Background()
+	kube, _ := fixture(t)
+	class, err := kube.StorageV1().StorageClasses().Get(ctx, "csi-s3", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(class.Parameters, "bucket")
+	p := provisioner{name: driverName, kube: kube}
+	err = p.provision(ctx, claim("mine", "csi-s3"), class)
+	if err == nil || !strings.Contains(err.Error(), "StorageClass csi-s3 has no parameters.bucket") {
+		t.Errorf("provision: %v, want the class named and its missing bucket", err)
+	}
+	if pvs, _ := kube.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{}); len(pvs.Items) != 0 {
+		t.Errorf("%d PVs made, want none", len(pvs.Items))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
 	"knative.dev/pkg/apis"
 )
 
@@ -35,6 +36,7 @@ var hostileCases = []hostileCase{
 	{run: "climb", result: "climb", status: corev1.ConditionFalse, reason: "ResultUnreadable"},
 	{run: "adir", result: "adir", status: corev1.ConditionFalse, reason: "ResultUnreadable"},
 	{run: "missing", result: "missing", status: corev1.ConditionFalse, reason: "ResultMissing"},
+	{run: "outside", result: "secret=outside/secret", status: corev1.ConditionFalse, reason: "ResultMissing"},
 	{run: "dotdot", result: "secret=../outside/secret", status: corev1.ConditionFalse, reason: "InvalidSpec"},
 }
 
@@ -42,7 +44,8 @@ var hostileCases = []hostileCase{
 // s3fs mount (the project's own driver name) and on local-path: each run
 // ends the same way on both. Through s3fs a symlink is an object whose body
 // is its target, which the test reads through the S3 API; a secret put
-// beside the claim's prefix in the bucket is never read.
+// beside the claim's prefix in the bucket is never read: the mount's root
+// is the prefix, so outside/secret is missing from the workspace.
 func TestHostileInputsOnObjectStore(t *testing.T) {
 	outcomes := map[string]map[string]string{}
 	for _, class := range []string{classLocal, classOwnS3fs} {
@@ -59,6 +62,7 @@ func TestHostileInputsOnObjectStore(t *testing.T) {
 
 func hostile(t *testing.T, class string) map[string]string {
 	ctx, c, ns := setup(t)
+	planted := "planted-" + rand.String(12)
 	var client *s3.Client
 	if class != classLocal {
 		client = objectStore(ctx, t, c, class)
@@ -70,7 +74,7 @@ func hostile(t *testing.T, class string) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("outside/secret"), Body: strings.NewReader("secret")}); err != nil {
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("outside/secret"), Body: strings.NewReader(planted)}); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
@@ -103,7 +107,7 @@ spec:
 		if hc.wantValue != "" && got[hc.result] != hc.wantValue {
 			t.Errorf("run %s on %s: value %q, want %q", hc.run, class, got[hc.result], hc.wantValue)
 		}
-		if strings.Contains(cond.Message, "secret") && hc.run != "dotdot" || strings.Contains(fmt.Sprint(got), "root:") {
+		if strings.Contains(cond.Message+fmt.Sprint(got), planted) || strings.Contains(fmt.Sprint(got), "root:") {
 			t.Errorf("run %s on %s shows what is outside the workspace: %q %v", hc.run, class, cond.Message, got)
 		}
 	}

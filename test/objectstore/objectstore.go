@@ -58,11 +58,18 @@ func (c Credentials) Client() *s3.Client {
 	})
 }
 
-// SplitHandle splits a k8s-csi-s3 volume handle, <bucket>/<prefix>, at its
-// first slash; a handle without one is a whole bucket.
-func SplitHandle(handle string) (bucket, prefix string) {
+// ParseHandle splits a k8s-csi-s3 volume handle, <bucket>/<prefix>, at its
+// first slash; a handle without one is a whole bucket. A handle with an
+// empty, "." or ".." segment, or a slash at either end, is refused: a
+// mounter or a listing would read it as another place.
+func ParseHandle(handle string) (bucket, prefix string, err error) {
+	for _, segment := range strings.Split(handle, "/") {
+		if segment == "" || segment == "." || segment == ".." {
+			return "", "", fmt.Errorf("volume handle %q: want <bucket>/<prefix> with no empty, \".\" or \"..\" segment", handle)
+		}
+	}
 	bucket, prefix, _ = strings.Cut(handle, "/")
-	return bucket, prefix
+	return bucket, prefix, nil
 }
 
 // EnsurePrefix makes the bucket if it is missing and writes the prefix's
