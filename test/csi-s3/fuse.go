@@ -170,4 +170,3 @@ func tail(file string) string {
 	}
 	return string(bytes.TrimSpace(b))
 }
-

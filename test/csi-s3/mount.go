@@ -68,4 +68,3 @@ func environ() []string {
 	}
 	return env
 }
-
