@@ -73,9 +73,9 @@ func (m *mounts) fuse(v volume, target string) error {
 	// so the kubelet's retry never finds two on one path.
 	stop := func(err error) error {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
+		killed := <-exited
 		_ = os.Remove(pidFile)
-		return err
+		return errors.Join(err, fmt.Errorf("%s stopped: %w", v.mounter, killed))
 	}
 	deadline := time.After(mountTimeout)
 	for {
