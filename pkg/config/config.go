@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/resultmaterialize/controller/pkg/objectstore"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -68,7 +69,7 @@ var Keys = []string{
 	KeyReaderStart, KeyReaderRead,
 	KeyReaderCPURequest, KeyReaderMemRequest, KeyReaderCPULimit, KeyReaderMemLimit,
 	KeyAllowSecrets, KeySecretCSIDrivers, KeyKeepFailedReaders, KeyReaderRunAsUser,
-	KeyMaxProjection,
+	KeyMaxProjection, KeyObjectStoreProfiles, KeyObjectStoreMaxBytes,
 }
 
 // DefaultSecretCSIDrivers are the CSI drivers whose volumes hold secrets:
@@ -104,21 +105,27 @@ type Config struct {
 	ReaderUID *int64
 	// MaxProjectionBytes bounds a document a projection parses whole.
 	MaxProjectionBytes int64
+	// ObjectStoreProfiles say which CSI volumes the controller reads
+	// straight from their bucket; none by default.
+	ObjectStoreProfiles []objectstore.Profile
+	// ObjectStoreMaxBytes is the largest object read directly.
+	ObjectStoreMaxBytes int64
 }
 
 // Default returns the configuration in force when config-materialize is
 // empty or missing.
 func Default() *Config {
 	return &Config{
-		Threshold:          DefaultThreshold,
-		MaxInlineTotal:     DefaultMaxInlineTotal,
-		DefaultOnOversize:  resultmaterialize.PolicyReference,
-		ReaderImage:        os.Getenv(ReaderImageEnv),
-		ReaderStartTimeout: DefaultReaderStart,
-		ReaderReadTimeout:  DefaultReaderRead,
-		SecretCSIDrivers:   DefaultSecretCSIDrivers,
-		ReaderUID:          ptr.To(DefaultReaderUID),
-		MaxProjectionBytes: DefaultMaxProjection,
+		Threshold:           DefaultThreshold,
+		MaxInlineTotal:      DefaultMaxInlineTotal,
+		DefaultOnOversize:   resultmaterialize.PolicyReference,
+		ReaderImage:         os.Getenv(ReaderImageEnv),
+		ReaderStartTimeout:  DefaultReaderStart,
+		ReaderReadTimeout:   DefaultReaderRead,
+		SecretCSIDrivers:    DefaultSecretCSIDrivers,
+		ReaderUID:           ptr.To(DefaultReaderUID),
+		MaxProjectionBytes:  DefaultMaxProjection,
+		ObjectStoreMaxBytes: DefaultObjectStoreMaxBytes,
 		ReaderResources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("10m"),
@@ -207,6 +214,9 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 		}
 	}
 	if err := c.parseMaxProjection(data); err != nil {
+		return nil, err
+	}
+	if err := c.parseObjectStore(data); err != nil {
 		return nil, err
 	}
 	if v, ok := data[KeyReaderRunAsUser]; ok {

@@ -121,6 +121,15 @@ const (
 	// ReaderOutputCut means the reader pod's log did not begin with its
 	// document: the kubelet rotated the log, or something else wrote to it.
 	ReaderOutputCut Reason = "ReaderOutputCut"
+	// ObjectStoreCredentialsRefused means the object store behind an
+	// object-store profile refused the credentials of the Secret the
+	// profile names.
+	ObjectStoreCredentialsRefused Reason = "ObjectStoreCredentialsRefused"
+	// ReadThroughReaderPod is the Event a run gets when its workspace has
+	// an exact object-store profile but is read by a reader pod after all
+	// (the Event says why: a symlink object, an object above
+	// object-store-max-bytes, a store that cannot be reached).
+	ReadThroughReaderPod Reason = "ReadThroughReaderPod"
 
 	// Cancelled means spec.status was set to RunCancelled (Tekton's reason).
 	Cancelled Reason = "CustomRunCancelled"
@@ -141,6 +150,7 @@ var All = []Reason{
 	ProjectionInvalidDocument, ProjectionNoMatch, ProjectionTooLarge, ProjectionCostExceeded, ProjectionEvalFailed,
 	InlineBudgetExceeded, StatusTooLarge, PlanTooLarge,
 	ReaderFailed, ReaderRefused, ReaderUnschedulable, ReaderPlacementUnknown, ReaderLogUnavailable, ReaderOutputInvalid, ReaderOutputCut,
+	ObjectStoreCredentialsRefused, ReadThroughReaderPod,
 	Cancelled, TimedOut,
 }
 

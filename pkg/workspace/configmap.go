@@ -88,6 +88,17 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	for i, req := range reqs {
 		reports[i] = report(files, path.Join(b.SubPath, req.Path), req)
 	}
+	if err := projectFiles(ctx, s.Memory, s.Time, b, reqs, files, reports); err != nil {
+		return Found{}, err
+	}
+	return Found{Plan: a.Plan, Reports: reports}, nil
+}
+
+// projectFiles answers the projections of reqs over files (paths below
+// the volume's root, the binding's subPath included) in the controller,
+// within the controller-wide memory budget and the time one run's
+// projections share.
+func projectFiles(ctx context.Context, memory *Memory, limit time.Duration, b v1beta1.WorkspaceBinding, reqs []protocol.FileRequest, files map[string][]byte, reports []protocol.FileReport) error {
 	// The files are projected one after the other: the run needs the
 	// largest file's estimate, not their sum.
 	var groups []projection.Group
@@ -103,19 +114,18 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 		need = max(need, projection.MemoryEstimate(content, g.Requests))
 	}
 	if len(groups) == 0 {
-		return Found{Plan: a.Plan, Reports: reports}, nil
+		return nil
 	}
-	if need > s.Memory.Size() {
-		return Found{}, outcome.Fail(reasons.ProjectionTooLarge,
-			"the projections of workspace %q need about %d bytes of the controller's memory, above its whole budget of %d bytes for projections: project from a persistentVolumeClaim workspace, whose projections run in the reader pod", b.Name, need, s.Memory.Size())
+	if need > memory.Size() {
+		return outcome.Fail(reasons.ProjectionTooLarge,
+			"the projections of workspace %q need about %d bytes of the controller's memory, above its whole budget of %d bytes for projections: project from a persistentVolumeClaim workspace, whose projections run in the reader pod", b.Name, need, memory.Size())
 	}
-	release, ok := s.Memory.Hold(need)
+	release, ok := memory.Hold(need)
 	if !ok {
-		return Found{}, outcome.WaitOn(reasons.ControllerMemoryBusy, memoryRecheck,
-			"the projections of workspace %q wait for %d bytes of the controller's memory budget of %d bytes, held by other runs' projections", b.Name, need, s.Memory.Size())
+		return outcome.WaitOn(reasons.ControllerMemoryBusy, memoryRecheck,
+			"the projections of workspace %q wait for %d bytes of the controller's memory budget of %d bytes, held by other runs' projections", b.Name, need, memory.Size())
 	}
 	defer release()
-	limit := s.Time
 	if limit == 0 {
 		limit = ProjectionTime
 	}
@@ -127,9 +137,9 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	if err := ctx.Err(); err != nil {
 		// The reconcile's own deadline, not the projection time, cut
 		// them short: try again rather than fail the results.
-		return Found{}, fmt.Errorf("projecting workspace %q: the reconcile ran out of time: %w", b.Name, err)
+		return fmt.Errorf("projecting workspace %q: the reconcile ran out of time: %w", b.Name, err)
 	}
-	return Found{Plan: a.Plan, Reports: reports}, nil
+	return nil
 }
 
 // ControllerMaxProjection caps max-projection-bytes for projections the

@@ -137,14 +137,14 @@ func TestSecretCSIDrivers(t *testing.T) {
 		return v1beta1.WorkspaceBinding{Name: "ws", CSI: &corev1.CSIVolumeSource{Driver: driver}}
 	}
 	cfg := config.Default()
-	if _, err := s.For(csi("secrets-store.csi.k8s.io"), cfg); outcome.As(err) == nil || outcome.As(err).Reason != reasons.SecretWorkspaceRefused {
+	if _, err := s.For(context.Background(), "ns", csi("secrets-store.csi.k8s.io"), cfg); outcome.As(err) == nil || outcome.As(err).Reason != reasons.SecretWorkspaceRefused {
 		t.Errorf("secrets-store csi: %v, want %s", err, reasons.SecretWorkspaceRefused)
 	}
-	if src, err := s.For(csi("gcsfuse.csi.storage.gke.io"), cfg); err != nil || !isPod(src) {
+	if src, err := s.For(context.Background(), "ns", csi("gcsfuse.csi.storage.gke.io"), cfg); err != nil || !isPod(src) {
 		t.Errorf("gcs fuse csi: %v, want the reader pod", err)
 	}
 	cfg.AllowSecretWorkspaces = true
-	if src, err := s.For(csi("secrets-store.csi.k8s.io"), cfg); err != nil || !isPod(src) {
+	if src, err := s.For(context.Background(), "ns", csi("secrets-store.csi.k8s.io"), cfg); err != nil || !isPod(src) {
 		t.Errorf("secrets-store csi allowed: %v, want the reader pod", err)
 	}
 }

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -89,15 +90,22 @@ var bindings = map[Kind]v1beta1.WorkspaceBinding{
 }
 
 // TestEveryKindHasOneAnswer fails when a binding kind is claimed by two
-// sources, or by none and has no reason it cannot be read, or when a
-// field of Tekton's WorkspaceBinding names a kind this package does not
-// know.
+// sources that read every binding of it, or by none and has no reason it
+// cannot be read, or by a Claimer listed after the source that reads every
+// binding (it would never be asked), or when a field of Tekton's
+// WorkspaceBinding names a kind this package does not know.
 func TestEveryKindHasOneAnswer(t *testing.T) {
 	sources := NewSources(Deps{})
 	claimed := map[Kind]int{}
 	for _, src := range sources {
+		_, some := src.(Claimer)
 		for _, k := range src.Traits().Kinds {
-			claimed[k]++
+			if some && claimed[k] > 0 {
+				t.Errorf("%T reads some %s bindings but comes after the source that reads them all", src, k)
+			}
+			if !some {
+				claimed[k]++
+			}
 		}
 	}
 	for k, n := range claimed {
@@ -119,7 +127,7 @@ func TestEveryKindHasOneAnswer(t *testing.T) {
 			t.Errorf("binding kind %s: claimed by %d sources, with a reason it cannot be read: %v; want exactly one of the two", k, claimed[k], why)
 		}
 		b.Name = "ws"
-		src, err := sources.For(b, cfg)
+		src, err := sources.For(context.Background(), "ns", b, cfg)
 		if o := outcome.As(err); claimed[k] == 0 && (o == nil || o.Reason != reasons.WorkspaceNotSupported || !strings.Contains(o.Message, unreadable[k])) {
 			t.Errorf("For(%s) = %v, want %s saying why", k, err, reasons.WorkspaceNotSupported)
 		}

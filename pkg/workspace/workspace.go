@@ -51,6 +51,9 @@ type Found struct {
 	// ReaderLatency is how long the reader pod took, from its creation to
 	// its output read, when a reader pod was read.
 	ReaderLatency time.Duration
+	// Fallback says why a source that reads directly handed this attempt
+	// to the reader pod; the run gets an Event saying so.
+	Fallback string
 	// ReaderPod names the attempt's reader pod once it exists (created,
 	// or found and owned by the run), also while it works, so the run can
 	// record it: it is the source's Marker, for a source that Resumes.
@@ -77,10 +80,16 @@ type Source interface {
 	Cleanup(ctx context.Context, run *v1beta1.CustomRun) error
 }
 
+// Claimer is a source that reads only some bindings of its kinds: For
+// asks it before it picks it, and passes over it when it declines.
+type Claimer interface {
+	Claims(ctx context.Context, ns string, b v1beta1.WorkspaceBinding, cfg *config.Config) bool
+}
+
 // Traits are what the reconciler needs to know of a source.
 type Traits struct {
-	// Kinds are the binding kinds the source reads; no two registered
-	// sources claim the same kind.
+	// Kinds are the binding kinds the source reads; two registered
+	// sources claim the same kind only when the first is a Claimer.
 	Kinds []Kind
 	// Resumes is true when an attempt the source started is finished
 	// from the plan it recorded then, not from the live spec and config:
@@ -186,11 +195,17 @@ type Sources []Source
 // NewSources returns the registered sources: a new source is one line
 // here (TestSourcesAreRegistered fails until it is).
 func NewSources(d Deps) Sources {
+	pods := &PodSource{Kube: d.Kube, Pods: d.Pods, Clock: d.Clock, Logs: d.Logs}
 	return Sources{
 		&ConfigMapSource{Kube: d.Kube, Memory: d.Memory, Time: d.ProjectionTime},
-		&PodSource{Kube: d.Kube, Pods: d.Pods, Clock: d.Clock, Logs: d.Logs},
+		&ObjectStoreSource{Kube: d.Kube, Memory: d.Memory, Streams: make(chan struct{}, ObjectStoreStreams), Pods: pods},
+		pods,
 	}
 }
+
+// ObjectStoreStreams is how many objects the controller streams at once:
+// its bytes in flight are at most this many read buffers.
+const ObjectStoreStreams = 8
 
 // Resuming returns the source whose attempt the run's status records,
 // by the marker recorded there, or nil when none resumes it.
@@ -206,9 +221,9 @@ func (s Sources) Resuming(run *v1beta1.CustomRun, marker string) Source {
 	return nil
 }
 
-// For returns the source for the binding, or a terminal Outcome saying why
-// its kind cannot be read.
-func (s Sources) For(b v1beta1.WorkspaceBinding, cfg *config.Config) (Source, error) {
+// For returns the source for the binding of a run in namespace ns, or a
+// terminal Outcome saying why its kind cannot be read.
+func (s Sources) For(ctx context.Context, ns string, b v1beta1.WorkspaceBinding, cfg *config.Config) (Source, error) {
 	kind := kindOf(b)
 	switch {
 	case kind == KindCSI && slices.Contains(cfg.SecretCSIDrivers, b.CSI.Driver) && !cfg.AllowSecretWorkspaces:
@@ -222,9 +237,13 @@ func (s Sources) For(b v1beta1.WorkspaceBinding, cfg *config.Config) (Source, er
 		return nil, notSupported(b, "an unknown volume kind", "it names no volume source")
 	}
 	for _, src := range s {
-		if slices.Contains(src.Traits().Kinds, kind) {
-			return src, nil
+		if !slices.Contains(src.Traits().Kinds, kind) {
+			continue
 		}
+		if c, ok := src.(Claimer); ok && !c.Claims(ctx, ns, b, cfg) {
+			continue
+		}
+		return src, nil
 	}
 	why, ok := unreadable[kind]
 	if !ok {

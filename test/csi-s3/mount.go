@@ -6,7 +6,8 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/resultmaterialize/controller/test/objectstore"
+	"github.com/resultmaterialize/controller/pkg/objectstore"
+	"github.com/resultmaterialize/controller/test/buckets"
 )
 
 // volume is what a PV says about its bucket and how to mount it.
@@ -18,7 +19,7 @@ type volume struct {
 }
 
 func parseVolume(id string, attributes, secrets map[string]string) (volume, error) {
-	bucket, prefix, err := objectstore.ParseHandle(id)
+	bucket, prefix, err := buckets.ParseHandle(id)
 	if err != nil {
 		return volume{}, err
 	}

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/resultmaterialize/controller/test/objectstore"
+	"github.com/resultmaterialize/controller/pkg/objectstore"
+	"github.com/resultmaterialize/controller/test/buckets"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -92,7 +93,7 @@ func (p provisioner) provision(ctx context.Context, claim *corev1.PersistentVolu
 	if err != nil {
 		return err
 	}
-	if err := objectstore.EnsurePrefix(ctx, client, bucket, prefix); err != nil {
+	if err := buckets.EnsurePrefix(ctx, client, bucket, prefix); err != nil {
 		return err
 	}
 	size := claim.Spec.Resources.Requests[corev1.ResourceStorage]
@@ -157,11 +158,11 @@ func (p provisioner) delete(ctx context.Context, pv *corev1.PersistentVolume) er
 	if err != nil {
 		return err
 	}
-	bucket, prefix, err := objectstore.ParseHandle(pv.Spec.CSI.VolumeHandle)
+	bucket, prefix, err := buckets.ParseHandle(pv.Spec.CSI.VolumeHandle)
 	if err != nil {
 		return err
 	}
-	if err := objectstore.RemovePrefix(ctx, client, bucket, prefix); err != nil {
+	if err := buckets.RemovePrefix(ctx, client, bucket, prefix); err != nil {
 		return err
 	}
 	err = p.kube.CoreV1().PersistentVolumes().Delete(ctx, pv.Name, metav1.DeleteOptions{})

@@ -15,7 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/resultmaterialize/controller/test/objectstore"
+	"github.com/resultmaterialize/controller/pkg/objectstore"
+	"github.com/resultmaterialize/controller/test/buckets"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -77,7 +78,7 @@ func claimPrefix(ctx context.Context, c *clients, ns, claim string) (bucket, pre
 	if pv.Spec.CSI == nil {
 		return "", "", fmt.Errorf("volume %s is not a CSI volume", pv.Name)
 	}
-	return objectstore.ParseHandle(pv.Spec.CSI.VolumeHandle)
+	return buckets.ParseHandle(pv.Spec.CSI.VolumeHandle)
 }
 
 // onlyClaimPrefix is claimPrefix of the namespace's one claim: the

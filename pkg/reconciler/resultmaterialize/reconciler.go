@@ -192,7 +192,7 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 		if a.Binding, err = workspace.Select(run, res.workspace); err != nil {
 			return err
 		}
-		if src, err = r.Sources.For(a.Binding, cfg); err != nil {
+		if src, err = r.Sources.For(ctx, run.Namespace, a.Binding, cfg); err != nil {
 			return err
 		}
 		a.Plan = res.plan
@@ -203,6 +203,9 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 		}
 	}
 	found, err := src.Read(ctx, a)
+	if found.Fallback != "" {
+		event(ctx, run, corev1.EventTypeNormal, reasons.ReadThroughReaderPod, "read by a reader pod, not from the object store: "+found.Fallback)
+	}
 	if found.ReaderPod != "" && found.ReaderPod != rec.ReaderPod {
 		if rerr := run.Status.EncodeExtraFields(rmv1alpha1.ExtraFields{ReaderPod: found.ReaderPod, Workspace: a.Binding.Name}); rerr != nil {
 			return fmt.Errorf("recording the reader pod: %w", rerr)

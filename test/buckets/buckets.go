@@ -1,8 +1,8 @@
-// Package objectstore is the S3 client that the test CSI driver and the
-// e2e tests share. Its credentials come from a Secret shaped as
-// k8s-csi-s3's (keys accessKeyID, secretAccessKey, endpoint, region), the
-// shape the driver is given by the kubelet and the provisioner.
-package objectstore
+// Package buckets is what the test CSI driver and the e2e tests do to
+// buckets beyond reading them: parse a volume handle, make and empty a
+// volume's prefix. The client and credentials are the product's
+// (pkg/objectstore).
+package buckets
 
 import (
 	"context"
@@ -14,49 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
-
-// Credentials say where an S3 endpoint is and how to sign for it.
-type Credentials struct {
-	AccessKeyID     string
-	SecretAccessKey string
-	Endpoint        string
-	Region          string
-}
-
-// FromSecret reads k8s-csi-s3's Secret keys. The region defaults to
-// us-east-1, which S3-compatible servers accept when none is configured.
-func FromSecret(data map[string]string) (Credentials, error) {
-	c := Credentials{
-		AccessKeyID:     data["accessKeyID"],
-		SecretAccessKey: data["secretAccessKey"],
-		Endpoint:        data["endpoint"],
-		Region:          data["region"],
-	}
-	for key, value := range map[string]string{"accessKeyID": c.AccessKeyID, "secretAccessKey": c.SecretAccessKey, "endpoint": c.Endpoint} {
-		if value == "" {
-			return Credentials{}, fmt.Errorf("the S3 credentials have no %q key", key)
-		}
-	}
-	if c.Region == "" {
-		c.Region = "us-east-1"
-	}
-	return c, nil
-}
-
-// Client is an S3 client for the endpoint, path-style (bucket in the path,
-// as S3-compatible servers need), checksums only where S3 requires them.
-func (c Credentials) Client() *s3.Client {
-	return s3.New(s3.Options{
-		BaseEndpoint: aws.String(c.Endpoint),
-		Region:       c.Region,
-		UsePathStyle: true,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}, nil
-		}),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-	})
-}
 
 // ParseHandle splits a k8s-csi-s3 volume handle, <bucket>/<prefix>, at its
 // first slash; a handle without one is a whole bucket. A handle with an

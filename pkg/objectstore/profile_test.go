@@ -1,0 +1,99 @@
+package objectstore
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+const k8sCSIS3 = `
+- driver: ru.yandex.s3.csi
+  bucket: volumeHandle
+  credentials: nodePublishSecretRef
+  exact:
+    - {attribute: mounter, in: [s3fs]}
+    - {attribute: options, contains: --fsync-on-close}
+`
+
+func TestParseProfilesNamesTheField(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"driver: x", "not a YAML list of profiles"},
+		{"- {driver: d, bucket: bucketName, credentials: nodePublishSecretRef}", `profile 0 (driver "d"): bucket "bucketName": want volumeHandle or attributes`},
+		{"- {driver: d, bucket: attributes, credentials: nodePublishSecretRef}", "bucket attributes needs bucketAttribute"},
+		{"- {driver: d, bucket: volumeHandle, credentials: env}", `credentials "env"`},
+		{"- {driver: d, bucket: volumeHandle, credentials: namespace, secret: s3}", "needs secret and endpoint"},
+		{"- {driver: d, bucket: volumeHandle, credentials: nodePublishSecretRef, secret: s3}", `secret "s3" is only for credentials namespace`},
+		{"- {driver: d, bucket: volumeHandle, credentials: nodePublishSecretRef, endpoint: 169.254.169.254}", "want an http:// or https:// URL"},
+		{"- {driver: d, bucket: volumeHandle, credentials: nodePublishSecretRef, exact: [{attribute: mounter}]}", "exact[0]: want an attribute and exactly one of in or contains"},
+		{"- {driver: d, bucket: volumeHandle, credentials: nodePublishSecretRef, nope: 1}", "not a YAML list of profiles"},
+		{k8sCSIS3 + k8sCSIS3, `driver "ru.yandex.s3.csi" has another profile`},
+	} {
+		_, err := ParseProfiles(tc.value)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseProfiles(%q): %v, want an error with %q", tc.value, err, tc.want)
+		}
+	}
+}
+
+func TestIsExactAndLocate(t *testing.T) {
+	profiles, err := ParseProfiles(k8sCSIS3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := For(profiles, "ru.yandex.s3.csi")
+	if !ok {
+		t.Fatal("no profile for the driver")
+	}
+	for _, tc := range []struct {
+		attributes map[string]string
+		exact      bool
+	}{
+		{map[string]string{"mounter": "s3fs"}, true},
+		{map[string]string{"mounter": "geesefs"}, false},
+		{map[string]string{"mounter": "geesefs", "options": "--memory-limit 1000 --fsync-on-close"}, true},
+		{map[string]string{"mounter": "geesefs", "options": "--fsync-on-close-not"}, false},
+		{map[string]string{"mounter": "rclone", "options": "--vfs-write-back 5s"}, false},
+		{map[string]string{}, false},
+	} {
+		if got := p.IsExact(&corev1.CSIPersistentVolumeSource{VolumeAttributes: tc.attributes}); got != tc.exact {
+			t.Errorf("IsExact(%v) = %v, want %v", tc.attributes, got, tc.exact)
+		}
+	}
+	for handle, want := range map[string]string{
+		"bucket/pvc-1":       "bucket|pvc-1",
+		"bucket":             "bucket|",
+		"bucket/a/b":         "bucket|a/b",
+		"bucket/../other":    "error",
+		"bucket/a//b":        "error",
+		"bucket/":            "error",
+		"/prefix":            "error",
+		"bucket/./p":         "error",
+		"bucket/p/..":        "error",
+		"bucket/pvc-1/train": "bucket|pvc-1/train",
+	} {
+		loc, err := p.Locate(&corev1.CSIPersistentVolumeSource{VolumeHandle: handle})
+		got := loc.Bucket + "|" + loc.Prefix
+		if err != nil {
+			got = "error"
+		}
+		if got != want {
+			t.Errorf("Locate(%q) = %s (%v), want %s", handle, got, err, want)
+		}
+	}
+	if key := (Location{Bucket: "b", Prefix: "pvc-1"}).Key("train/model"); key != "pvc-1/train/model" {
+		t.Errorf("Key = %q", key)
+	}
+	if key := (Location{Bucket: "b"}).Key("model"); key != "model" {
+		t.Errorf("Key without prefix = %q", key)
+	}
+}
+
+// A namespace's Secret never picks the endpoint: the profile's wins.
+func TestKeysProfileEndpointWins(t *testing.T) {
+	p := Profile{Endpoint: "http://store.internal:7070", Region: "eu-1"}
+	c, err := p.Keys(map[string]string{"accessKeyID": "a", "secretAccessKey": "s", "endpoint": "http://169.254.169.254"})
+	if err != nil || c.Endpoint != "http://store.internal:7070" || c.Region != "eu-1" {
+		t.Errorf("Keys = %+v, %v; want the profile's endpoint and region", c, err)
+	}
+}

@@ -1,0 +1,190 @@
+package objectstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Location is where a volume's files are: a bucket and a key prefix ("" for
+// the whole bucket), as the mount shows them under its root.
+type Location struct {
+	Bucket, Prefix string
+}
+
+// Locate maps a PV to its bucket and prefix as the profile says.
+func (p Profile) Locate(csi *corev1.CSIPersistentVolumeSource) (Location, error) {
+	var bucket, prefix string
+	switch p.Bucket {
+	case BucketFromVolumeHandle:
+		var cut bool
+		bucket, prefix, cut = strings.Cut(csi.VolumeHandle, "/")
+		if cut && prefix == "" {
+			return Location{}, fmt.Errorf("volume %q: an empty prefix after the bucket", csi.VolumeHandle)
+		}
+	default:
+		bucket, prefix = csi.VolumeAttributes[p.BucketAttribute], csi.VolumeAttributes[p.PrefixAttribute]
+	}
+	if bucket == "" || strings.ContainsAny(bucket, "/ ") {
+		return Location{}, fmt.Errorf("volume %q: no bucket in %s", csi.VolumeHandle, p.Bucket)
+	}
+	for _, segment := range strings.Split(prefix, "/") {
+		if prefix != "" && (segment == "" || segment == "." || segment == "..") {
+			return Location{}, fmt.Errorf("volume %q: prefix %q has an empty, \".\" or \"..\" segment", csi.VolumeHandle, prefix)
+		}
+	}
+	return Location{Bucket: bucket, Prefix: prefix}, nil
+}
+
+// Key is the object key of a clean path below the mount's root.
+func (l Location) Key(clean string) string {
+	return strings.TrimPrefix(path.Join(l.Prefix, clean), "/")
+}
+
+// Kind is what the mount would show for a key.
+type Kind int
+
+// The kinds of entry a key can be.
+const (
+	// Missing: no object and no object below it.
+	Missing Kind = iota
+	// Regular: an object the mount shows as a world-readable regular file.
+	Regular
+	// Directory: a directory marker or objects below the key.
+	Directory
+	// Doubtful: an object the mount may show otherwise (a symlink, a
+	// special file, a mode the reader cannot read, no mode at all); only a
+	// read through the mount can say.
+	Doubtful
+)
+
+// Object is what a HEAD learned of a key.
+type Object struct {
+	Kind Kind
+	Size int64
+	// ETag pins the GET to the object the HEAD saw.
+	ETag string
+	// Why says why an object is Doubtful.
+	Why string
+}
+
+// S3 mode bits as s3fs stores them in x-amz-meta-mode.
+const (
+	modeType    = 0o170000
+	modeRegular = 0o100000
+	modeOthersR = 0o004
+)
+
+// Store reads one bucket.
+type Store struct {
+	Client *s3.Client
+	Bucket string
+}
+
+// Stat says what the mount would show at key.
+func (s Store) Stat(ctx context.Context, key string) (Object, error) {
+	head, err := s.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)})
+	if notFound(err) {
+		list, err := s.Client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(key + "/"), MaxKeys: aws.Int32(1)})
+		if err != nil {
+			return Object{}, err
+		}
+		if len(list.Contents) > 0 {
+			return Object{Kind: Directory}, nil
+		}
+		return Object{Kind: Missing}, nil
+	}
+	if err != nil {
+		return Object{}, err
+	}
+	o := Object{Size: aws.ToInt64(head.ContentLength), ETag: aws.ToString(head.ETag)}
+	o.Kind, o.Why = classify(head.Metadata)
+	return o, nil
+}
+
+// classify reads the metadata a FUSE mounter keeps on an object: s3fs's
+// mode, geesefs's symlink target.
+func classify(meta map[string]string) (Kind, string) {
+	for k := range meta {
+		if strings.Contains(strings.ToLower(k), "symlink") {
+			return Doubtful, "the object is a symbolic link (metadata " + k + ")"
+		}
+	}
+	raw, ok := meta["mode"]
+	if !ok {
+		return Doubtful, "the object has no mode metadata, so the mount decides its permissions"
+	}
+	mode, err := strconv.ParseUint(raw, 10, 32)
+	switch {
+	case err != nil:
+		return Doubtful, fmt.Sprintf("the object's mode metadata %q is not a number", raw)
+	case mode&modeType != modeRegular:
+		return Doubtful, fmt.Sprintf("the object's mode %o is not a regular file's", mode)
+	case mode&modeOthersR == 0:
+		return Doubtful, fmt.Sprintf("the object's mode %o is not world-readable", mode)
+	}
+	return Regular, ""
+}
+
+// Open streams the object the HEAD saw; a GET that finds another object
+// (replaced since) fails.
+func (s Store) Open(ctx context.Context, key string, o Object) (io.ReadCloser, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)}
+	if o.ETag != "" {
+		in.IfMatch = aws.String(o.ETag)
+	}
+	out, err := s.Client.GetObject(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if aws.ToInt64(out.ContentLength) != o.Size {
+		out.Body.Close()
+		return nil, fmt.Errorf("%s changed size from %d to %d bytes between HEAD and GET", key, o.Size, aws.ToInt64(out.ContentLength))
+	}
+	return out.Body, nil
+}
+
+func notFound(err error) bool {
+	var nf *types.NotFound
+	var nk *types.NoSuchKey
+	var re interface{ HTTPStatusCode() int }
+	return errors.As(err, &nf) || errors.As(err, &nk) || (errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound)
+}
+
+// Code is the store's error code for err, or its HTTP status: what a
+// message may quote of a store error without quoting a request.
+func Code(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode()
+	}
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) {
+		return http.StatusText(re.HTTPStatusCode())
+	}
+	return "no response"
+}
+
+// Denied tells whether the store refused the credentials.
+func Denied(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden":
+			return true
+		}
+	}
+	var re interface{ HTTPStatusCode() int }
+	return errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusForbidden || re.HTTPStatusCode() == http.StatusUnauthorized)
+}

@@ -1,0 +1,184 @@
+package workspace
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+	"github.com/resultmaterialize/controller/pkg/config"
+	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/objectstore"
+	"github.com/resultmaterialize/controller/pkg/protocol"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+const s3fsMode = "33188" // 0100644, as s3fs writes a closed file
+
+// podsStub stands in for the reader pod: it records that it was asked.
+type podsStub struct{ asked int }
+
+func (p *podsStub) Traits() Traits                                    { return Traits{} }
+func (p *podsStub) Marker(*v1beta1.CustomRun) string                  { return "" }
+func (p *podsStub) Cleanup(context.Context, *v1beta1.CustomRun) error { return nil }
+func (p *podsStub) Read(context.Context, Attempt) (Found, error) {
+	p.asked++
+	return Found{ReaderPod: "pod"}, nil
+}
+
+// objectStoreFixture is a claim bound to a k8s-csi-s3 volume of bucket
+// artifacts, prefix pvc-1, mounted by the given mounter, its Secret, and
+// an in-process S3 server holding the bucket.
+func objectStoreFixture(t *testing.T, mounter string) (*ObjectStoreSource, *podsStub, *s3.Client, context.Context) {
+	t.Helper()
+	server := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(server.Close)
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "data"},
+		Spec:       corev1.PersistentVolumeClaimSpec{VolumeName: "pvc-1"},
+		Status:     corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound},
+	}
+	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pvc-1"}, Spec: corev1.PersistentVolumeSpec{
+		PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
+			Driver: "ru.yandex.s3.csi", VolumeHandle: "artifacts/pvc-1",
+			VolumeAttributes:     map[string]string{"mounter": mounter},
+			NodePublishSecretRef: &corev1.SecretReference{Namespace: "kube-system", Name: "csi-s3-secret"},
+		}},
+	}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "csi-s3-secret"},
+		Data: map[string][]byte{"accessKeyID": []byte("id"), "secretAccessKey": []byte("key"), "endpoint": []byte(server.URL)}}
+	pods := &podsStub{}
+	src := &ObjectStoreSource{Kube: fake.NewClientset(pvc, pv, secret), Memory: NewMemory(DefaultMemory), Streams: make(chan struct{}, 2), Pods: pods}
+	creds, err := objectstore.FromSecret(map[string]string{"accessKeyID": "id", "secretAccessKey": "key", "endpoint": server.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := creds.Client()
+	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("artifacts")}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.ObjectStoreProfiles, err = objectstore.ParseProfiles(`
+- driver: ru.yandex.s3.csi
+  bucket: volumeHandle
+  credentials: nodePublishSecretRef
+  exact: [{attribute: mounter, in: [s3fs]}]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, pods, client, config.WithConfig(context.Background(), cfg)
+}
+
+func putObject(t *testing.T, client *s3.Client, key, body string, meta map[string]string) {
+	t.Helper()
+	if _, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("artifacts"), Key: aws.String(key), Body: strings.NewReader(body), Metadata: meta}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func claimAttempt(results ...materialize.Result) Attempt {
+	return Attempt{
+		Run:     &v1beta1.CustomRun{ObjectMeta: metav1.ObjectMeta{Name: "run", Namespace: "ns"}},
+		Binding: v1beta1.WorkspaceBinding{Name: "ws", PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}},
+		Plan:    materialize.Plan{MaxInlineTotal: 1 << 20, MaxProjectionBytes: 64 << 20, Results: results},
+	}
+}
+
+func result(name, path string) materialize.Result {
+	return materialize.Result{Name: name, Path: path, Threshold: 16, OnOversize: resultmaterialize.PolicyReference,
+		Encoding: resultmaterialize.EncodingText, Type: resultmaterialize.TypeString}
+}
+
+// A direct read reports what the reader reports on the same bytes: the
+// same size, digest, head, missing and directory outcomes; a projection is
+// answered from the object; no reader pod is asked.
+func TestObjectStoreReadsAsTheReader(t *testing.T) {
+	src, pods, client, ctx := objectStoreFixture(t, "s3fs")
+	big := strings.Repeat("x", 100)
+	putObject(t, client, "pvc-1/out/small", "ready", map[string]string{"mode": s3fsMode})
+	putObject(t, client, "pvc-1/out/big", big, map[string]string{"mode": s3fsMode})
+	putObject(t, client, "pvc-1/out/metrics.json", `{"accuracy":0.93}`, map[string]string{"mode": s3fsMode})
+	putObject(t, client, "pvc-1/out/adir/child", "c", map[string]string{"mode": s3fsMode})
+	putObject(t, client, "pvc-2/out/missing", "another volume's", map[string]string{"mode": s3fsMode})
+	accuracy := result("accuracy", "out/metrics.json")
+	accuracy.JSONPath = "{.accuracy}"
+	a := claimAttempt(result("small", "out/small"), result("big", "out/big"), result("missing", "out/missing"), result("adir", "out/adir"), accuracy)
+	if !src.Claims(ctx, "ns", a.Binding, config.FromContext(ctx)) {
+		t.Fatal("the source does not claim an s3fs volume of a profiled driver")
+	}
+	found, err := src.Read(ctx, a)
+	if err != nil || found.Fallback != "" || pods.asked != 0 {
+		t.Fatalf("Read = %v, fallback %q, reader pod asked %d times; want a direct read", err, found.Fallback, pods.asked)
+	}
+	reqs := a.Plan.Requests()
+	want := []protocol.FileReport{
+		protocol.DescribeBytes([]byte("ready"), reqs[0]),
+		protocol.DescribeBytes([]byte(big), reqs[1]),
+		{Path: "out/missing"},
+	}
+	for i, w := range want {
+		got := found.Reports[i]
+		if got.Found != w.Found || got.Size != w.Size || got.SHA256 != w.SHA256 || string(got.Head) != string(w.Head) || got.Error != nil {
+			t.Errorf("report %d = %+v, want %+v", i, got, w)
+		}
+	}
+	if rep := found.Reports[3]; rep.Error == nil || rep.Error.Message != `"out/adir" is a directory, not a regular file` {
+		t.Errorf("directory report %+v, want the reader's directory error", rep)
+	}
+	if rep := found.Reports[4]; string(rep.Head) != "0.93" || rep.Source == nil || rep.Source.Size != 17 {
+		t.Errorf("projection report %+v, want 0.93 from the 17-byte document", rep)
+	}
+}
+
+// Whatever the mount could show otherwise goes to the reader pod, with the
+// reason; no value is published from the store.
+func TestObjectStoreHandsDoubtToTheReaderPod(t *testing.T) {
+	for name, tc := range map[string]struct {
+		meta  map[string]string
+		limit int64
+		want  string
+	}{
+		"symlink":        {map[string]string{"mode": "41471"}, 0, "is not a regular file's"},
+		"private":        {map[string]string{"mode": "33152"}, 0, "is not world-readable"},
+		"no mode":        {nil, 0, "no mode metadata"},
+		"above max size": {map[string]string{"mode": s3fsMode}, 4, "above object-store-max-bytes (4)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src, pods, client, ctx := objectStoreFixture(t, "s3fs")
+			if tc.limit > 0 {
+				config.FromContext(ctx).ObjectStoreMaxBytes = tc.limit
+			}
+			putObject(t, client, "pvc-1/value", "value", tc.meta)
+			found, err := src.Read(ctx, claimAttempt(result("value", "value")))
+			if err != nil || pods.asked != 1 || found.ReaderPod != "pod" || !strings.Contains(found.Fallback, tc.want) {
+				t.Errorf("Read = %+v, %v, reader pod asked %d times; want the reader pod, saying %q", found, err, pods.asked, tc.want)
+			}
+		})
+	}
+}
+
+// A volume whose mounter writes back later is never claimed; nor is any
+// volume when no profile is configured.
+func TestObjectStoreClaimsOnlyExactVolumes(t *testing.T) {
+	src, _, _, ctx := objectStoreFixture(t, "rclone")
+	b := claimAttempt().Binding
+	if src.Claims(ctx, "ns", b, config.FromContext(ctx)) {
+		t.Error("an rclone volume is claimed")
+	}
+	src, _, _, ctx = objectStoreFixture(t, "s3fs")
+	if src.Claims(ctx, "ns", b, config.Default()) {
+		t.Error("a volume is claimed with no profile configured")
+	}
+	if src.Claims(ctx, "other", b, config.FromContext(ctx)) {
+		t.Error("a claim of another namespace is claimed")
+	}
+}
