@@ -45,8 +45,8 @@ func put(t *testing.T, s Store, key, body string, meta map[string]string) {
 func TestStatKinds(t *testing.T) {
 	ctx := context.Background()
 	s := fakeStore(t)
-	put(t, s, "p/file", "hello", map[string]string{"mode": "33188"})      // 0100644
-	put(t, s, "p/private", "x", map[string]string{"mode": "33152"})       // 0100600
+	put(t, s, "p/file", "hello", map[string]string{"mode": "33188"})       // 0100644
+	put(t, s, "p/private", "x", map[string]string{"mode": "33152"})        // 0100600
 	put(t, s, "p/link", "/etc/passwd", map[string]string{"mode": "41471"}) // 0120777
 	put(t, s, "p/geese", "target", map[string]string{"--symlink-target": "target"})
 	put(t, s, "p/bare", "no mode", nil)
