@@ -91,7 +91,7 @@ func (s *ConfigMapSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	if err := projectFiles(ctx, s.Memory, s.Time, b, reqs, files, reports); err != nil {
 		return Found{}, err
 	}
-	return Found{Plan: a.Plan, Reports: reports}, nil
+	return Found{Plan: a.Plan, Reports: reports, ReadBy: ReadByConfigMap}, nil
 }
 
 // projectFiles answers the projections of reqs over files (paths below

@@ -90,7 +90,7 @@ func (s *ObjectStoreSource) volume(ctx context.Context, ns, claim string) (*core
 // Read implements Source.
 func (s *ObjectStoreSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	cfg := config.FromContext(ctx)
-	d, why, err := s.open(ctx, a, cfg)
+	d, why, err := s.locate(ctx, a, cfg)
 	if err == nil && why == "" {
 		var found Found
 		found, why, err = s.read(ctx, a, cfg, d)
@@ -106,9 +106,9 @@ func (s *ObjectStoreSource) Read(ctx context.Context, a Attempt) (Found, error) 
 	return found, err
 }
 
-// open finds the binding's bucket, prefix and credentials, or says why it
+// locate finds the binding's bucket, prefix and credentials, or says why it
 // reads through the reader pod instead.
-func (s *ObjectStoreSource) open(ctx context.Context, a Attempt, cfg *config.Config) (direct, string, error) {
+func (s *ObjectStoreSource) locate(ctx context.Context, a Attempt, cfg *config.Config) (direct, string, error) {
 	b := a.Binding
 	pv, err := s.volume(ctx, a.Run.Namespace, b.PersistentVolumeClaim.ClaimName)
 	if err != nil {
@@ -213,7 +213,7 @@ func (s *ObjectStoreSource) read(ctx context.Context, a Attempt, cfg *config.Con
 	if err := projectFiles(ctx, s.Memory, 0, a.Binding, reqs, files, reports); err != nil {
 		return Found{}, "", err
 	}
-	return Found{Plan: a.Plan, Reports: reports}, "", nil
+	return Found{Plan: a.Plan, Reports: reports, ReadBy: ReadByObjectStore}, "", nil
 }
 
 // readBuffer is the read size of a streamed object.
@@ -221,9 +221,7 @@ const readBuffer = 256 << 10
 
 // describe streams one object through the report's digest, keeping its head.
 func (s *ObjectStoreSource) describe(ctx context.Context, d direct, key string, o objectstore.Object, req protocol.FileRequest, buf []byte) (protocol.FileReport, error) {
-	s.Streams <- struct{}{}
-	defer func() { <-s.Streams }()
-	body, err := d.store.Open(ctx, key, o)
+	body, err := s.open(ctx, d, key, o)
 	if err != nil {
 		return protocol.FileReport{}, err
 	}
@@ -234,14 +232,41 @@ func (s *ObjectStoreSource) describe(ctx context.Context, d direct, key string, 
 // fetch reads a whole object a projection parses, at most
 // ControllerMaxProjection bytes.
 func (s *ObjectStoreSource) fetch(ctx context.Context, d direct, key string, o objectstore.Object) ([]byte, error) {
-	s.Streams <- struct{}{}
-	defer func() { <-s.Streams }()
-	body, err := d.store.Open(ctx, key, o)
+	body, err := s.open(ctx, d, key, o)
 	if err != nil {
 		return nil, err
 	}
 	defer body.Close()
 	return io.ReadAll(io.LimitReader(body, ControllerMaxProjection))
+}
+
+// stream is an object's body holding one of the controller's streams
+// until it is closed.
+type stream struct {
+	io.ReadCloser
+	release func()
+}
+
+func (s stream) Close() error {
+	defer s.release()
+	return s.ReadCloser.Close()
+}
+
+// open takes one of the controller's streams, waiting for it no longer
+// than the reconcile, and opens the object.
+func (s *ObjectStoreSource) open(ctx context.Context, d direct, key string, o objectstore.Object) (io.ReadCloser, error) {
+	select {
+	case s.Streams <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	release := func() { <-s.Streams }
+	body, err := d.store.Open(ctx, key, o)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return stream{ReadCloser: body, release: release}, nil
 }
 
 // storeTrouble sorts a store error: refused credentials fail the attempt

@@ -84,7 +84,7 @@ func (s *PodSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	if !metav1.IsControlledBy(pod, run) {
 		return Found{}, s.foreign(ctx, a, pod)
 	}
-	found := Found{ReaderPod: name}
+	found := Found{ReaderPod: name, ReadBy: ReadByReaderPod}
 	switch {
 	case pod.DeletionTimestamp != nil:
 		return found, outcome.Retry(reasons.ReaderFailed, "reader pod %q was deleted before it finished", name)

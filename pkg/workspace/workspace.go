@@ -51,6 +51,9 @@ type Found struct {
 	// ReaderLatency is how long the reader pod took, from its creation to
 	// its output read, when a reader pod was read.
 	ReaderLatency time.Duration
+	// ReadBy says how the files were read, for the run's status: one of
+	// the ReadBy constants.
+	ReadBy string
 	// Fallback says why a source that reads directly handed this attempt
 	// to the reader pod; the run gets an Event saying so.
 	Fallback string
@@ -188,6 +191,13 @@ type Deps struct {
 	// Logs streams a reader pod's log; nil reads pods/log.
 	Logs func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
 }
+
+// How a run's files were read, as its status says.
+const (
+	ReadByConfigMap   = "configMap"
+	ReadByReaderPod   = "readerPod"
+	ReadByObjectStore = "objectStore"
+)
 
 // Sources is every source, one per set of binding kinds.
 type Sources []Source

@@ -8,13 +8,17 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	rmv1alpha1 "github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/objectstore"
 	"github.com/resultmaterialize/controller/test/buckets"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -156,6 +160,31 @@ func firstSeen(ctx context.Context, c *clients, client *s3.Client, ns, file stri
 	return seen
 }
 
+// readerPodsSeen polls the namespace for reader pods until ctx ends; the
+// function it returns lists those seen so far.
+func readerPodsSeen(ctx context.Context, c *clients, ns string) func() []string {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	go func() {
+		_ = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=resultmaterialize"})
+			if err == nil {
+				mu.Lock()
+				for _, p := range pods.Items {
+					seen[p.Name] = true
+				}
+				mu.Unlock()
+			}
+			return false, nil
+		})
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Sorted(maps.Keys(seen))
+	}
+}
+
 // TestObjectStorePipeline runs a Kubeflow-style pipeline on a workspace
 // whose volumeClaimTemplate is an S3 bucket prefix mounted by the test CSI
 // driver: with s3fs (uploads on close) and with rclone writing back 5 s
@@ -165,14 +194,18 @@ func firstSeen(ctx context.Context, c *clients, client *s3.Client, ns, file stri
 // three; the store holds the same bytes once the mounter has uploaded.
 func TestObjectStorePipeline(t *testing.T) {
 	for _, class := range []string{classS3fs, classRclone, classLate} {
-		t.Run(class, func(t *testing.T) { objectStorePipeline(t, class) })
+		t.Run(class, func(t *testing.T) { objectStorePipeline(t, class, true) })
 	}
 }
 
-func objectStorePipeline(t *testing.T, class string) {
+// objectStorePipeline runs the pipeline on a class and checks every value
+// against the producer's and the store's; readerPod says whether the
+// materialize run must read through a reader pod or must not make one.
+func objectStorePipeline(t *testing.T, class string, readerPod bool) {
 	ctx, c, ns := setup(t)
 	client := objectStore(ctx, t, c, class)
 	seen := firstSeen(ctx, c, client, ns, "train/dataset")
+	pods := readerPodsSeen(ctx, c, ns)
 	pr, cond := runPipeline(ctx, t, c, ns, render(t, "object-store.yaml", struct{ Name, StorageClass string }{"kfp", class}))
 	if !cond.IsTrue() {
 		t.Fatalf("PipelineRun %s: %s %q, want Succeeded", pr.Name, cond.Reason, cond.Message)
@@ -187,6 +220,14 @@ func objectStorePipeline(t *testing.T, class string) {
 		}
 	}
 	run := customRunOf(ctx, t, c, ns, pr.Name)
+	if made := pods(); (len(made) > 0) != readerPod {
+		t.Errorf("reader pods made: %v; want a reader pod: %v", made, readerPod)
+	}
+	var ef rmv1alpha1.ExtraFields
+	wantReadBy := map[bool]string{true: "readerPod", false: "objectStore"}[readerPod]
+	if err := run.Status.DecodeExtraFields(&ef); err != nil || ef.ReadBy != wantReadBy {
+		t.Errorf("extraFields.readBy %q (%v), want %q", ef.ReadBy, err, wantReadBy)
+	}
 	got := results(run)
 	want := map[string]string{
 		"tiny": "x", "small": strings.Repeat("a", 4096), "accuracy": "0.93",

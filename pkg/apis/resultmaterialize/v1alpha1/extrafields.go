@@ -12,6 +12,9 @@ type ExtraFields struct {
 	// Workspace names the binding the reader pod reads, so the attempt
 	// finishes on the binding it started with.
 	Workspace string `json:"workspace,omitempty"`
+	// ReadBy says how a finished run's files were read: configMap (through
+	// the API), readerPod, or objectStore (from the bucket, no pod).
+	ReadBy string `json:"readBy,omitempty"`
 	// Results is the per-result table of a finished run.
 	Results []resultmaterialize.Row `json:"results,omitempty"`
 }

@@ -1,0 +1,190 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// k8sCSIS3Profile is docs/object-storage.md's profile for k8s-csi-s3:
+// s3fs, or geesefs flushing on close, is exact; rclone writing back is not.
+const k8sCSIS3Profile = `
+- driver: ru.yandex.s3.csi
+  bucket: volumeHandle
+  credentials: nodePublishSecretRef
+  exact:
+    - {attribute: mounter, in: [s3fs]}
+    - {attribute: options, contains: --fsync-on-close}
+`
+
+// The credentials Secrets the controller may read: the harness's, and a
+// wrong one a test makes.
+const (
+	credentialsSecret = "csi-s3-secret"
+	wrongSecret       = "csi-s3-wrong"
+)
+
+// allowObjectStore turns on the k8s-csi-s3 profile and grants the
+// controller the documented Role on the credentials Secrets, until the test
+// ends.
+func allowObjectStore(ctx context.Context, t *testing.T, c *clients) {
+	t.Helper()
+	objectStore(ctx, t, c, classS3fs)
+	meta := metav1.ObjectMeta{Namespace: "kube-system", Name: "resultmaterialize-object-store"}
+	role := &rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{{
+		APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{credentialsSecret, wrongSecret}, Verbs: []string{"get"},
+	}}}
+	binding := &rbacv1.RoleBinding{ObjectMeta: meta,
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: meta.Name},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: controllerNamespace, Name: "resultmaterialize-controller"}},
+	}
+	if _, err := c.kube.RbacV1().Roles(meta.Namespace).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.kube.RbacV1().RoleBindings(meta.Namespace).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.kube.RbacV1().RoleBindings(meta.Namespace).Delete(context.Background(), meta.Name, metav1.DeleteOptions{})
+		_ = c.kube.RbacV1().Roles(meta.Namespace).Delete(context.Background(), meta.Name, metav1.DeleteOptions{})
+	})
+	setConfig(ctx, t, c, map[string]string{"object-store-profiles": k8sCSIS3Profile})
+}
+
+// TestDirectObjectStoreReads: with the k8s-csi-s3 profile, the pipeline on
+// s3fs is read from the bucket with no reader pod and publishes what the
+// reader-pod path publishes; on rclone writing back it still uses the
+// reader pod, and stays exact.
+func TestDirectObjectStoreReads(t *testing.T) {
+	ctx, c, _ := setup(t)
+	allowObjectStore(ctx, t, c)
+	t.Run(classS3fs, func(t *testing.T) { objectStorePipeline(t, classS3fs, false) })
+	t.Run(classRclone, func(t *testing.T) { objectStorePipeline(t, classRclone, true) })
+}
+
+// TestDirectReadRefusals: a symlink object is handed to the reader pod,
+// which follows it inside the workspace, with an Event saying why; a plain
+// file is read with no pod; credentials the store refuses fail the run
+// with ObjectStoreCredentialsRefused, naming the Secret, never its keys.
+func TestDirectReadRefusals(t *testing.T) {
+	ctx, c, ns := setup(t)
+	allowObjectStore(ctx, t, c)
+	createClaim(ctx, t, c, ns, classS3fs)
+	writeFiles(ctx, t, c, ns, "printf v > /data/real && ln -s real /data/inner")
+	pods := readerPodsSeen(ctx, c, ns)
+	plain, cond := createCustomRun(ctx, t, c, ns, claimRun("plain", "data", "real"))
+	if !cond.IsTrue() || results(plain)["real"] != "v" || len(pods()) != 0 {
+		t.Errorf("plain file: %s %s %v, reader pods %v; want v read with no reader pod", cond.Status, cond.Reason, results(plain), pods())
+	}
+	link, cond := createCustomRun(ctx, t, c, ns, claimRun("link", "data", "inner"))
+	if !cond.IsTrue() || results(link)["inner"] != "v" || len(pods()) != 1 {
+		t.Errorf("symlink: %s %s %v, reader pods %v; want v read by one reader pod", cond.Status, cond.Reason, results(link), pods())
+	}
+	if msg := eventOf(ctx, t, c, ns, "link", "ReadThroughReaderPod"); !strings.Contains(msg, "symbolic link") && !strings.Contains(msg, "not a regular file's") {
+		t.Errorf("ReadThroughReaderPod event %q, want it to name the symlink", msg)
+	}
+
+	secret, err := c.kube.CoreV1().Secrets("kube-system").Get(ctx, credentialsSecret, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongKey := "wrong-" + rand.String(16)
+	wrong := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: wrongSecret},
+		Data: map[string][]byte{"accessKeyID": secret.Data["accessKeyID"], "secretAccessKey": []byte(wrongKey), "endpoint": secret.Data["endpoint"]}}
+	if _, err := c.kube.CoreV1().Secrets("kube-system").Create(ctx, wrong, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.kube.CoreV1().Secrets("kube-system").Delete(context.Background(), wrongSecret, metav1.DeleteOptions{})
+	})
+	bucket, prefix, err := claimPrefix(ctx, c, ns, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	staticClaim(ctx, t, c, ns, "wrong", bucket+"/"+prefix, wrongSecret)
+	run, cond := createCustomRun(ctx, t, c, ns, claimRun("wrong", "wrong", "real"))
+	if cond.Status != corev1.ConditionFalse || cond.Reason != "ObjectStoreCredentialsRefused" ||
+		!strings.Contains(cond.Message, "kube-system/"+wrongSecret) || strings.Contains(cond.Message, wrongKey) {
+		t.Errorf("wrong credentials: %s %s %q results %v; want Failed ObjectStoreCredentialsRefused naming the Secret and not its key", cond.Status, cond.Reason, cond.Message, results(run))
+	}
+}
+
+func claimRun(name, claim, result string) string {
+	return fmt.Sprintf(`
+metadata: {name: %s}
+spec:
+  customRef: {apiVersion: custom.tekton.dev/v1alpha1, kind: ResultMaterialize}
+  params:
+    - {name: results, value: [%s]}
+  workspaces:
+    - {name: data, persistentVolumeClaim: {claimName: %s}}
+`, name, result, claim)
+}
+
+// staticClaim makes a PV of the test driver on an existing handle, with
+// the given credentials Secret, and a claim bound to it, as k8s-csi-s3's
+// manual PV example does; no pod ever mounts it.
+func staticClaim(ctx context.Context, t *testing.T, c *clients, ns, name, handle, secret string) {
+	t.Helper()
+	pvName := ns + "-" + name
+	ref := &corev1.SecretReference{Namespace: "kube-system", Name: secret}
+	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: pvName}, Spec: corev1.PersistentVolumeSpec{
+		Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+		AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+		ClaimRef:                      &corev1.ObjectReference{Namespace: ns, Name: name},
+		PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
+			Driver: "ru.yandex.s3.csi", VolumeHandle: handle,
+			VolumeAttributes:   map[string]string{"mounter": "s3fs"},
+			NodeStageSecretRef: ref, NodePublishSecretRef: ref,
+		}},
+	}}
+	if _, err := c.kube.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.kube.CoreV1().PersistentVolumes().Delete(context.Background(), pvName, metav1.DeleteOptions{})
+	})
+	empty := ""
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PersistentVolumeClaimSpec{
+		StorageClassName: &empty, VolumeName: pvName,
+		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+	}}
+	if _, err := c.kube.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		got, err := c.kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && got.Status.Phase == corev1.ClaimBound, nil
+	})
+	if err != nil {
+		t.Fatalf("claim %s did not bind to %s: %v", name, pvName, err)
+	}
+}
+
+// eventOf returns the message of the run's Event with the reason, or "".
+func eventOf(ctx context.Context, t *testing.T, c *clients, ns, run, reason string) string {
+	t.Helper()
+	var msg string
+	_ = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		events, err := c.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + run + ",reason=" + reason})
+		if err != nil || len(events.Items) == 0 {
+			return false, nil
+		}
+		msg = events.Items[0].Message
+		return true, nil
+	})
+	return msg
+}
