@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/config"
@@ -37,14 +40,19 @@ type ObjectStoreSource struct {
 	Streams chan struct{}
 	// Pods reads what a direct read cannot.
 	Pods Source
+
+	// clients keeps one S3 client, and so one connection pool, per set
+	// of credentials.
+	clients clientCache
 }
 
 var _ Source = (*ObjectStoreSource)(nil)
 
-// Traits implements Source. A direct read ends within one reconcile; a
-// handover starts the reader pod's attempt, which needs the newest run.
+// Traits implements Source. A direct read ends within one reconcile and
+// makes nothing; a handover asks for the newest run itself (Attempt.Newest)
+// before the reader pod's attempt starts.
 func (s *ObjectStoreSource) Traits() Traits {
-	return Traits{Kinds: []Kind{KindPersistentVolumeClaim}, NeedsNewest: true}
+	return Traits{Kinds: []Kind{KindPersistentVolumeClaim}}
 }
 
 // Marker implements Source: a direct read records nothing; a handed-over
@@ -101,6 +109,9 @@ func (s *ObjectStoreSource) Read(ctx context.Context, a Attempt) (Found, error) 
 	if err != nil {
 		return Found{}, err
 	}
+	if err := a.Newest(ctx); err != nil {
+		return Found{}, err
+	}
 	found, err := s.Pods.Read(ctx, a)
 	found.Fallback = why
 	return found, err
@@ -141,7 +152,7 @@ func (s *ObjectStoreSource) locate(ctx context.Context, a Attempt, cfg *config.C
 	if err != nil {
 		return direct{}, fmt.Sprintf("Secret %s/%s: %v", ref.Namespace, ref.Name, err), nil
 	}
-	return direct{store: objectstore.Store{Client: creds.Client(), Bucket: loc.Bucket}, loc: loc, secret: ref.Namespace + "/" + ref.Name}, "", nil
+	return direct{store: objectstore.Store{Client: s.clients.get(creds), Bucket: loc.Bucket}, loc: loc, secret: ref.Namespace + "/" + ref.Name}, "", nil
 }
 
 // read reads every result of the plan from the store, or says why the
@@ -285,4 +296,27 @@ func unreadableReport(rep protocol.FileReport, msg string) protocol.FileReport {
 	rep.Found = true
 	rep.Error = &protocol.FileError{Reason: reasons.ResultUnreadable, Message: msg}
 	return rep
+}
+
+// maxClients bounds the S3 clients kept: a rotated key makes a new one,
+// and the cache starts over when full.
+const maxClients = 64
+
+type clientCache struct {
+	mu      sync.Mutex
+	clients map[objectstore.Credentials]*s3.Client
+}
+
+func (c *clientCache) get(creds objectstore.Credentials) *s3.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if client, ok := c.clients[creds]; ok {
+		return client
+	}
+	if c.clients == nil || len(c.clients) >= maxClients {
+		c.clients = map[objectstore.Credentials]*s3.Client{}
+	}
+	client := creds.Client()
+	c.clients[creds] = client
+	return client
 }

@@ -90,6 +90,7 @@ func claimAttempt(results ...materialize.Result) Attempt {
 		Run:     &v1beta1.CustomRun{ObjectMeta: metav1.ObjectMeta{Name: "run", Namespace: "ns"}},
 		Binding: v1beta1.WorkspaceBinding{Name: "ws", PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}},
 		Plan:    materialize.Plan{MaxInlineTotal: 1 << 20, MaxProjectionBytes: 64 << 20, Results: results},
+		Newest:  func(context.Context) error { return nil },
 	}
 }
 
