@@ -46,6 +46,7 @@ fuzz: ## Run every fuzz target for 20 seconds
 	go test -run '^$$' -fuzz FuzzExpression -fuzztime 20s ./pkg/projection/
 	go test -run '^$$' -fuzz FuzzMessagesNeverQuoteTheDocument -fuzztime 20s ./pkg/projection/
 	go test -run '^$$' -fuzz FuzzCRDAgreesWithGo -fuzztime 20s ./pkg/apis/resultmaterialize/v1alpha1/
+	go test -run '^$$' -fuzz FuzzKeyStaysInThePrefix -fuzztime 20s ./pkg/objectstore/
 
 bench: ## Reader throughput against plain sha256, allocations by file size, and projection streaming against an encoding/json token scan
 	go test -run '^$$' -bench . -benchtime 3x ./pkg/reader/

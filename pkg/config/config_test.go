@@ -35,14 +35,16 @@ func TestFromConfigMapValues(t *testing.T) {
 	c, err := FromConfigMap(cm(map[string]string{
 		KeyThreshold: "1Ki", KeyMaxInlineTotal: "10Ki", KeyDefaultOnOversize: "truncate", KeyReaderImage: "img",
 		KeyReaderStart: "30s", KeyReaderRead: "1h", KeySecretCSIDrivers: " a.csi , b.csi,", KeyReaderMemLimit: "128Mi", KeyAllowSecrets: "true", KeyKeepFailedReaders: "true",
-		KeyMaxProjection: "100Mi",
+		KeyMaxProjection: "100Mi", KeyObjectStoreMaxBytes: "64Mi",
+		KeyObjectStoreProfiles: "- {driver: d, bucket: volumeHandle, credentials: nodePublishSecretRef, exact: [{attribute: mounter, in: [s3fs]}]}",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mem := c.ReaderResources.Limits[corev1.ResourceMemory]
 	if c.Threshold != 1024 || c.MaxInlineTotal != 10240 || c.DefaultOnOversize != resultmaterialize.PolicyTruncate || c.ReaderImage != "img" ||
-		c.ReaderStartTimeout != 30*time.Second || c.ReaderReadTimeout != time.Hour || !slices.Equal(c.SecretCSIDrivers, []string{"a.csi", "b.csi"}) || mem.Cmp(resource.MustParse("128Mi")) != 0 || !c.AllowSecretWorkspaces || !c.KeepFailedReaders || c.MaxProjectionBytes != 100<<20 {
+		c.ReaderStartTimeout != 30*time.Second || c.ReaderReadTimeout != time.Hour || !slices.Equal(c.SecretCSIDrivers, []string{"a.csi", "b.csi"}) || mem.Cmp(resource.MustParse("128Mi")) != 0 || !c.AllowSecretWorkspaces || !c.KeepFailedReaders || c.MaxProjectionBytes != 100<<20 ||
+		c.ObjectStoreMaxBytes != 64<<20 || len(c.ObjectStoreProfiles) != 1 || c.ObjectStoreProfiles[0].Driver != "d" {
 		t.Errorf("parsed = %+v", c)
 	}
 }
@@ -85,6 +87,8 @@ func TestFromConfigMapErrors(t *testing.T) {
 		"root uid":        {map[string]string{KeyReaderRunAsUser: "0"}, `reader-run-as-user: "0" is not a non-root UID (1 to 2147483647) or "platform"`},
 		"named uid":       {map[string]string{KeyReaderRunAsUser: "nonroot"}, `reader-run-as-user: "nonroot" is not a non-root UID (1 to 2147483647) or "platform"`},
 		"huge uid":        {map[string]string{KeyReaderRunAsUser: "4294967296"}, `reader-run-as-user: "4294967296" is not a non-root UID (1 to 2147483647) or "platform"`},
+		"profile":         {map[string]string{KeyObjectStoreProfiles: "- {driver: d, bucket: volumeHandle, credentials: env}"}, `object-store-profiles: profile 0 (driver "d"): credentials "env": want nodePublishSecretRef, nodeStageSecretRef or namespace`},
+		"object bytes":    {map[string]string{KeyObjectStoreMaxBytes: "2Gi"}, `object-store-max-bytes: "2Gi" is not a byte quantity from 0 to 1Gi (such as "256Mi")`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

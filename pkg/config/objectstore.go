@@ -13,13 +13,13 @@ const (
 	KeyObjectStoreMaxBytes = "object-store-max-bytes"
 )
 
-// DefaultObjectStoreMaxBytes is the largest object the controller streams
-// for its digest; a larger one is read by a reader pod.
+// DefaultObjectStoreMaxBytes is the most bytes the controller streams for
+// one run's direct read; a run with more is read by a reader pod.
 const DefaultObjectStoreMaxBytes int64 = 256 << 20
 
-// MaxObjectStoreMaxBytes bounds object-store-max-bytes: the stream runs
-// within one reconcile.
-const MaxObjectStoreMaxBytes int64 = 4 << 30
+// MaxObjectStoreMaxBytes bounds object-store-max-bytes: the streams run
+// within one reconcile's 45 s.
+const MaxObjectStoreMaxBytes int64 = 1 << 30
 
 // parseObjectStore reads object-store-profiles and object-store-max-bytes.
 func (c *Config) parseObjectStore(data map[string]string) error {
@@ -33,7 +33,7 @@ func (c *Config) parseObjectStore(data map[string]string) error {
 	if v, ok := data[KeyObjectStoreMaxBytes]; ok {
 		q, err := resource.ParseQuantity(v)
 		if err != nil || q.Sign() < 0 || q.Value() > MaxObjectStoreMaxBytes {
-			return fmt.Errorf("%s: %q is not a byte quantity from 0 to 4Gi (such as \"256Mi\")", KeyObjectStoreMaxBytes, v)
+			return fmt.Errorf("%s: %q is not a byte quantity from 0 to 1Gi (such as \"256Mi\")", KeyObjectStoreMaxBytes, v)
 		}
 		c.ObjectStoreMaxBytes = q.Value()
 	}

@@ -3,6 +3,11 @@ package objectstore
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -37,12 +42,17 @@ func FromSecret(data map[string]string) (Credentials, error) {
 }
 
 // Client is an S3 client for the endpoint, path-style (bucket in the path,
-// as S3-compatible servers need), checksums only where S3 requires them.
+// as S3-compatible servers need), checksums only where S3 requires them,
+// with no retries (a failed read goes to the reader pod) and bounded
+// waits for a connection and for a response's headers; a body streams as
+// long as the caller's context allows.
 func (c Credentials) Client() *s3.Client {
 	return s3.New(s3.Options{
-		BaseEndpoint: aws.String(c.Endpoint),
-		Region:       c.Region,
-		UsePathStyle: true,
+		HTTPClient:       httpClient,
+		RetryMaxAttempts: 1,
+		BaseEndpoint:     aws.String(c.Endpoint),
+		Region:           c.Region,
+		UsePathStyle:     true,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}, nil
 		}),
@@ -50,3 +60,13 @@ func (c Credentials) Client() *s3.Client {
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	})
 }
+
+// The waits of a request to the store.
+const (
+	DialTimeout     = 5 * time.Second
+	ResponseTimeout = 10 * time.Second
+)
+
+var httpClient = awshttp.NewBuildableClient().
+	WithDialerOptions(func(d *net.Dialer) { d.Timeout = DialTimeout }).
+	WithTransportOptions(func(t *http.Transport) { t.ResponseHeaderTimeout = ResponseTimeout })

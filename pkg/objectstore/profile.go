@@ -144,8 +144,20 @@ func (p Profile) Keys(data map[string]string) (Credentials, error) {
 	return FromSecret(data)
 }
 
-// IsExact tells whether a rule of the profile holds for the PV.
+// ownership are the mount options that change who the mount shows as a
+// file's owner or what its mode is: with any of them the stored mode is
+// not what the reader meets.
+var ownership = []string{"umask=", "uid=", "gid=", "default_acl", "--uid", "--gid", "--file-mode", "--dir-mode", "--umask"}
+
+// IsExact tells whether a rule of the profile holds for the PV and its
+// options leave the stored modes as the mount shows them.
 func (p Profile) IsExact(csi *corev1.CSIPersistentVolumeSource) bool {
+	options := csi.VolumeAttributes["options"]
+	for _, o := range ownership {
+		if strings.Contains(options, o) {
+			return false
+		}
+	}
 	for _, r := range p.Exact {
 		value, ok := csi.VolumeAttributes[r.Attribute]
 		switch {

@@ -83,13 +83,23 @@ type Object struct {
 const (
 	modeType    = 0o170000
 	modeRegular = 0o100000
-	modeOthersR = 0o004
+	modeDir     = 0o040000
+)
+
+// Permission bits, as the reader's class of a file would need them.
+const (
+	permRead    = 4
+	permExecute = 1
 )
 
 // Store reads one bucket.
 type Store struct {
 	Client *s3.Client
 	Bucket string
+	// Reader is the reader pod's UID and GID (the controller runs the
+	// reader as one for both); nil when the platform picks it, and then
+	// every class of a file must allow what the reader needs.
+	Reader *int64
 }
 
 // Stat says what the mount would show at key.
@@ -109,13 +119,44 @@ func (s Store) Stat(ctx context.Context, key string) (Object, error) {
 		return Object{}, err
 	}
 	o := Object{Size: aws.ToInt64(head.ContentLength), ETag: aws.ToString(head.ETag)}
-	o.Kind, o.Why = classify(head.Metadata)
+	o.Kind, o.Why = s.classify(head.Metadata, modeRegular, permRead)
+	if o.Kind == Regular && o.ETag == "" {
+		o.Kind, o.Why = Doubtful, "the store gave no ETag to pin the read to"
+	}
 	return o, nil
 }
 
-// classify reads the metadata a FUSE mounter keeps on an object: s3fs's
-// mode, geesefs's symlink target.
-func classify(meta map[string]string) (Kind, string) {
+// Parent says whether the mount shows key as a directory the reader may
+// pass through: a directory marker (key/) whose mode allows it, and no
+// object named key itself. Anything else (a file or a symlink in the
+// way, an implicit directory whose mode the mount decides) is Doubtful.
+func (s Store) Parent(ctx context.Context, key string) (Kind, string, error) {
+	_, err := s.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)})
+	if err == nil {
+		return Doubtful, fmt.Sprintf("%q is an object, not a directory", key), nil
+	}
+	if !notFound(err) {
+		return 0, "", err
+	}
+	head, err := s.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key + "/")})
+	if notFound(err) {
+		return Doubtful, fmt.Sprintf("directory %q has no marker object, so the mount decides its mode", key), nil
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	kind, why := s.classify(head.Metadata, modeDir, permExecute)
+	if kind != Regular {
+		return Doubtful, fmt.Sprintf("directory %q: %s", key, why), nil
+	}
+	return Directory, "", nil
+}
+
+// classify reads the metadata a FUSE mounter keeps on an object (s3fs's
+// mode, uid and gid; geesefs's symlink target) and says whether the mount
+// shows it as the file type wanted, with the permission the reader needs
+// (read for a file, search for a directory): Regular if so, else Doubtful.
+func (s Store) classify(meta map[string]string, fileType, need uint64) (Kind, string) {
 	for k := range meta {
 		if strings.Contains(strings.ToLower(k), "symlink") {
 			return Doubtful, "the object is a symbolic link (metadata " + k + ")"
@@ -129,12 +170,37 @@ func classify(meta map[string]string) (Kind, string) {
 	switch {
 	case err != nil:
 		return Doubtful, fmt.Sprintf("the object's mode metadata %q is not a number", raw)
-	case mode&modeType != modeRegular:
-		return Doubtful, fmt.Sprintf("the object's mode %o is not a regular file's", mode)
-	case mode&modeOthersR == 0:
-		return Doubtful, fmt.Sprintf("the object's mode %o is not world-readable", mode)
+	case mode&modeType != fileType:
+		return Doubtful, fmt.Sprintf("the object's mode %o is not of the type the mount must show (%o)", mode, fileType)
+	case !s.allows(mode, meta, need):
+		return Doubtful, fmt.Sprintf("the object's mode %o may not allow the reader (uid and gid %s)", mode, s.readerID())
 	}
 	return Regular, ""
+}
+
+// allows applies POSIX's class rule: the owner's bits when the reader owns
+// the object, else the group's when it is in its group, else the others'.
+// With no reader UID known, every class must allow it.
+func (s Store) allows(mode uint64, meta map[string]string, need uint64) bool {
+	owner, group, others := mode>>6&7, mode>>3&7, mode&7
+	if s.Reader == nil {
+		return owner&need != 0 && group&need != 0 && others&need != 0
+	}
+	id := strconv.FormatInt(*s.Reader, 10)
+	switch {
+	case meta["uid"] == id:
+		return owner&need != 0
+	case meta["gid"] == id:
+		return group&need != 0
+	}
+	return others&need != 0
+}
+
+func (s Store) readerID() string {
+	if s.Reader == nil {
+		return "chosen by the platform"
+	}
+	return strconv.FormatInt(*s.Reader, 10)
 }
 
 // Open streams the object the HEAD saw; a GET that finds another object
@@ -170,7 +236,7 @@ func Code(err error) string {
 		return api.ErrorCode()
 	}
 	var re interface{ HTTPStatusCode() int }
-	if errors.As(err, &re) {
+	if errors.As(err, &re) && re.HTTPStatusCode() != 0 {
 		return http.StatusText(re.HTTPStatusCode())
 	}
 	return "no response"

@@ -21,7 +21,11 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 )
 
-const s3fsMode = "33188" // 0100644, as s3fs writes a closed file
+// The modes s3fs stores: a closed file 0100644, a directory 040755.
+const (
+	s3fsMode = "33188"
+	dirMode  = "16877"
+)
 
 // podsStub stands in for the reader pod: it records that it was asked.
 type podsStub struct{ asked int }
@@ -42,11 +46,12 @@ func objectStoreFixture(t *testing.T, mounter string) (*ObjectStoreSource, *pods
 	server := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(server.Close)
 	pvc := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "data"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "data", UID: "claim-uid"},
 		Spec:       corev1.PersistentVolumeClaimSpec{VolumeName: "pvc-1"},
 		Status:     corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound},
 	}
 	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pvc-1"}, Spec: corev1.PersistentVolumeSpec{
+		ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "data", UID: "claim-uid"},
 		PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
 			Driver: "ru.yandex.s3.csi", VolumeHandle: "artifacts/pvc-1",
 			VolumeAttributes:     map[string]string{"mounter": mounter},
@@ -105,6 +110,7 @@ func result(name, path string) materialize.Result {
 func TestObjectStoreReadsAsTheReader(t *testing.T) {
 	src, pods, client, ctx := objectStoreFixture(t, "s3fs")
 	big := strings.Repeat("x", 100)
+	putObject(t, client, "pvc-1/out/", "", map[string]string{"mode": dirMode})
 	putObject(t, client, "pvc-1/out/small", "ready", map[string]string{"mode": s3fsMode})
 	putObject(t, client, "pvc-1/out/big", big, map[string]string{"mode": s3fsMode})
 	putObject(t, client, "pvc-1/out/metrics.json", `{"accuracy":0.93}`, map[string]string{"mode": s3fsMode})
@@ -148,10 +154,11 @@ func TestObjectStoreHandsDoubtToTheReaderPod(t *testing.T) {
 		limit int64
 		want  string
 	}{
-		"symlink":        {map[string]string{"mode": "41471"}, 0, "is not a regular file's"},
-		"private":        {map[string]string{"mode": "33152"}, 0, "is not world-readable"},
+		"symlink":        {map[string]string{"mode": "41471"}, 0, "is not of the type the mount must show"},
+		"private":        {map[string]string{"mode": "33152"}, 0, "may not allow the reader"},
 		"no mode":        {nil, 0, "no mode metadata"},
 		"above max size": {map[string]string{"mode": s3fsMode}, 4, "above object-store-max-bytes (4)"},
+		"group denies":   {map[string]string{"mode": "33156", "gid": "65532"}, 0, "may not allow the reader"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			src, pods, client, ctx := objectStoreFixture(t, "s3fs")
@@ -181,5 +188,72 @@ func TestObjectStoreClaimsOnlyExactVolumes(t *testing.T) {
 	}
 	if src.Claims(ctx, "other", b, config.FromContext(ctx)) {
 		t.Error("a claim of another namespace is claimed")
+	}
+}
+
+// A parent the mount would not show as a directory the reader may pass
+// through sends the read to the reader pod.
+func TestObjectStoreChecksEveryParent(t *testing.T) {
+	for name, tc := range map[string]struct {
+		objects map[string]map[string]string
+		want    string
+	}{
+		"implicit directory": {map[string]map[string]string{}, "has no marker object"},
+		"private directory":  {map[string]map[string]string{"pvc-1/out/": {"mode": "16832"}}, "may not allow the reader"},
+		"a file in the way":  {map[string]map[string]string{"pvc-1/out/": {"mode": dirMode}, "pvc-1/out": {"mode": s3fsMode}}, "is an object, not a directory"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src, pods, client, ctx := objectStoreFixture(t, "s3fs")
+			for key, meta := range tc.objects {
+				putObject(t, client, key, "", meta)
+			}
+			putObject(t, client, "pvc-1/out/value", "value", map[string]string{"mode": s3fsMode})
+			found, err := src.Read(ctx, claimAttempt(result("value", "out/value")))
+			if err != nil || pods.asked != 1 || !strings.Contains(found.Fallback, tc.want) {
+				t.Errorf("Read = %+v, %v, reader pod asked %d times; want the reader pod, saying %q", found, err, pods.asked, tc.want)
+			}
+		})
+	}
+}
+
+// A store that cannot be reached hands the read to the reader pod, saying
+// no address, and the run's next read goes there without trying again.
+func TestObjectStoreUnreachableFallsBackOnce(t *testing.T) {
+	src, pods, _, ctx := objectStoreFixture(t, "s3fs")
+	secret, err := src.Kube.CoreV1().Secrets("kube-system").Get(ctx, "csi-s3-secret", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret.Data["endpoint"] = []byte("http://127.0.0.1:1")
+	if _, err := src.Kube.CoreV1().Secrets("kube-system").Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a := claimAttempt(result("value", "value"))
+	found, err := src.Read(ctx, a)
+	if err != nil || pods.asked != 1 || !strings.Contains(found.Fallback, "the object store failed the read") || strings.Contains(found.Fallback, "127.0.0.1") {
+		t.Fatalf("Read = %+v, %v; want the reader pod, the fallback naming no address", found, err)
+	}
+	secret.Data["endpoint"] = []byte("http://127.0.0.1:2")
+	if _, err := src.Kube.CoreV1().Secrets("kube-system").Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if found, err = src.Read(ctx, a); err != nil || pods.asked != 2 || found.Fallback != "the object store failed the read: no response" {
+		t.Errorf("second Read = %+v, %v; want the reader pod at once, with the first reason", found, err)
+	}
+}
+
+// Mount options that change ownership or modes make a volume inexact.
+func TestObjectStoreOwnershipOptionsAreInexact(t *testing.T) {
+	src, _, _, ctx := objectStoreFixture(t, "s3fs")
+	pv, err := src.Kube.CoreV1().PersistentVolumes().Get(ctx, "pvc-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pv.Spec.CSI.VolumeAttributes["options"] = "-o umask=077"
+	if _, err := src.Kube.CoreV1().PersistentVolumes().Update(ctx, pv, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if src.Claims(ctx, "ns", claimAttempt().Binding, config.FromContext(ctx)) {
+		t.Error("a volume mounted with -o umask=077 is claimed")
 	}
 }
