@@ -21,10 +21,11 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 )
 
-// The modes s3fs stores: a closed file 0100644, a directory 040755.
+// The modes s3fs stores: a closed file 0100644, a directory marker 0755
+// (s3fs leaves out its type bits).
 const (
 	s3fsMode = "33188"
-	dirMode  = "16877"
+	dirMode  = "493"
 )
 
 // podsStub stands in for the reader pod: it records that it was asked.
@@ -199,7 +200,7 @@ func TestObjectStoreChecksEveryParent(t *testing.T) {
 		want    string
 	}{
 		"implicit directory": {map[string]map[string]string{}, "has no marker object"},
-		"private directory":  {map[string]map[string]string{"pvc-1/out/": {"mode": "16832"}}, "may not allow the reader"},
+		"private directory":  {map[string]map[string]string{"pvc-1/out/": {"mode": "448"}}, "may not allow the reader"},
 		"a file in the way":  {map[string]map[string]string{"pvc-1/out/": {"mode": dirMode}, "pvc-1/out": {"mode": s3fsMode}}, "is an object, not a directory"},
 	} {
 		t.Run(name, func(t *testing.T) {
