@@ -170,7 +170,7 @@ func (s Store) classify(meta map[string]string, fileType, need uint64) (Kind, st
 	switch {
 	case err != nil:
 		return Doubtful, fmt.Sprintf("the object's mode metadata %q is not a number", raw)
-	case mode&modeType != fileType && !(fileType == modeDir && mode&modeType == 0):
+	case mode&modeType != fileType && (fileType != modeDir || mode&modeType != 0):
 		// s3fs keeps a directory marker's mode without its type bits:
 		// the trailing slash of its key says it is a directory.
 		return Doubtful, fmt.Sprintf("the object's mode %o is not of the type the mount must show (%o)", mode, fileType)

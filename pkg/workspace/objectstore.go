@@ -38,6 +38,11 @@ type ObjectStoreSource struct {
 	clients clientCache
 	// failed remembers the runs whose direct read met trouble.
 	failed failures
+	// volumes and secrets keep what the API server said of a PV or a
+	// credentials Secret for a few seconds: one run asks for its volume
+	// twice (Claims, then Read), and runs on one bucket share a Secret.
+	volumes recent[*corev1.PersistentVolume]
+	secrets recent[*corev1.Secret]
 }
 
 var _ Source = (*ObjectStoreSource)(nil)
@@ -86,7 +91,9 @@ func (s *ObjectStoreSource) volume(ctx context.Context, ns, claim string) (*core
 	if pvc.Spec.VolumeName == "" || pvc.Status.Phase != corev1.ClaimBound {
 		return nil, fmt.Errorf("claim %s/%s is not bound", ns, claim)
 	}
-	pv, err := s.Kube.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
+	pv, err := s.volumes.get(ctx, pvc.Spec.VolumeName, func(ctx context.Context) (*corev1.PersistentVolume, error) {
+		return s.Kube.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +166,9 @@ func (s *ObjectStoreSource) locate(ctx context.Context, a Attempt, cfg *config.C
 		// controller connects to.
 		return direct{}, fmt.Sprintf("volume %s takes its credentials from the run's namespace and the profile sets no endpoint", pv.Name), nil
 	}
-	secret, err := s.Kube.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	secret, err := s.secrets.get(ctx, ref.Namespace+"/"+ref.Name, func(ctx context.Context) (*corev1.Secret, error) {
+		return s.Kube.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	})
 	switch {
 	case apierrors.IsNotFound(err):
 		return direct{}, fmt.Sprintf("the credentials Secret %s/%s does not exist", ref.Namespace, ref.Name), nil
