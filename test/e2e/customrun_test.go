@@ -38,6 +38,20 @@ spec:
 `, name)
 }
 
+// claimRun is a CustomRun reading one result from the claim, bound as
+// workspace "data".
+func claimRun(name, claim, result string) string {
+	return fmt.Sprintf(`
+metadata: {name: %s}
+spec:
+  customRef: {apiVersion: custom.tekton.dev/v1alpha1, kind: ResultMaterialize}
+  params:
+    - {name: results, value: [%s]}
+  workspaces:
+    - {name: data, persistentVolumeClaim: {claimName: %s}}
+`, name, result, claim)
+}
+
 func createOutputs(ctx context.Context, t *testing.T, c *clients, ns string) {
 	t.Helper()
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "outputs"}, Data: map[string]string{"version": "1.4.2"}}

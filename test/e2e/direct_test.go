@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -118,18 +117,6 @@ func TestDirectReadRefusals(t *testing.T) {
 		!strings.Contains(cond.Message, "kube-system/"+wrongSecret) || strings.Contains(cond.Message, wrongKey) {
 		t.Errorf("wrong credentials: %s %s %q results %v; want Failed ObjectStoreCredentialsRefused naming the Secret and not its key", cond.Status, cond.Reason, cond.Message, results(run))
 	}
-}
-
-func claimRun(name, claim, result string) string {
-	return fmt.Sprintf(`
-metadata: {name: %s}
-spec:
-  customRef: {apiVersion: custom.tekton.dev/v1alpha1, kind: ResultMaterialize}
-  params:
-    - {name: results, value: [%s]}
-  workspaces:
-    - {name: data, persistentVolumeClaim: {claimName: %s}}
-`, name, result, claim)
 }
 
 // staticClaim makes a PV of the test driver on an existing handle, with

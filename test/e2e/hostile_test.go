@@ -84,15 +84,7 @@ func hostile(t *testing.T, class string) map[string]string {
 	}
 	var docs []string
 	for _, hc := range hostileCases {
-		docs = append(docs, fmt.Sprintf(`
-metadata: {name: %s}
-spec:
-  customRef: {apiVersion: custom.tekton.dev/v1alpha1, kind: ResultMaterialize}
-  params:
-    - {name: results, value: [%q]}
-  workspaces:
-    - {name: data, persistentVolumeClaim: {claimName: data}}
-`, hc.run, hc.result))
+		docs = append(docs, claimRun(hc.run, "data", fmt.Sprintf("%q", hc.result)))
 	}
 	outcomes := map[string]string{}
 	for i, run := range createAll(ctx, t, c, ns, docs) {

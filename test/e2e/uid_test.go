@@ -28,17 +28,7 @@ func TestReaderArbitraryUID(t *testing.T) {
 	writeFiles(ctx, t, c, ns, fmt.Sprintf(
 		"printf arbitrary > /data/mine && chown %d /data/mine && chmod 600 /data/mine && "+
 			"printf image > /data/image && chown 65532 /data/image && chmod 600 /data/image", arbitraryUID))
-	run := func(name, file string) string {
-		return fmt.Sprintf(`
-metadata: {name: %s}
-spec:
-  customRef: {apiVersion: custom.tekton.dev/v1alpha1, kind: ResultMaterialize}
-  params:
-    - {name: results, value: [%s]}
-  workspaces:
-    - {name: data, persistentVolumeClaim: {claimName: data}}
-`, name, file)
-	}
+	run := func(name, file string) string { return claimRun(name, "data", file) }
 
 	_, cond := createCustomRun(ctx, t, c, ns, run("default-uid", "mine"))
 	if cond.Status != corev1.ConditionFalse || cond.Reason != "ResultUnreadable" {
