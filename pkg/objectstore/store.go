@@ -25,23 +25,28 @@ type Location struct {
 
 // Locate maps a PV to its bucket and prefix as the profile says.
 func (p Profile) Locate(csi *corev1.CSIPersistentVolumeSource) (Location, error) {
-	var bucket, prefix string
-	switch p.Bucket {
-	case BucketFromVolumeHandle:
-		var cut bool
-		bucket, prefix, cut = strings.Cut(csi.VolumeHandle, "/")
-		if cut && prefix == "" {
-			return Location{}, fmt.Errorf("volume %q: an empty prefix after the bucket", csi.VolumeHandle)
-		}
-	default:
-		bucket, prefix = csi.VolumeAttributes[p.BucketAttribute], csi.VolumeAttributes[p.PrefixAttribute]
+	if p.Bucket == BucketFromVolumeHandle {
+		return ParseHandle(csi.VolumeHandle)
 	}
-	if bucket == "" || strings.ContainsAny(bucket, "/ ") {
-		return Location{}, fmt.Errorf("volume %q: no bucket in %s", csi.VolumeHandle, p.Bucket)
+	bucket, prefix := csi.VolumeAttributes[p.BucketAttribute], csi.VolumeAttributes[p.PrefixAttribute]
+	if strings.Contains(bucket, "/") {
+		return Location{}, fmt.Errorf("volume %q: bucket %q from attribute %s has a slash", csi.VolumeHandle, bucket, p.BucketAttribute)
 	}
-	for _, segment := range strings.Split(prefix, "/") {
-		if prefix != "" && (segment == "" || segment == "." || segment == "..") {
-			return Location{}, fmt.Errorf("volume %q: prefix %q has an empty, \".\" or \"..\" segment", csi.VolumeHandle, prefix)
+	if prefix != "" {
+		bucket += "/" + prefix
+	}
+	return ParseHandle(bucket)
+}
+
+// ParseHandle splits a volume handle, <bucket>/<prefix> as k8s-csi-s3
+// writes it, at its first slash; a handle without one is a whole bucket.
+// A handle with an empty, "." or ".." segment, or a space in its bucket,
+// is refused: a mounter or a listing would read it as another place.
+func ParseHandle(handle string) (Location, error) {
+	bucket, prefix, _ := strings.Cut(handle, "/")
+	for _, segment := range strings.Split(handle, "/") {
+		if segment == "" || segment == "." || segment == ".." || strings.Contains(bucket, " ") {
+			return Location{}, fmt.Errorf("volume handle %q: want <bucket>/<prefix> with no empty, \".\" or \"..\" segment and no space in the bucket", handle)
 		}
 	}
 	return Location{Bucket: bucket, Prefix: prefix}, nil

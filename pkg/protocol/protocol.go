@@ -108,6 +108,20 @@ type FileError struct {
 	Message string `json:"message"`
 }
 
+// Unreadable marks a file that exists but cannot be used, every source
+// alike: ResultUnreadable, with msg naming the path and the cause.
+func Unreadable(rep FileReport, msg string) FileReport {
+	rep.Found = true
+	rep.Error = &FileError{Reason: reasons.ResultUnreadable, Message: msg}
+	return rep
+}
+
+// NotRegular marks a path that is a kind of file (directory, FIFO...)
+// other than a regular one, in the words every source uses.
+func NotRegular(rep FileReport, kind string) FileReport {
+	return Unreadable(rep, fmt.Sprintf("%q is a %s, not a regular file", rep.Path, kind))
+}
+
 // Output is the one JSON document the reader prints.
 type Output struct {
 	Files []FileReport `json:"files"`

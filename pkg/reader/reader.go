@@ -18,7 +18,6 @@ import (
 	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/projection"
 	"github.com/resultmaterialize/controller/pkg/protocol"
-	"github.com/resultmaterialize/controller/pkg/reasons"
 )
 
 // bufferSize is the read size; large enough that syscalls cost little
@@ -114,7 +113,7 @@ func read(root *os.Root, req protocol.FileRequest, buf, head []byte) protocol.Fi
 	defer f.Close()
 	rep, err := protocol.Describe(f, info.Size(), req, buf, head)
 	if err != nil {
-		return unreadable(rep, fmt.Sprintf("reading %q: %v", req.Path, errors.Unwrap(err)))
+		return protocol.Unreadable(rep, fmt.Sprintf("reading %q: %v", req.Path, errors.Unwrap(err)))
 	}
 	return rep
 }
@@ -124,7 +123,7 @@ func read(root *os.Root, req protocol.FileRequest, buf, head []byte) protocol.Fi
 func open(root *os.Root, rep protocol.FileReport) (*os.File, os.FileInfo, protocol.FileReport) {
 	clean, err := resultmaterialize.CleanPath(rep.Path)
 	if err != nil {
-		return nil, nil, unreadable(rep, err.Error())
+		return nil, nil, protocol.Unreadable(rep, err.Error())
 	}
 	info, err := root.Stat(clean)
 	if err != nil {
@@ -160,15 +159,15 @@ func statError(rep protocol.FileReport, err error) protocol.FileReport {
 	case errors.Is(err, fs.ErrNotExist):
 		return rep
 	case errors.Is(err, fs.ErrPermission):
-		return unreadable(rep, fmt.Sprintf("%q: permission denied for the reader (uid %d): make the file world-readable", rep.Path, os.Getuid()))
+		return protocol.Unreadable(rep, fmt.Sprintf("%q: permission denied for the reader (uid %d): make the file world-readable", rep.Path, os.Getuid()))
 	case errors.Is(err, syscall.ELOOP):
-		return unreadable(rep, fmt.Sprintf("%q: too many levels of symbolic links", rep.Path))
+		return protocol.Unreadable(rep, fmt.Sprintf("%q: too many levels of symbolic links", rep.Path))
 	case errors.Is(err, syscall.ENXIO):
-		return unreadable(rep, fmt.Sprintf("%q is a socket or device, not a regular file", rep.Path))
+		return protocol.Unreadable(rep, fmt.Sprintf("%q is a socket or device, not a regular file", rep.Path))
 	case strings.Contains(cause.Error(), "escapes"):
-		return unreadable(rep, fmt.Sprintf("%q escapes the workspace through a symbolic link", rep.Path))
+		return protocol.Unreadable(rep, fmt.Sprintf("%q escapes the workspace through a symbolic link", rep.Path))
 	default:
-		return unreadable(rep, fmt.Sprintf("%q: %v", rep.Path, cause))
+		return protocol.Unreadable(rep, fmt.Sprintf("%q: %v", rep.Path, cause))
 	}
 }
 
@@ -184,11 +183,5 @@ func notRegular(rep protocol.FileReport, mode fs.FileMode) protocol.FileReport {
 	case mode&fs.ModeDevice != 0:
 		kind = "device"
 	}
-	return unreadable(rep, fmt.Sprintf("%q is a %s, not a regular file", rep.Path, kind))
-}
-
-func unreadable(rep protocol.FileReport, msg string) protocol.FileReport {
-	rep.Found = true
-	rep.Error = &protocol.FileError{Reason: reasons.ResultUnreadable, Message: msg}
-	return rep
+	return protocol.NotRegular(rep, kind)
 }

@@ -170,10 +170,7 @@ func report(files map[string][]byte, volPath string, req protocol.FileRequest) p
 	if !ok {
 		for p := range files {
 			if volPath == "." || strings.HasPrefix(p, volPath+"/") {
-				rep.Found = true
-				rep.Error = &protocol.FileError{Reason: reasons.ResultUnreadable,
-					Message: fmt.Sprintf("%q is a directory, not a regular file", req.Path)}
-				return rep
+				return protocol.NotRegular(rep, "directory")
 			}
 		}
 		return rep

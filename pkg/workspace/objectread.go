@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -16,7 +15,6 @@ import (
 	"github.com/resultmaterialize/controller/pkg/outcome"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // StatTimeout bounds each HEAD or LIST of a direct read.
@@ -43,7 +41,7 @@ func (s *ObjectStoreSource) read(ctx context.Context, a Attempt, cfg *config.Con
 		reports[i] = protocol.FileReport{Path: req.Path}
 		clean, err := resultmaterialize.CleanPath(path.Join(a.Binding.SubPath, req.Path))
 		if err != nil {
-			reports[i] = unreadableReport(reports[i], err.Error())
+			reports[i] = protocol.Unreadable(reports[i], err.Error())
 			continue
 		}
 		if why, err := s.parents(ctx, d, clean, parents); why != "" || err != nil {
@@ -92,7 +90,7 @@ func (s *ObjectStoreSource) read(ctx context.Context, a Attempt, cfg *config.Con
 		switch {
 		case reports[i].Error != nil || e.object.Kind == objectstore.Missing:
 		case e.object.Kind == objectstore.Directory:
-			reports[i] = unreadableReport(reports[i], fmt.Sprintf("%q is a directory, not a regular file", req.Path))
+			reports[i] = protocol.NotRegular(reports[i], "directory")
 		case req.Projection != nil:
 			volPath := path.Join(a.Binding.SubPath, req.Path)
 			if _, done := files[volPath]; done {
@@ -215,57 +213,19 @@ func storeTrouble(d direct, err error) (string, error) {
 	return "the object store failed the read: " + objectstore.Code(err), nil
 }
 
-func unreadableReport(rep protocol.FileReport, msg string) protocol.FileReport {
-	rep.Found = true
-	rep.Error = &protocol.FileError{Reason: reasons.ResultUnreadable, Message: msg}
-	return rep
-}
-
-// maxClients bounds the S3 clients kept: a rotated key makes a new one,
-// and the cache starts over when full.
+// maxClients bounds the S3 clients kept: a rotated key makes a new one.
 const maxClients = 64
 
-type clientCache struct {
-	mu      sync.Mutex
-	clients map[objectstore.Credentials]*s3.Client
+// client is the S3 client kept for the credentials, or a new one.
+func (s *ObjectStoreSource) client(creds objectstore.Credentials) *s3.Client {
+	if c, ok := s.clients.get(creds); ok {
+		return c
+	}
+	c := creds.Client()
+	s.clients.set(creds, c, maxClients)
+	return c
 }
 
-func (c *clientCache) get(creds objectstore.Credentials) *s3.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if client, ok := c.clients[creds]; ok {
-		return client
-	}
-	if c.clients == nil || len(c.clients) >= maxClients {
-		c.clients = map[objectstore.Credentials]*s3.Client{}
-	}
-	client := creds.Client()
-	c.clients[creds] = client
-	return client
-}
-
-// maxFailures bounds the runs remembered; the memory starts over when
-// full, and a run forgotten tries the store once more.
+// maxFailures bounds the runs remembered; a run forgotten tries the store
+// once more.
 const maxFailures = 1024
-
-// failures remembers why a run's direct read failed.
-type failures struct {
-	mu  sync.Mutex
-	why map[types.UID]string
-}
-
-func (f *failures) get(uid types.UID) (string, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	why, ok := f.why[uid]
-	return why, ok
-}
-
-func (f *failures) set(uid types.UID, why string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.why == nil || len(f.why) >= maxFailures {
-		f.why = map[types.UID]string{}
-	}
-	f.why[uid] = why
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/objectstore"
@@ -11,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -35,9 +37,9 @@ type ObjectStoreSource struct {
 
 	// clients keeps one S3 client, and so one connection pool, per set
 	// of credentials.
-	clients clientCache
-	// failed remembers the runs whose direct read met trouble.
-	failed failures
+	clients capped[objectstore.Credentials, *s3.Client]
+	// failed remembers why the runs whose direct read met trouble did.
+	failed capped[types.UID, string]
 	// volumes and secrets keep what the API server said of a PV or a
 	// credentials Secret for a few seconds: one run asks for its volume
 	// twice (Claims, then Read), and runs on one bucket share a Secret.
@@ -123,7 +125,7 @@ func (s *ObjectStoreSource) Read(ctx context.Context, a Attempt) (Found, error) 
 		if err != nil {
 			return Found{}, err
 		}
-		s.failed.set(a.Run.UID, why)
+		s.failed.set(a.Run.UID, why, maxFailures)
 	}
 	if ctx.Err() != nil {
 		return Found{}, fmt.Errorf("reading workspace %q from the object store: %s; the reader pod reads it next: %w", a.Binding.Name, why, ctx.Err())
@@ -185,6 +187,6 @@ func (s *ObjectStoreSource) locate(ctx context.Context, a Attempt, cfg *config.C
 	if err != nil {
 		return direct{}, fmt.Sprintf("Secret %s/%s: %v", ref.Namespace, ref.Name, err), nil
 	}
-	store := objectstore.Store{Client: s.clients.get(creds), Bucket: loc.Bucket, Reader: cfg.ReaderUID}
+	store := objectstore.Store{Client: s.client(creds), Bucket: loc.Bucket, Reader: cfg.ReaderUID}
 	return direct{store: store, loc: loc, secret: ref.Namespace + "/" + ref.Name}, "", nil
 }

@@ -1,6 +1,6 @@
-// Package buckets is what the test CSI driver and the e2e tests do to
-// buckets beyond reading them: parse a volume handle, make and empty a
-// volume's prefix. The client and credentials are the product's
+// Package buckets is what the test CSI driver does to buckets beyond
+// reading them: make and empty a volume's prefix. The client, the
+// credentials and the volume handle's parsing are the product's
 // (pkg/objectstore).
 package buckets
 
@@ -14,20 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
-
-// ParseHandle splits a k8s-csi-s3 volume handle, <bucket>/<prefix>, at its
-// first slash; a handle without one is a whole bucket. A handle with an
-// empty, "." or ".." segment, or a slash at either end, is refused: a
-// mounter or a listing would read it as another place.
-func ParseHandle(handle string) (bucket, prefix string, err error) {
-	for _, segment := range strings.Split(handle, "/") {
-		if segment == "" || segment == "." || segment == ".." {
-			return "", "", fmt.Errorf("volume handle %q: want <bucket>/<prefix> with no empty, \".\" or \"..\" segment", handle)
-		}
-	}
-	bucket, prefix, _ = strings.Cut(handle, "/")
-	return bucket, prefix, nil
-}
 
 // EnsurePrefix makes the bucket if it is missing and writes the prefix's
 // directory marker, as k8s-csi-s3 does, so a mounter sees the prefix as a

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/objectstore"
-	"github.com/resultmaterialize/controller/test/buckets"
 )
 
 // volume is what a PV says about its bucket and how to mount it.
@@ -19,10 +18,11 @@ type volume struct {
 }
 
 func parseVolume(id string, attributes, secrets map[string]string) (volume, error) {
-	bucket, prefix, err := buckets.ParseHandle(id)
+	loc, err := objectstore.ParseHandle(id)
 	if err != nil {
 		return volume{}, err
 	}
+	bucket, prefix := loc.Bucket, loc.Prefix
 	credentials, err := objectstore.FromSecret(secrets)
 	if err != nil {
 		return volume{}, fmt.Errorf("volume %q: %w", id, err)

@@ -158,11 +158,11 @@ func (p provisioner) delete(ctx context.Context, pv *corev1.PersistentVolume) er
 	if err != nil {
 		return err
 	}
-	bucket, prefix, err := buckets.ParseHandle(pv.Spec.CSI.VolumeHandle)
+	loc, err := objectstore.ParseHandle(pv.Spec.CSI.VolumeHandle)
 	if err != nil {
 		return err
 	}
-	if err := buckets.RemovePrefix(ctx, client, bucket, prefix); err != nil {
+	if err := buckets.RemovePrefix(ctx, client, loc.Bucket, loc.Prefix); err != nil {
 		return err
 	}
 	err = p.kube.CoreV1().PersistentVolumes().Delete(ctx, pv.Name, metav1.DeleteOptions{})

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	rmv1alpha1 "github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/objectstore"
-	"github.com/resultmaterialize/controller/test/buckets"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -82,7 +81,8 @@ func claimPrefix(ctx context.Context, c *clients, ns, claim string) (bucket, pre
 	if pv.Spec.CSI == nil {
 		return "", "", fmt.Errorf("volume %s is not a CSI volume", pv.Name)
 	}
-	return buckets.ParseHandle(pv.Spec.CSI.VolumeHandle)
+	loc, err := objectstore.ParseHandle(pv.Spec.CSI.VolumeHandle)
+	return loc.Bucket, loc.Prefix, err
 }
 
 // onlyClaimPrefix is claimPrefix of the namespace's one claim: the
