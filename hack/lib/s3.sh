@@ -15,8 +15,11 @@ VERSITYGW="${RM_CACHE_DIR}/versitygw/${VERSITYGW_VERSION}/versitygw"
 S3_DIR="${CLUSTER_DIR}/s3"
 S3_PORT="${S3_PORT:-7070}"
 S3_BUCKET=resultmaterialize
-# k8s-csi-s3's driver name, and one of the project's own.
-S3_DRIVERS=(ru.yandex.s3.csi s3.csi.resultmaterialize.dev)
+# The test driver runs under k8s-csi-s3's name in its PV shape (the
+# bucket and prefix in the volume handle) and under datashim's csi-s3
+# name in that driver's (the bucket and folder in the Secret).
+S3_DRIVERS=(ru.yandex.s3.csi ch.ctrox.csi.s3-driver)
+declare -A S3_BUCKET_FROM=([ru.yandex.s3.csi]=volumeHandle [ch.ctrox.csi.s3-driver]=secret)
 
 build() {
   if [[ ! -x "${VERSITYGW}" ]]; then
@@ -56,7 +59,7 @@ start() {
   wait_for 60 "versitygw on $(endpoint)" curl -s -o /dev/null "http://$(endpoint)/"
   local name
   for name in "${S3_DRIVERS[@]}"; do
-    daemon "csi-s3-${name}" "${CLUSTER_DIR}/bin/csi-s3" -name "${name}" \
+    daemon "csi-s3-${name}" "${CLUSTER_DIR}/bin/csi-s3" -name "${name}" -bucket-from "${S3_BUCKET_FROM[${name}]}" \
       -kubelet-dir "${CLUSTER_DIR}/kubelet/root" -node "${NODE_NAME}" \
       -kubeconfig "${KUBECONFIG_LOCAL}" -state "${CLUSTER_DIR}/csi-s3/${name}"
   done
@@ -98,7 +101,6 @@ YAML
   storage_class csi-s3-s3fs ru.yandex.s3.csi s3fs ""
   storage_class csi-s3-rclone ru.yandex.s3.csi rclone "--vfs-write-back 5s"
   storage_class csi-s3-rclone-late ru.yandex.s3.csi rclone "--vfs-write-back 45s"
-  storage_class test-s3-s3fs s3.csi.resultmaterialize.dev s3fs ""
 }
 
 storage_class() {

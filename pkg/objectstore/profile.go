@@ -20,6 +20,10 @@ const (
 	BucketFromVolumeHandle = "volumeHandle"
 	// BucketFromAttributes reads two csi.volumeAttributes.
 	BucketFromAttributes = "attributes"
+	// BucketFromSecret reads the credentials Secret's bucket and folder
+	// keys, the bucket falling back to csi.volumeHandle, as datashim's
+	// csi-s3 (ch.ctrox.csi.s3-driver) does.
+	BucketFromSecret = "secret"
 )
 
 // Where a profile finds the credentials.
@@ -36,7 +40,8 @@ const (
 type Profile struct {
 	// Driver is the CSI driver name.
 	Driver string `json:"driver"`
-	// Bucket is BucketFromVolumeHandle or BucketFromAttributes.
+	// Bucket is BucketFromVolumeHandle, BucketFromAttributes or
+	// BucketFromSecret.
 	Bucket string `json:"bucket"`
 	// BucketAttribute and PrefixAttribute name the volumeAttributes
 	// holding them, for BucketFromAttributes.
@@ -89,8 +94,8 @@ func (p Profile) validate() error {
 	switch {
 	case p.Driver == "":
 		return fmt.Errorf("driver is empty")
-	case p.Bucket != BucketFromVolumeHandle && p.Bucket != BucketFromAttributes:
-		return fmt.Errorf("bucket %q: want %s or %s", p.Bucket, BucketFromVolumeHandle, BucketFromAttributes)
+	case !slices.Contains([]string{BucketFromVolumeHandle, BucketFromAttributes, BucketFromSecret}, p.Bucket):
+		return fmt.Errorf("bucket %q: want %s, %s or %s", p.Bucket, BucketFromVolumeHandle, BucketFromAttributes, BucketFromSecret)
 	case p.Bucket == BucketFromAttributes && p.BucketAttribute == "":
 		return fmt.Errorf("bucket %s needs bucketAttribute", BucketFromAttributes)
 	case !slices.Contains([]string{CredentialsNodePublish, CredentialsNodeStage, CredentialsNamespace}, p.Credentials):

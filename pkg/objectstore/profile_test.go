@@ -19,7 +19,7 @@ const k8sCSIS3 = `
 func TestParseProfilesNamesTheField(t *testing.T) {
 	for _, tc := range []struct{ value, want string }{
 		{"driver: x", "not a YAML list of profiles"},
-		{"- {driver: d, bucket: bucketName, credentials: nodePublishSecretRef}", `profile 0 (driver "d"): bucket "bucketName": want volumeHandle or attributes`},
+		{"- {driver: d, bucket: bucketName, credentials: nodePublishSecretRef}", `profile 0 (driver "d"): bucket "bucketName": want volumeHandle, attributes or secret`},
 		{"- {driver: d, bucket: attributes, credentials: nodePublishSecretRef}", "bucket attributes needs bucketAttribute"},
 		{"- {driver: d, bucket: volumeHandle, credentials: env}", `credentials "env"`},
 		{"- {driver: d, bucket: volumeHandle, credentials: namespace, secret: s3}", "needs secret and endpoint"},
@@ -72,7 +72,7 @@ func TestIsExactAndLocate(t *testing.T) {
 		"bucket/p/..":        "error",
 		"bucket/pvc-1/train": "bucket|pvc-1/train",
 	} {
-		loc, err := p.Locate(&corev1.CSIPersistentVolumeSource{VolumeHandle: handle})
+		loc, err := p.Locate(&corev1.CSIPersistentVolumeSource{VolumeHandle: handle}, nil)
 		got := loc.Bucket + "|" + loc.Prefix
 		if err != nil {
 			got = "error"
@@ -86,6 +86,32 @@ func TestIsExactAndLocate(t *testing.T) {
 	}
 	if key := (Location{Bucket: "b"}).Key("model"); key != "model" {
 		t.Errorf("Key without prefix = %q", key)
+	}
+}
+
+func TestLocateFromSecret(t *testing.T) {
+	p := Profile{Driver: "ch.ctrox.csi.s3-driver", Bucket: BucketFromSecret}
+	for _, tc := range []struct {
+		handle string
+		secret map[string]string
+		want   string
+	}{
+		{"pvc-1", map[string]string{"bucket": "data", "folder": "runs/a"}, "data|runs/a"},
+		{"pvc-1", map[string]string{"bucket": "data", "folder": "/runs/a/"}, "data|runs/a"},
+		{"pvc-1", map[string]string{"bucket": "data"}, "data|"},
+		{"pvc-1", map[string]string{}, "pvc-1|"},
+		{"pvc-1", map[string]string{"bucket": "data/x"}, "error"},
+		{"pvc-1", map[string]string{"bucket": "data", "folder": "a/../../b"}, "error"},
+		{"pvc-1", map[string]string{"bucket": "data", "folder": "a//b"}, "error"},
+	} {
+		loc, err := p.Locate(&corev1.CSIPersistentVolumeSource{VolumeHandle: tc.handle}, tc.secret)
+		got := loc.Bucket + "|" + loc.Prefix
+		if err != nil {
+			got = "error"
+		}
+		if got != tc.want {
+			t.Errorf("Locate(%q, %v) = %s (%v), want %s", tc.handle, tc.secret, got, err, tc.want)
+		}
 	}
 }
 

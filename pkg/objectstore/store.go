@@ -23,14 +23,23 @@ type Location struct {
 	Bucket, Prefix string
 }
 
-// Locate maps a PV to its bucket and prefix as the profile says.
-func (p Profile) Locate(csi *corev1.CSIPersistentVolumeSource) (Location, error) {
-	if p.Bucket == BucketFromVolumeHandle {
+// Locate maps a PV to its bucket and prefix as the profile says; secret
+// is its credentials Secret's data.
+func (p Profile) Locate(csi *corev1.CSIPersistentVolumeSource, secret map[string]string) (Location, error) {
+	var bucket, prefix, from string
+	switch p.Bucket {
+	case BucketFromVolumeHandle:
 		return ParseHandle(csi.VolumeHandle)
+	case BucketFromSecret:
+		bucket, prefix, from = secret["bucket"], strings.Trim(secret["folder"], "/"), "the Secret's bucket key"
+		if bucket == "" {
+			bucket, from = csi.VolumeHandle, "the volume handle"
+		}
+	default:
+		bucket, prefix, from = csi.VolumeAttributes[p.BucketAttribute], csi.VolumeAttributes[p.PrefixAttribute], "attribute "+p.BucketAttribute
 	}
-	bucket, prefix := csi.VolumeAttributes[p.BucketAttribute], csi.VolumeAttributes[p.PrefixAttribute]
 	if strings.Contains(bucket, "/") {
-		return Location{}, fmt.Errorf("volume %q: bucket %q from attribute %s has a slash", csi.VolumeHandle, bucket, p.BucketAttribute)
+		return Location{}, fmt.Errorf("volume %q: bucket %q from %s has a slash", csi.VolumeHandle, bucket, from)
 	}
 	if prefix != "" {
 		bucket += "/" + prefix

@@ -155,10 +155,6 @@ func (s *ObjectStoreSource) locate(ctx context.Context, a Attempt, cfg *config.C
 			return direct{}, fmt.Sprintf("subPath: %v", err), nil
 		}
 	}
-	loc, err := profile.Locate(pv.Spec.CSI)
-	if err != nil {
-		return direct{}, err.Error(), nil
-	}
 	ref := profile.SecretRef(a.Run.Namespace, pv.Spec.CSI)
 	switch {
 	case ref == nil:
@@ -182,6 +178,10 @@ func (s *ObjectStoreSource) locate(ctx context.Context, a Attempt, cfg *config.C
 	data := map[string]string{}
 	for k, v := range secret.Data {
 		data[k] = string(v)
+	}
+	loc, err := profile.Locate(pv.Spec.CSI, data)
+	if err != nil {
+		return direct{}, err.Error(), nil
 	}
 	creds, err := profile.Keys(data)
 	if err != nil {

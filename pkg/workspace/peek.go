@@ -73,22 +73,30 @@ func (p *peeks) forget(uid types.UID) {
 
 // peek reads a running reader pod's log before the kubelet reports the
 // pod finished. The document is self-delimiting and parsed strictly, so
-// once it is all there it is the answer; a partial one is never taken,
-// and the log is read again at most once a second. A pod that runs past
-// both its timeouts fails the attempt, even if its node no longer reports
-// on it.
+// once it is all there it is the answer; a partial one is never taken.
+// While it is partial the log is followed, and the run woken the moment
+// the document ends; with no stream to spare, it is read again at most
+// once a second. A pod that runs past both its timeouts fails the
+// attempt, even if its node no longer reports on it.
 func (s *PodSource) peek(ctx context.Context, pod *corev1.Pod, a Attempt, found Found) (Found, error) {
 	if left := s.overdue(ctx, pod); left <= 0 {
 		return found, s.tooLong(ctx, pod)
 	}
+	if s.follows.active(pod.UID) {
+		return found, outcome.Wait(LogTimeout)
+	}
 	if left := s.peeks.due(pod.UID, s.Clock.Now()); left > 0 {
 		return found, outcome.Wait(left)
 	}
-	ctx, cancel := context.WithTimeout(ctx, PeekTimeout)
+	peekCtx, cancel := context.WithTimeout(ctx, PeekTimeout)
 	defer cancel()
-	done, err := s.finish(ctx, pod, a, found)
+	done, err := s.finish(peekCtx, pod, a, found)
 	if o := outcome.As(err); o != nil && o.Reason == reasons.ReaderOutputInvalid {
 		logging.FromContext(ctx).Debugw("The running reader's output is not complete yet", "pod", pod.Name, "error", err)
+		_, limit := outputLimit(pod, recordedPlan(pod, a.Plan))
+		if s.follow(ctx, pod, a.Run, limit) {
+			return found, outcome.Wait(LogTimeout)
+		}
 		return found, outcome.Wait(EarlyReadInterval)
 	}
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/utils/clock"
@@ -47,8 +48,16 @@ type PodSource struct {
 	// Logs streams at most limit bytes of a reader pod's log; nil reads
 	// pods/log through Kube.
 	Logs func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
+	// Follow streams a running reader pod's log as it is written; nil
+	// follows pods/log through Kube.
+	Follow func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
+	// Wake enqueues a run; nil never follows a log.
+	Wake func(types.NamespacedName)
+	// MaxFollows is how many logs it follows at once; zero follows none.
+	MaxFollows int
 
-	peeks peeks
+	peeks   peeks
+	follows follows
 }
 
 var _ Source = (*PodSource)(nil)
@@ -211,15 +220,7 @@ func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, plan materializ
 	ctx, cancel := context.WithTimeout(ctx, LogTimeout)
 	defer cancel()
 	reqs := plan.Requests()
-	budget := plan.MaxInlineTotal
-	if pod.Annotations[OutputAnnotation] != OutputBudgeted {
-		// An earlier release's reader printed every head.
-		budget = 0
-		for _, r := range reqs {
-			budget += r.Limit
-		}
-	}
-	limit := protocol.MaxOutputBytes(reqs, budget)
+	budget, limit := outputLimit(pod, plan)
 	logs := s.Logs
 	if logs == nil {
 		logs = s.kubeLogs
@@ -244,6 +245,21 @@ func (s *PodSource) output(ctx context.Context, pod *corev1.Pod, plan materializ
 		return nil, 0, outcome.Retry(reasons.ReaderOutputInvalid, "reader pod %q: %v", pod.Name, err)
 	}
 	return reports, len(raw), nil
+}
+
+// outputLimit is the inline budget the pod's reader kept to, and the
+// most bytes its document can hold.
+func outputLimit(pod *corev1.Pod, plan materialize.Plan) (budget, limit int64) {
+	reqs := plan.Requests()
+	budget = plan.MaxInlineTotal
+	if pod.Annotations[OutputAnnotation] != OutputBudgeted {
+		// An earlier release's reader printed every head.
+		budget = 0
+		for _, r := range reqs {
+			budget += r.Limit
+		}
+	}
+	return budget, protocol.MaxOutputBytes(reqs, budget)
 }
 
 func (s *PodSource) kubeLogs(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error) {

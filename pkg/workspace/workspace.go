@@ -19,6 +19,7 @@ import (
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/utils/clock"
@@ -190,6 +191,13 @@ type Deps struct {
 	ProjectionTime time.Duration
 	// Logs streams a reader pod's log; nil reads pods/log.
 	Logs func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
+	// Follow follows a running reader pod's log; nil follows pods/log.
+	Follow func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
+	// Wake enqueues a run whose followed reader log has ended.
+	Wake func(types.NamespacedName)
+	// Follows is how many reader logs may be followed at once: MaxFollows,
+	// or zero to read running readers once a second only.
+	Follows int
 }
 
 // How a run's files were read, as its status says.
@@ -205,7 +213,7 @@ type Sources []Source
 // NewSources returns the registered sources: a new source is one line
 // here (TestSourcesAreRegistered fails until it is).
 func NewSources(d Deps) Sources {
-	pods := &PodSource{Kube: d.Kube, Pods: d.Pods, Clock: d.Clock, Logs: d.Logs}
+	pods := &PodSource{Kube: d.Kube, Pods: d.Pods, Clock: d.Clock, Logs: d.Logs, Follow: d.Follow, Wake: d.Wake, MaxFollows: d.Follows}
 	return Sources{
 		&ConfigMapSource{Kube: d.Kube, Memory: d.Memory, Time: d.ProjectionTime},
 		&ObjectStoreSource{Kube: d.Kube, Memory: d.Memory, Streams: make(chan struct{}, ObjectStoreStreams), Pods: pods},

@@ -112,6 +112,9 @@ func (e *env) bench(ctx context.Context, scale int) (*report, error) {
 	r.row("controller RSS (largest replica)", "-", "-", "-",
 		fmt.Sprintf("%.0f MiB idle, %.0f MiB after %d, %.0f MiB at %d", idle.maxRSS/(1<<20), after.maxRSS/(1<<20), sequentialRuns+scale+2*volumeBurst, full.maxRSS/(1<<20), max(presentRuns, sequentialRuns+scale)),
 		"-", "< 150 MiB at 5000")
+	if err := e.stage(ctx, r); err != nil {
+		return r, err
+	}
 	return r, e.direct(ctx, r)
 }
 

@@ -216,7 +216,7 @@ func (e *env) getAndHash(ctx context.Context, handleKey string) (time.Duration, 
 	if err != nil {
 		return 0, err
 	}
-	loc, err := objectstore.Profile{Bucket: objectstore.BucketFromVolumeHandle}.Locate(&corev1.CSIPersistentVolumeSource{VolumeHandle: handleKey})
+	loc, err := objectstore.Profile{Bucket: objectstore.BucketFromVolumeHandle}.Locate(&corev1.CSIPersistentVolumeSource{VolumeHandle: handleKey}, nil)
 	if err != nil {
 		return 0, err
 	}

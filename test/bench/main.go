@@ -38,7 +38,7 @@ type env struct {
 }
 
 func main() {
-	mode := flag.String("mode", "bench", "bench: measure and print the table; chaos: kill leaders under load and check every run; storage: 200 MiB through each object-store mounter against local-path; direct: the object-store rows of bench alone")
+	mode := flag.String("mode", "bench", "bench: measure and print the table; chaos: kill leaders under load and check every run; storage: 200 MiB through each object-store mounter against local-path; direct: the object-store rows of bench alone; stage: the pipeline stage rows of bench alone")
 	out := flag.String("out", "bench-results", "directory that keeps a dated copy of each report")
 	scale := flag.Int("scale", 1000, "ConfigMap runs created at once (the chaos run and the burst row)")
 	restart := flag.String("restart-apiserver", "", "command that restarts the API server mid-burst (chaos); empty skips that phase")
@@ -74,8 +74,11 @@ func run(mode, out string, scale int, restart string, keep bool) error {
 	case "direct":
 		r = &report{title: fmt.Sprintf("Object-store reads, direct and through the reader pod, %s", time.Now().UTC().Format(time.RFC3339))}
 		err = e.direct(ctx, r)
+	case "stage":
+		r = &report{title: fmt.Sprintf("A result handed between pipeline tasks, %s", time.Now().UTC().Format(time.RFC3339))}
+		err = e.stage(ctx, r)
 	default:
-		err = fmt.Errorf("unknown -mode %q: bench, chaos, storage or direct", mode)
+		err = fmt.Errorf("unknown -mode %q: bench, chaos, storage, direct or stage", mode)
 	}
 	if r != nil {
 		fmt.Print(r.String())

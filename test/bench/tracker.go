@@ -42,6 +42,7 @@ type podTimes struct {
 type tracker struct {
 	mu       sync.Mutex
 	finished map[string]finish
+	seen     map[string]time.Time
 	waiters  map[string]chan struct{}
 	stages   map[string]*podTimes
 	podUIDs  map[string]map[types.UID]bool
@@ -53,6 +54,7 @@ type tracker struct {
 func newTracker() *tracker {
 	return &tracker{
 		finished: map[string]finish{},
+		seen:     map[string]time.Time{},
 		waiters:  map[string]chan struct{}{},
 		stages:   map[string]*podTimes{},
 		podUIDs:  map[string]map[types.UID]bool{},
@@ -97,12 +99,31 @@ func (t *tracker) markDone(k string, ok bool, reason string) {
 	}
 }
 
+// saw records when the watch first showed the object.
+func (t *tracker) saw(k string) {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.seen[k]; !ok {
+		t.seen[k] = now
+	}
+}
+
+// seenAt is when the watch first showed the object.
+func (t *tracker) seenAt(k string) (time.Time, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	at, ok := t.seen[k]
+	return at, ok
+}
+
 func (t *tracker) onRun(obj any) {
 	run, ok := obj.(*v1beta1.CustomRun)
 	if !ok {
 		return
 	}
 	k := key(kindRun, run.Name)
+	t.saw(k)
 	if c := run.Status.GetCondition(apis.ConditionSucceeded); c != nil && !c.IsUnknown() {
 		t.markDone(k, c.IsTrue(), c.Reason)
 		return
@@ -126,6 +147,7 @@ func (t *tracker) onTaskRun(obj any) {
 	if !ok {
 		return
 	}
+	t.saw(key(kindTaskRun, tr.Name))
 	if c := tr.Status.GetCondition(apis.ConditionSucceeded); c != nil && !c.IsUnknown() {
 		t.markDone(key(kindTaskRun, tr.Name), c.IsTrue(), c.Reason)
 	}

@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"flag"
+	"github.com/resultmaterialize/controller/pkg/objectstore"
 	"log"
 	"net"
 	"os"
@@ -35,9 +36,13 @@ func main() {
 	nodeID := flag.String("node", "", "this node's name")
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the provisioner")
 	stateDir := flag.String("state", "", "directory for FUSE logs, pid files and rclone caches")
+	bucketFrom := flag.String("bucket-from", objectstore.BucketFromVolumeHandle, "the PV shape: volumeHandle (<bucket>/<prefix>, k8s-csi-s3) or secret (the Secret's bucket and folder keys, datashim's csi-s3)")
 	flag.Parse()
 	if *nodeID == "" || *kubeconfig == "" || *stateDir == "" {
 		log.Fatal("-node, -kubeconfig and -state are required")
+	}
+	if *bucketFrom != objectstore.BucketFromVolumeHandle && *bucketFrom != objectstore.BucketFromSecret {
+		log.Fatalf("-bucket-from %q: want %s or %s", *bucketFrom, objectstore.BucketFromVolumeHandle, objectstore.BucketFromSecret)
 	}
 	config, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
 	if err != nil {
@@ -53,7 +58,7 @@ func main() {
 	endpoint := filepath.Join(*kubeletDir, "plugins", *name, "csi.sock")
 	csiServer := grpc.NewServer()
 	csi.RegisterIdentityServer(csiServer, identity{name: *name})
-	csi.RegisterNodeServer(csiServer, &node{id: *nodeID, mounts: newMounts(*stateDir)})
+	csi.RegisterNodeServer(csiServer, &node{id: *nodeID, bucketFrom: *bucketFrom, mounts: newMounts(*stateDir)})
 	registrar := grpc.NewServer()
 	registration.RegisterRegistrationServer(registrar, registrant{name: *name, endpoint: endpoint})
 

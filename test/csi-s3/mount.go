@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/objectstore"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // volume is what a PV says about its bucket and how to mount it.
@@ -17,8 +18,12 @@ type volume struct {
 	credentials    objectstore.Credentials
 }
 
-func parseVolume(id string, attributes, secrets map[string]string) (volume, error) {
-	loc, err := objectstore.ParseHandle(id)
+// parseVolume reads a PV in the driver's shape: bucketFrom is
+// objectstore.BucketFromVolumeHandle (k8s-csi-s3) or
+// objectstore.BucketFromSecret (datashim's csi-s3).
+func parseVolume(id, bucketFrom string, attributes, secrets map[string]string) (volume, error) {
+	shape := objectstore.Profile{Bucket: bucketFrom}
+	loc, err := shape.Locate(&corev1.CSIPersistentVolumeSource{VolumeHandle: id, VolumeAttributes: attributes}, secrets)
 	if err != nil {
 		return volume{}, err
 	}

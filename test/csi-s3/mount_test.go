@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/resultmaterialize/controller/pkg/objectstore"
 	"slices"
 	"strings"
 	"testing"
@@ -24,9 +25,30 @@ func TestParseVolumeNamesWhatIsWrong(t *testing.T) {
 		{"b/p", map[string]string{"mounter": "geesefs"}, secrets, `volumeAttributes.mounter "geesefs": this driver mounts with s3fs or rclone`},
 		{"b/p", map[string]string{"mounter": "s3fs"}, map[string]string{"accessKeyID": "id", "secretAccessKey": "key"}, `no "endpoint" key`},
 	} {
-		_, err := parseVolume(tc.id, tc.attributes, tc.secrets)
+		_, err := parseVolume(tc.id, objectstore.BucketFromVolumeHandle, tc.attributes, tc.secrets)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("parseVolume(%q, %v): %v, want an error with %q", tc.id, tc.attributes, err, tc.want)
+		}
+	}
+}
+
+// In datashim's shape the Secret names the bucket and folder; the volume
+// handle is the bucket only when the Secret names none.
+func TestParseVolumeDatashimShape(t *testing.T) {
+	withBucket := map[string]string{"bucket": "data", "folder": "runs/a"}
+	for k, v := range secrets {
+		withBucket[k] = v
+	}
+	for _, tc := range []struct {
+		secrets map[string]string
+		want    string
+	}{
+		{withBucket, "data|runs/a"},
+		{secrets, "pvc-1|"},
+	} {
+		v, err := parseVolume("pvc-1", objectstore.BucketFromSecret, map[string]string{"mounter": "s3fs"}, tc.secrets)
+		if got := v.bucket + "|" + v.prefix; err != nil || got != tc.want {
+			t.Errorf("parseVolume = %s, %v; want %s", got, err, tc.want)
 		}
 	}
 }
@@ -35,7 +57,7 @@ func TestParseVolumeNamesWhatIsWrong(t *testing.T) {
 // and the keys in the environment only, never on the command line.
 func TestCommandKeepsKeysOffTheCommandLine(t *testing.T) {
 	for _, mounter := range []string{"s3fs", "rclone"} {
-		v, err := parseVolume("bucket/pvc-1", map[string]string{"mounter": mounter, "options": "--extra one"}, secrets)
+		v, err := parseVolume("bucket/pvc-1", objectstore.BucketFromVolumeHandle, map[string]string{"mounter": mounter, "options": "--extra one"}, secrets)
 		if err != nil {
 			t.Fatal(err)
 		}

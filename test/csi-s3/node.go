@@ -15,8 +15,10 @@ import (
 // volume on this node, publish bind-mounts that mount into a pod.
 type node struct {
 	csi.UnimplementedNodeServer
-	id     string
-	mounts *mounts
+	id string
+	// bucketFrom is the PV shape: where a volume's bucket and prefix are.
+	bucketFrom string
+	mounts     *mounts
 	// locks serialise the changes to one volume: the kubelet may stage and
 	// publish it for two pods at once. Other volumes go on meanwhile.
 	locks sync.Map
@@ -56,7 +58,7 @@ func (n *node) stage(volumeID, staging string, attributes, secrets map[string]st
 	if err != nil || mounted {
 		return err
 	}
-	v, err := parseVolume(volumeID, attributes, secrets)
+	v, err := parseVolume(volumeID, n.bucketFrom, attributes, secrets)
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	rmv1alpha1 "github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -27,11 +28,28 @@ const k8sCSIS3Profile = `
     - {attribute: options, contains: --fsync-on-close}
 `
 
-// The credentials Secrets the controller may read: the harness's, and a
-// wrong one a test makes.
+// datashimProfile is docs/object-storage.md's profile for datashim's
+// csi-s3: the bucket and folder are in the credentials Secret.
+const datashimProfile = `
+- driver: ch.ctrox.csi.s3-driver
+  bucket: secret
+  credentials: nodePublishSecretRef
+  exact:
+    - {attribute: mounter, in: [s3fs]}
+`
+
+// The drivers the harness registers the test driver as.
+const (
+	k8sCSIS3Driver = "ru.yandex.s3.csi"
+	datashimDriver = "ch.ctrox.csi.s3-driver"
+)
+
+// The credentials Secrets the controller may read: the harness's, and
+// the wrong one and the datashim-shaped one tests make.
 const (
 	credentialsSecret = "csi-s3-secret"
 	wrongSecret       = "csi-s3-wrong"
+	datashimSecret    = "csi-s3-datashim"
 )
 
 // allowObjectStore turns on the k8s-csi-s3 profile and grants the
@@ -42,7 +60,7 @@ func allowObjectStore(ctx context.Context, t *testing.T, c *clients) {
 	objectStore(ctx, t, c, classS3fs)
 	meta := metav1.ObjectMeta{Namespace: "kube-system", Name: "resultmaterialize-object-store"}
 	role := &rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{{
-		APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{credentialsSecret, wrongSecret}, Verbs: []string{"get"},
+		APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{credentialsSecret, wrongSecret, datashimSecret}, Verbs: []string{"get"},
 	}}}
 	binding := &rbacv1.RoleBinding{ObjectMeta: meta,
 		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: meta.Name},
@@ -111,7 +129,7 @@ func TestDirectReadRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	staticClaim(ctx, t, c, ns, "wrong", bucket+"/"+prefix, wrongSecret)
+	staticClaim(ctx, t, c, ns, "wrong", k8sCSIS3Driver, bucket+"/"+prefix, wrongSecret)
 	run, cond := createCustomRun(ctx, t, c, ns, claimRun("wrong", "wrong", "real"))
 	if cond.Status != corev1.ConditionFalse || cond.Reason != "ObjectStoreCredentialsRefused" ||
 		!strings.Contains(cond.Message, "kube-system/"+wrongSecret) || strings.Contains(cond.Message, wrongKey) {
@@ -119,10 +137,10 @@ func TestDirectReadRefusals(t *testing.T) {
 	}
 }
 
-// staticClaim makes a PV of the test driver on an existing handle, with
-// the given credentials Secret, and a claim bound to it, as k8s-csi-s3's
-// manual PV example does; no pod ever mounts it.
-func staticClaim(ctx context.Context, t *testing.T, c *clients, ns, name, handle, secret string) {
+// staticClaim makes a PV of the test driver under the driver name, on a
+// handle, with the given credentials Secret, and a claim bound to it, as
+// k8s-csi-s3's manual PV example does.
+func staticClaim(ctx context.Context, t *testing.T, c *clients, ns, name, driver, handle, secret string) {
 	t.Helper()
 	pvName := ns + "-" + name
 	ref := &corev1.SecretReference{Namespace: "kube-system", Name: secret}
@@ -132,7 +150,7 @@ func staticClaim(ctx context.Context, t *testing.T, c *clients, ns, name, handle
 		PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
 		ClaimRef:                      &corev1.ObjectReference{Namespace: ns, Name: name},
 		PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
-			Driver: "ru.yandex.s3.csi", VolumeHandle: handle,
+			Driver: driver, VolumeHandle: handle,
 			VolumeAttributes:   map[string]string{"mounter": "s3fs"},
 			NodeStageSecretRef: ref, NodePublishSecretRef: ref,
 		}},
@@ -158,6 +176,51 @@ func staticClaim(ctx context.Context, t *testing.T, c *clients, ns, name, handle
 	})
 	if err != nil {
 		t.Fatalf("claim %s did not bind to %s: %v", name, pvName, err)
+	}
+}
+
+// TestDirectReadsInDatashimShape: the test driver under datashim's csi-s3
+// name mounts the bucket and folder its Secret names; with the datashim
+// profile the controller reads a file written through that mount from the
+// same objects as the k8s-csi-s3 claim on that prefix does, with no reader
+// pod.
+func TestDirectReadsInDatashimShape(t *testing.T) {
+	ctx, c, ns := setup(t)
+	allowObjectStore(ctx, t, c)
+	setConfig(ctx, t, c, map[string]string{"object-store-profiles": k8sCSIS3Profile + datashimProfile})
+	createClaim(ctx, t, c, ns, classS3fs)
+	bucket, prefix, err := claimPrefix(ctx, c, ns, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := c.kube.CoreV1().Secrets("kube-system").Get(ctx, credentialsSecret, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shaped := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: datashimSecret}, Data: map[string][]byte{
+		"accessKeyID": secret.Data["accessKeyID"], "secretAccessKey": secret.Data["secretAccessKey"], "endpoint": secret.Data["endpoint"],
+		"bucket": []byte(bucket), "folder": []byte(prefix),
+	}}
+	if _, err := c.kube.CoreV1().Secrets("kube-system").Create(ctx, shaped, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.kube.CoreV1().Secrets("kube-system").Delete(context.Background(), datashimSecret, metav1.DeleteOptions{})
+	})
+	// datashim's volume handle is a name, not a place.
+	staticClaim(ctx, t, c, ns, "dataset", datashimDriver, "dataset-"+ns, datashimSecret)
+	value := "through-datashim-" + rand.String(8)
+	writeClaim(ctx, t, c, ns, "dataset", "mkdir -p /data/out && printf "+value+" > /data/out/model")
+	pods := readerPodsSeen(ctx, c, ns)
+	for _, claim := range []string{"dataset", "data"} {
+		run, cond := createCustomRun(ctx, t, c, ns, claimRun("via-"+claim, claim, "model=out/model"))
+		var ef rmv1alpha1.ExtraFields
+		if err := run.Status.DecodeExtraFields(&ef); err != nil || !cond.IsTrue() || results(run)["model"] != value || ef.ReadBy != "objectStore" {
+			t.Errorf("claim %s: %s %s %q results %v readBy %q (%v); want %s read from the bucket", claim, cond.Status, cond.Reason, cond.Message, results(run), ef.ReadBy, err, value)
+		}
+	}
+	if made := pods(); len(made) != 0 {
+		t.Errorf("reader pods %v, want none", made)
 	}
 }
 

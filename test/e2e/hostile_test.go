@@ -48,12 +48,12 @@ var hostileCases = []hostileCase{
 // is the prefix, so outside/secret is missing from the workspace.
 func TestHostileInputsOnObjectStore(t *testing.T) {
 	outcomes := map[string]map[string]string{}
-	for _, class := range []string{classLocal, classOwnS3fs} {
+	for _, class := range []string{classLocal, classS3fs} {
 		t.Run(class, func(t *testing.T) { outcomes[class] = hostile(t, class) })
 	}
 	if len(outcomes) == 2 {
 		for _, hc := range hostileCases {
-			if a, b := outcomes[classLocal][hc.run], outcomes[classOwnS3fs][hc.run]; a != b {
+			if a, b := outcomes[classLocal][hc.run], outcomes[classS3fs][hc.run]; a != b {
 				t.Errorf("run %s: %s on local-path, %s on the object store", hc.run, a, b)
 			}
 		}

@@ -32,7 +32,6 @@ const (
 	classS3fs     = "csi-s3-s3fs"
 	classRclone   = "csi-s3-rclone"
 	classLate     = "csi-s3-rclone-late"
-	classOwnS3fs  = "test-s3-s3fs"
 	classLocal    = "local-path"
 	datasetBytes  = 209715200
 	storeWaitTime = 2 * time.Minute

@@ -52,8 +52,16 @@ func TestReaderArbitraryUID(t *testing.T) {
 // mounted at /data, and waits for it to succeed.
 func writeFiles(ctx context.Context, t *testing.T, c *clients, ns, script string) {
 	t.Helper()
+	writeClaim(ctx, t, c, ns, "data", script)
+}
+
+// writeClaim runs script in a pod named write-<claim> with the claim at
+// /data, and waits until it succeeds.
+func writeClaim(ctx context.Context, t *testing.T, c *clients, ns, claim, script string) {
+	t.Helper()
+	name := "write-" + claim
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "write"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                corev1.RestartPolicyNever,
 			AutomountServiceAccountToken: ptr.To(false),
@@ -62,7 +70,7 @@ func writeFiles(ctx context.Context, t *testing.T, c *clients, ns, script string
 				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
 			}},
 			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
-				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"},
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim},
 			}}},
 		},
 	}
@@ -70,7 +78,7 @@ func writeFiles(ctx context.Context, t *testing.T, c *clients, ns, script string
 		t.Fatal(err)
 	}
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, runTimeout, true, func(ctx context.Context) (bool, error) {
-		p, err := c.kube.CoreV1().Pods(ns).Get(ctx, "write", metav1.GetOptions{})
+		p, err := c.kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	kubeclient "knative.dev/pkg/client/injection/kube/client"
@@ -51,7 +52,7 @@ func NewController(clk clock.PassiveClock, memory int64) func(context.Context, c
 		}
 		store := config.NewStore(logger.Named("config-store"))
 		logger.Infow("Controller memory budget for reads and projections", "bytes", memory)
-		return newController(withEventRecorder(ctx), cmw, deps{clock: clk, store: store, metrics: rec, memory: workspace.NewMemory(memory)})
+		return newController(withEventRecorder(ctx), cmw, deps{clock: clk, store: store, metrics: rec, memory: workspace.NewMemory(memory), follows: workspace.MaxFollows})
 	}
 }
 
@@ -66,6 +67,10 @@ type deps struct {
 	projectionTime time.Duration
 	// logs reads reader pod logs; nil means pods/log.
 	logs func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
+	// follow follows reader pod logs; nil means pods/log.
+	follow func(ctx context.Context, pod *corev1.Pod, limit int64) (io.ReadCloser, error)
+	// follows is how many reader logs may be followed at once.
+	follows int
 }
 
 func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controller.Impl {
@@ -76,18 +81,21 @@ func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controll
 	watchConfig(cmw, store)
 
 	podInformer := filteredpodinformer.Get(ctx, workspace.PodSelector)
+	// A followed reader log wakes its run through the queue made below.
+	var impl *controller.Impl
 	r := &Reconciler{
 		Clock: clk,
 		Sources: workspace.NewSources(workspace.Deps{
 			Kube: kube, Pods: podInformer.Lister(), Clock: clk,
-			Memory: d.memory, ProjectionTime: d.projectionTime, Logs: d.logs,
+			Memory: d.memory, ProjectionTime: d.projectionTime, Logs: d.logs, Follow: d.follow, Follows: d.follows,
+			Wake: func(key types.NamespacedName) { impl.EnqueueKey(key) },
 		}),
 		Metrics:  d.metrics,
 		lister:   rminformer.Get(ctx).Lister(),
 		objects:  rmclient.Get(ctx),
 		pipeline: pipelineclient.Get(ctx),
 	}
-	impl := customrunreconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {
+	impl = customrunreconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {
 		// The reconciler writes status itself (writeStatus): the generated
 		// update retries a conflict by writing over the newer copy.
 		return controller.Options{AgentName: ControllerName, ConfigStore: store, SkipStatusUpdates: true}

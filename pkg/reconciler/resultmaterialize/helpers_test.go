@@ -70,6 +70,13 @@ func newEnv(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterialize, cfg m
 func newEnvWithLogs(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterialize, cfg map[string]string,
 	logs func(context.Context, *corev1.Pod, int64) (io.ReadCloser, error)) *env {
 	t.Helper()
+	return newEnvWithDeps(t, d, objs, cfg, deps{logs: logs})
+}
+
+// newEnvWithDeps is newEnv with the given log readers and follow limit;
+// the rest of the dependencies are the tests' own.
+func newEnvWithDeps(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterialize, cfg map[string]string, given deps) *env {
+	t.Helper()
 	ctx, _ := ttesting.SetupFakeContext(t)
 	// Tekton's test data seeds pods into its own filtered informer; the
 	// controller's selects reader pods only.
@@ -98,7 +105,8 @@ func newEnvWithLogs(t *testing.T, d test.Data, objs []*v1alpha1.ResultMaterializ
 		t.Fatal(err)
 	}
 	memory := workspace.NewMemory(workspace.DefaultMemory)
-	impl := newController(ctx, cmw, deps{clock: clk, store: store, logs: logs, metrics: rec, memory: memory, projectionTime: testProjectionTime})
+	impl := newController(ctx, cmw, deps{clock: clk, store: store, logs: given.logs, follow: given.follow, follows: given.follows,
+		metrics: rec, memory: memory, projectionTime: testProjectionTime})
 	if la, ok := impl.Reconciler.(pkgreconciler.LeaderAware); ok {
 		if err := la.Promote(pkgreconciler.UniversalBucket(), func(pkgreconciler.Bucket, types.NamespacedName) {}); err != nil {
 			t.Fatal(err)
