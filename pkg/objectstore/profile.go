@@ -20,9 +20,10 @@ const (
 	BucketFromVolumeHandle = "volumeHandle"
 	// BucketFromAttributes reads two csi.volumeAttributes.
 	BucketFromAttributes = "attributes"
-	// BucketFromSecret reads the credentials Secret's bucket and folder
-	// keys, the bucket falling back to csi.volumeHandle, as datashim's
-	// csi-s3 (ch.ctrox.csi.s3-driver) does.
+	// BucketFromSecret reads the bucket from the credentials Secret's
+	// bucket key, as datashim's csi-s3 (ch.ctrox.csi.s3-driver) does. A
+	// Secret that also names a folder is never read directly: datashim's
+	// goofys mounts the folder, its s3fs and rclone the whole bucket.
 	BucketFromSecret = "secret"
 )
 
@@ -102,6 +103,8 @@ func (p Profile) validate() error {
 		return fmt.Errorf("credentials %q: want %s, %s or %s", p.Credentials, CredentialsNodePublish, CredentialsNodeStage, CredentialsNamespace)
 	case p.Credentials == CredentialsNamespace && (p.Secret == "" || p.Endpoint == ""):
 		return fmt.Errorf("credentials %s needs secret and endpoint: a Secret of the run's namespace never chooses the endpoint", CredentialsNamespace)
+	case p.Credentials == CredentialsNamespace && p.Bucket == BucketFromSecret:
+		return fmt.Errorf("bucket %s needs the Secret the PV names: a Secret of the run's namespace that no mount reads never chooses the bucket", BucketFromSecret)
 	case p.Credentials != CredentialsNamespace && p.Secret != "":
 		return fmt.Errorf("secret %q is only for credentials %s", p.Secret, CredentialsNamespace)
 	case p.Endpoint != "" && !strings.HasPrefix(p.Endpoint, "http://") && !strings.HasPrefix(p.Endpoint, "https://"):
@@ -138,9 +141,14 @@ func (p Profile) SecretRef(ns string, csi *corev1.CSIPersistentVolumeSource) *co
 }
 
 // Keys reads the Secret's data (k8s-csi-s3's keys); the profile's endpoint
-// and region, when set, win over the Secret's.
+// and region, when set, win over the Secret's. A Secret that names another
+// endpoint than the profile's is refused: the volume may be mounted from
+// that store, and the controller never dials it.
 func (p Profile) Keys(data map[string]string) (Credentials, error) {
 	if p.Endpoint != "" {
+		if e := data["endpoint"]; e != "" && e != p.Endpoint {
+			return Credentials{}, fmt.Errorf("its endpoint is not the profile's, so the volume may be mounted from another store")
+		}
 		data["endpoint"] = p.Endpoint
 	}
 	if p.Region != "" {

@@ -23,6 +23,7 @@ func TestParseProfilesNamesTheField(t *testing.T) {
 		{"- {driver: d, bucket: attributes, credentials: nodePublishSecretRef}", "bucket attributes needs bucketAttribute"},
 		{"- {driver: d, bucket: volumeHandle, credentials: env}", `credentials "env"`},
 		{"- {driver: d, bucket: volumeHandle, credentials: namespace, secret: s3}", "needs secret and endpoint"},
+		{"- {driver: d, bucket: secret, credentials: namespace, secret: s3, endpoint: http://s3:7070}", "bucket secret needs the Secret the PV names"},
 		{"- {driver: d, bucket: volumeHandle, credentials: nodePublishSecretRef, secret: s3}", `secret "s3" is only for credentials namespace`},
 		{"- {driver: d, bucket: volumeHandle, credentials: nodePublishSecretRef, endpoint: 169.254.169.254}", "want an http:// or https:// URL"},
 		{"- {driver: d, bucket: volumeHandle, credentials: nodePublishSecretRef, exact: [{attribute: mounter}]}", "exact[0]: want an attribute and exactly one of in or contains"},
@@ -92,34 +93,45 @@ func TestIsExactAndLocate(t *testing.T) {
 func TestLocateFromSecret(t *testing.T) {
 	p := Profile{Driver: "ch.ctrox.csi.s3-driver", Bucket: BucketFromSecret}
 	for _, tc := range []struct {
-		handle string
 		secret map[string]string
 		want   string
 	}{
-		{"pvc-1", map[string]string{"bucket": "data", "folder": "runs/a"}, "data|runs/a"},
-		{"pvc-1", map[string]string{"bucket": "data", "folder": "/runs/a/"}, "data|runs/a"},
-		{"pvc-1", map[string]string{"bucket": "data"}, "data|"},
-		{"pvc-1", map[string]string{}, "pvc-1|"},
-		{"pvc-1", map[string]string{"bucket": "data/x"}, "error"},
-		{"pvc-1", map[string]string{"bucket": "data", "folder": "a/../../b"}, "error"},
-		{"pvc-1", map[string]string{"bucket": "data", "folder": "a//b"}, "error"},
+		{map[string]string{"bucket": "data"}, "data|"},
+		{map[string]string{"bucket": "k3bkt", "folder": "runs/a"}, "its Secret names a folder"},
+		{map[string]string{}, "its Secret has no bucket key"},
+		{map[string]string{"bucket": "data/x"}, "is not a bucket name"},
+		{map[string]string{"bucket": ".."}, "is not a bucket name"},
+		{map[string]string{"bucket": "q7 z9"}, "is not a bucket name"},
 	} {
-		loc, err := p.Locate(&corev1.CSIPersistentVolumeSource{VolumeHandle: tc.handle}, tc.secret)
+		loc, err := p.Locate(&corev1.CSIPersistentVolumeSource{VolumeHandle: "pvc-1"}, tc.secret)
 		got := loc.Bucket + "|" + loc.Prefix
 		if err != nil {
-			got = "error"
+			got = err.Error()
+			for _, v := range tc.secret {
+				if len(v) > 3 && strings.Contains(got, v) {
+					t.Errorf("Locate(%v): %q quotes the Secret's value %q", tc.secret, got, v)
+				}
+			}
 		}
-		if got != tc.want {
-			t.Errorf("Locate(%q, %v) = %s (%v), want %s", tc.handle, tc.secret, got, err, tc.want)
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("Locate(%v) = %s, want %s", tc.secret, got, tc.want)
 		}
 	}
 }
 
-// A namespace's Secret never picks the endpoint: the profile's wins.
+// A namespace's Secret never picks the endpoint: the profile's wins, and
+// a Secret naming another one is refused, as the volume may be mounted
+// from that store.
 func TestKeysProfileEndpointWins(t *testing.T) {
 	p := Profile{Endpoint: "http://store.internal:7070", Region: "eu-1"}
-	c, err := p.Keys(map[string]string{"accessKeyID": "a", "secretAccessKey": "s", "endpoint": "http://169.254.169.254"})
+	c, err := p.Keys(map[string]string{"accessKeyID": "a", "secretAccessKey": "s"})
 	if err != nil || c.Endpoint != "http://store.internal:7070" || c.Region != "eu-1" {
 		t.Errorf("Keys = %+v, %v; want the profile's endpoint and region", c, err)
+	}
+	if _, err := p.Keys(map[string]string{"accessKeyID": "a", "secretAccessKey": "s", "endpoint": "http://store.internal:7070"}); err != nil {
+		t.Errorf("the profile's own endpoint in the Secret: %v", err)
+	}
+	if c, err := p.Keys(map[string]string{"accessKeyID": "a", "secretAccessKey": "s", "endpoint": "http://169.254.169.254"}); err == nil || strings.Contains(err.Error(), "169.254") {
+		t.Errorf("Keys = %+v, %v; want a refusal that does not quote the Secret's endpoint", c, err)
 	}
 }

@@ -26,20 +26,28 @@ type Location struct {
 // Locate maps a PV to its bucket and prefix as the profile says; secret
 // is its credentials Secret's data.
 func (p Profile) Locate(csi *corev1.CSIPersistentVolumeSource, secret map[string]string) (Location, error) {
-	var bucket, prefix, from string
+	var bucket, prefix string
 	switch p.Bucket {
 	case BucketFromVolumeHandle:
 		return ParseHandle(csi.VolumeHandle)
 	case BucketFromSecret:
-		bucket, prefix, from = secret["bucket"], strings.Trim(secret["folder"], "/"), "the Secret's bucket key"
-		if bucket == "" {
-			bucket, from = csi.VolumeHandle, "the volume handle"
+		// The messages name the keys, never their values: the run's
+		// namespace may not read the Secret.
+		loc, err := ParseHandle(secret["bucket"])
+		switch {
+		case secret["bucket"] == "":
+			return Location{}, fmt.Errorf("volume %q: its Secret has no bucket key", csi.VolumeHandle)
+		case secret["folder"] != "":
+			return Location{}, fmt.Errorf("volume %q: its Secret names a folder, which datashim's mounters apply differently (goofys mounts it, s3fs and rclone the whole bucket)", csi.VolumeHandle)
+		case err != nil || loc.Prefix != "":
+			return Location{}, fmt.Errorf("volume %q: its Secret's bucket key is not a bucket name (a slash, a space, \".\" or \"..\")", csi.VolumeHandle)
 		}
+		return loc, nil
 	default:
-		bucket, prefix, from = csi.VolumeAttributes[p.BucketAttribute], csi.VolumeAttributes[p.PrefixAttribute], "attribute "+p.BucketAttribute
+		bucket, prefix = csi.VolumeAttributes[p.BucketAttribute], csi.VolumeAttributes[p.PrefixAttribute]
 	}
 	if strings.Contains(bucket, "/") {
-		return Location{}, fmt.Errorf("volume %q: bucket %q from %s has a slash", csi.VolumeHandle, bucket, from)
+		return Location{}, fmt.Errorf("volume %q: bucket %q from attribute %s has a slash", csi.VolumeHandle, bucket, p.BucketAttribute)
 	}
 	if prefix != "" {
 		bucket += "/" + prefix

@@ -17,15 +17,23 @@ import (
 // past it, running readers are read again once a second.
 const MaxFollows = 16
 
-// follows are the reader pods whose log is followed now.
+// follows are the reader pods whose log is followed now, and those whose
+// followed log has shown a whole document once.
 type follows struct {
-	mu   sync.Mutex
-	open map[types.UID]bool
+	mu    sync.Mutex
+	open  map[types.UID]bool
+	ended capped[types.UID, bool]
 }
 
 // start claims a stream for the pod; false when one is open for it
-// already or most are.
+// already or most are, or when its log has ended before: a document that
+// ended and was still not taken (it does not parse, or is not the plan's)
+// is read once a second until the kubelet reports the reader done, never
+// followed again, so a follow that ends at once cannot loop.
 func (f *follows) start(uid types.UID, most int) bool {
+	if _, ended := f.ended.get(uid); ended {
+		return false
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.open == nil {
@@ -71,6 +79,7 @@ func (s *PodSource) follow(ctx context.Context, pod *corev1.Pod, run *v1beta1.Cu
 		if ended {
 			// The document is whole: the woken run reads it at once, not
 			// when the next once-a-second read would be due.
+			s.follows.ended.set(pod.UID, true, maxRecent)
 			s.peeks.forget(pod.UID)
 		}
 		s.follows.stop(pod.UID)

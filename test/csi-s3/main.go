@@ -3,7 +3,9 @@
 // of yandex-cloud/k8s-csi-s3: volumeHandle <bucket>/<prefix>, credentials in
 // the Secret named by nodeStageSecretRef and nodePublishSecretRef (keys
 // accessKeyID, secretAccessKey, endpoint, region), volumeAttributes.mounter
-// (s3fs or rclone) and volumeAttributes.options. Like k8s-csi-s3 it stages
+// (s3fs or rclone) and volumeAttributes.options; with -bucket-from secret,
+// datashim's csi-s3 instead: the bucket is the Secret's bucket key, mounted
+// whole, as datashim's s3fs and rclone mounters do. Like k8s-csi-s3 it stages
 // one FUSE mount per volume and node and bind-mounts it into each pod, so a
 // producer's exit flushes nothing that the mounter has not flushed itself.
 //

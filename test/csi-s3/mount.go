@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/resultmaterialize/controller/pkg/objectstore"
-	corev1 "k8s.io/api/core/v1"
 )
 
 // volume is what a PV says about its bucket and how to mount it.
@@ -19,15 +18,24 @@ type volume struct {
 }
 
 // parseVolume reads a PV in the driver's shape: bucketFrom is
-// objectstore.BucketFromVolumeHandle (k8s-csi-s3) or
-// objectstore.BucketFromSecret (datashim's csi-s3).
+// objectstore.BucketFromVolumeHandle, k8s-csi-s3's <bucket>/<prefix>
+// handle, or objectstore.BucketFromSecret, datashim's csi-s3, which
+// mounts the Secret's bucket key whole with s3fs and rclone (only its
+// goofys, not here, mounts the folder key).
 func parseVolume(id, bucketFrom string, attributes, secrets map[string]string) (volume, error) {
-	shape := objectstore.Profile{Bucket: bucketFrom}
-	loc, err := shape.Locate(&corev1.CSIPersistentVolumeSource{VolumeHandle: id, VolumeAttributes: attributes}, secrets)
-	if err != nil {
-		return volume{}, err
+	var bucket, prefix string
+	if bucketFrom == objectstore.BucketFromSecret {
+		bucket = secrets["bucket"]
+		if bucket == "" {
+			return volume{}, fmt.Errorf("volume %q: its Secret has no bucket key", id)
+		}
+	} else {
+		loc, err := objectstore.ParseHandle(id)
+		if err != nil {
+			return volume{}, err
+		}
+		bucket, prefix = loc.Bucket, loc.Prefix
 	}
-	bucket, prefix := loc.Bucket, loc.Prefix
 	credentials, err := objectstore.FromSecret(secrets)
 	if err != nil {
 		return volume{}, fmt.Errorf("volume %q: %w", id, err)

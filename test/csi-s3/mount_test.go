@@ -32,23 +32,31 @@ func TestParseVolumeNamesWhatIsWrong(t *testing.T) {
 	}
 }
 
-// In datashim's shape the Secret names the bucket and folder; the volume
-// handle is the bucket only when the Secret names none.
+// In datashim's shape the Secret names the bucket, mounted whole by s3fs
+// and rclone even when it names a folder too.
 func TestParseVolumeDatashimShape(t *testing.T) {
-	withBucket := map[string]string{"bucket": "data", "folder": "runs/a"}
-	for k, v := range secrets {
-		withBucket[k] = v
-	}
 	for _, tc := range []struct {
-		secrets map[string]string
-		want    string
+		extra map[string]string
+		want  string
 	}{
-		{withBucket, "data|runs/a"},
-		{secrets, "pvc-1|"},
+		{map[string]string{"bucket": "data"}, "data|"},
+		{map[string]string{"bucket": "data", "folder": "runs/a"}, "data|"},
+		{map[string]string{}, "error"},
 	} {
-		v, err := parseVolume("pvc-1", objectstore.BucketFromSecret, map[string]string{"mounter": "s3fs"}, tc.secrets)
-		if got := v.bucket + "|" + v.prefix; err != nil || got != tc.want {
-			t.Errorf("parseVolume = %s, %v; want %s", got, err, tc.want)
+		withExtra := map[string]string{}
+		for k, v := range secrets {
+			withExtra[k] = v
+		}
+		for k, v := range tc.extra {
+			withExtra[k] = v
+		}
+		v, err := parseVolume("pvc-1", objectstore.BucketFromSecret, map[string]string{"mounter": "s3fs"}, withExtra)
+		got := v.bucket + "|" + v.prefix
+		if err != nil {
+			got = "error"
+		}
+		if got != tc.want {
+			t.Errorf("parseVolume(%v) = %s (%v), want %s", tc.extra, got, err, tc.want)
 		}
 	}
 }

@@ -4,10 +4,15 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	rmv1alpha1 "github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -29,11 +34,13 @@ const k8sCSIS3Profile = `
 `
 
 // datashimProfile is docs/object-storage.md's profile for datashim's
-// csi-s3: the bucket and folder are in the credentials Secret.
+// csi-s3, whose Secrets live in the dataset's namespace, with the store's
+// endpoint.
 const datashimProfile = `
 - driver: ch.ctrox.csi.s3-driver
   bucket: secret
   credentials: nodePublishSecretRef
+  endpoint: %s
   exact:
     - {attribute: mounter, in: [s3fs]}
 `
@@ -44,12 +51,11 @@ const (
 	datashimDriver = "ch.ctrox.csi.s3-driver"
 )
 
-// The credentials Secrets the controller may read: the harness's, and
-// the wrong one and the datashim-shaped one tests make.
+// The credentials Secrets the controller may read in kube-system: the
+// harness's, and the wrong one a test makes.
 const (
 	credentialsSecret = "csi-s3-secret"
 	wrongSecret       = "csi-s3-wrong"
-	datashimSecret    = "csi-s3-datashim"
 )
 
 // allowObjectStore turns on the k8s-csi-s3 profile and grants the
@@ -58,9 +64,17 @@ const (
 func allowObjectStore(ctx context.Context, t *testing.T, c *clients) {
 	t.Helper()
 	objectStore(ctx, t, c, classS3fs)
-	meta := metav1.ObjectMeta{Namespace: "kube-system", Name: "resultmaterialize-object-store"}
+	allowSecrets(ctx, t, c, "kube-system", credentialsSecret, wrongSecret)
+	setConfig(ctx, t, c, map[string]string{"object-store-profiles": k8sCSIS3Profile})
+}
+
+// allowSecrets grants the controller the documented Role on the named
+// Secrets of a namespace, until the test ends.
+func allowSecrets(ctx context.Context, t *testing.T, c *clients, namespace string, names ...string) {
+	t.Helper()
+	meta := metav1.ObjectMeta{Namespace: namespace, Name: "resultmaterialize-object-store"}
 	role := &rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{{
-		APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{credentialsSecret, wrongSecret, datashimSecret}, Verbs: []string{"get"},
+		APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: names, Verbs: []string{"get"},
 	}}}
 	binding := &rbacv1.RoleBinding{ObjectMeta: meta,
 		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: meta.Name},
@@ -76,7 +90,6 @@ func allowObjectStore(ctx context.Context, t *testing.T, c *clients) {
 		_ = c.kube.RbacV1().RoleBindings(meta.Namespace).Delete(context.Background(), meta.Name, metav1.DeleteOptions{})
 		_ = c.kube.RbacV1().Roles(meta.Namespace).Delete(context.Background(), meta.Name, metav1.DeleteOptions{})
 	})
-	setConfig(ctx, t, c, map[string]string{"object-store-profiles": k8sCSIS3Profile})
 }
 
 // TestDirectObjectStoreReads: with the k8s-csi-s3 profile, the pipeline on
@@ -129,7 +142,7 @@ func TestDirectReadRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	staticClaim(ctx, t, c, ns, "wrong", k8sCSIS3Driver, bucket+"/"+prefix, wrongSecret)
+	staticClaim(ctx, t, c, ns, "wrong", k8sCSIS3Driver, bucket+"/"+prefix, corev1.SecretReference{Namespace: "kube-system", Name: wrongSecret})
 	run, cond := createCustomRun(ctx, t, c, ns, claimRun("wrong", "wrong", "real"))
 	if cond.Status != corev1.ConditionFalse || cond.Reason != "ObjectStoreCredentialsRefused" ||
 		!strings.Contains(cond.Message, "kube-system/"+wrongSecret) || strings.Contains(cond.Message, wrongKey) {
@@ -140,10 +153,10 @@ func TestDirectReadRefusals(t *testing.T) {
 // staticClaim makes a PV of the test driver under the driver name, on a
 // handle, with the given credentials Secret, and a claim bound to it, as
 // k8s-csi-s3's manual PV example does.
-func staticClaim(ctx context.Context, t *testing.T, c *clients, ns, name, driver, handle, secret string) {
+func staticClaim(ctx context.Context, t *testing.T, c *clients, ns, name, driver, handle string, secret corev1.SecretReference) {
 	t.Helper()
 	pvName := ns + "-" + name
-	ref := &corev1.SecretReference{Namespace: "kube-system", Name: secret}
+	ref := &secret
 	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: pvName}, Spec: corev1.PersistentVolumeSpec{
 		Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
 		AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
@@ -180,47 +193,59 @@ func staticClaim(ctx context.Context, t *testing.T, c *clients, ns, name, driver
 }
 
 // TestDirectReadsInDatashimShape: the test driver under datashim's csi-s3
-// name mounts the bucket and folder its Secret names; with the datashim
-// profile the controller reads a file written through that mount from the
-// same objects as the k8s-csi-s3 claim on that prefix does, with no reader
-// pod.
+// name mounts the bucket its Secret names, whole, as datashim's s3fs
+// mounter does; the Secrets live in the run's namespace, as datashim makes
+// them. With the datashim profile a file written through that mount is
+// read from the bucket with no reader pod, and the object is there through
+// the S3 API; a Secret that also names a folder is read by the reader pod,
+// which sees what the mount shows.
 func TestDirectReadsInDatashimShape(t *testing.T) {
 	ctx, c, ns := setup(t)
-	allowObjectStore(ctx, t, c)
-	setConfig(ctx, t, c, map[string]string{"object-store-profiles": k8sCSIS3Profile + datashimProfile})
-	createClaim(ctx, t, c, ns, classS3fs)
-	bucket, prefix, err := claimPrefix(ctx, c, ns, "data")
+	client := objectStore(ctx, t, c, classS3fs)
+	harness, err := c.kube.CoreV1().Secrets("kube-system").Get(ctx, credentialsSecret, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, err := c.kube.CoreV1().Secrets("kube-system").Get(ctx, credentialsSecret, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
+	bucket := "resultmaterialize"
+	for _, name := range []string{"whole", "folder"} {
+		data := map[string][]byte{"accessKeyID": harness.Data["accessKeyID"], "secretAccessKey": harness.Data["secretAccessKey"],
+			"endpoint": harness.Data["endpoint"], "bucket": []byte(bucket)}
+		if name == "folder" {
+			data["folder"] = []byte("datashim-" + ns)
+		}
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: data}
+		if _, err := c.kube.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// datashim's volume handle is a name, not a place.
+		staticClaim(ctx, t, c, ns, name, datashimDriver, "dataset-"+ns+"-"+name, corev1.SecretReference{Namespace: ns, Name: name})
 	}
-	shaped := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: datashimSecret}, Data: map[string][]byte{
-		"accessKeyID": secret.Data["accessKeyID"], "secretAccessKey": secret.Data["secretAccessKey"], "endpoint": secret.Data["endpoint"],
-		"bucket": []byte(bucket), "folder": []byte(prefix),
-	}}
-	if _, err := c.kube.CoreV1().Secrets("kube-system").Create(ctx, shaped, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.kube.CoreV1().Secrets("kube-system").Delete(context.Background(), datashimSecret, metav1.DeleteOptions{})
-	})
-	// datashim's volume handle is a name, not a place.
-	staticClaim(ctx, t, c, ns, "dataset", datashimDriver, "dataset-"+ns, datashimSecret)
+	allowSecrets(ctx, t, c, ns, "whole", "folder")
+	setConfig(ctx, t, c, map[string]string{"object-store-profiles": fmt.Sprintf(datashimProfile, harness.Data["endpoint"])})
+
+	key := "datashim-" + ns + "/model"
 	value := "through-datashim-" + rand.String(8)
-	writeClaim(ctx, t, c, ns, "dataset", "mkdir -p /data/out && printf "+value+" > /data/out/model")
+	writeClaim(ctx, t, c, ns, "whole", "mkdir -p /data/datashim-"+ns+" && printf "+value+" > /data/"+key)
+	t.Cleanup(func() {
+		_, _ = client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	})
+	sum := sha256.Sum256([]byte(value))
+	if n, digest, err := objectDigest(ctx, client, bucket, key); err != nil || n != int64(len(value)) || digest != hex.EncodeToString(sum[:]) {
+		t.Fatalf("object %s/%s through the S3 API: %d bytes, sha256 %s, %v; want %q", bucket, key, n, digest, err, value)
+	}
 	pods := readerPodsSeen(ctx, c, ns)
-	for _, claim := range []string{"dataset", "data"} {
-		run, cond := createCustomRun(ctx, t, c, ns, claimRun("via-"+claim, claim, "model=out/model"))
+	for _, tc := range []struct{ claim, readBy string }{{"whole", "objectStore"}, {"folder", "readerPod"}} {
+		run, cond := createCustomRun(ctx, t, c, ns, claimRun("via-"+tc.claim, tc.claim, "model="+key))
 		var ef rmv1alpha1.ExtraFields
-		if err := run.Status.DecodeExtraFields(&ef); err != nil || !cond.IsTrue() || results(run)["model"] != value || ef.ReadBy != "objectStore" {
-			t.Errorf("claim %s: %s %s %q results %v readBy %q (%v); want %s read from the bucket", claim, cond.Status, cond.Reason, cond.Message, results(run), ef.ReadBy, err, value)
+		if err := run.Status.DecodeExtraFields(&ef); err != nil || !cond.IsTrue() || results(run)["model"] != value || ef.ReadBy != tc.readBy {
+			t.Errorf("claim %s: %s %s %q results %v readBy %q (%v); want %s read by %s", tc.claim, cond.Status, cond.Reason, cond.Message, results(run), ef.ReadBy, err, value, tc.readBy)
 		}
 	}
-	if made := pods(); len(made) != 0 {
-		t.Errorf("reader pods %v, want none", made)
+	if made := pods(); len(made) != 1 {
+		t.Errorf("reader pods %v, want the folder claim's only", made)
+	}
+	if msg := eventOf(ctx, t, c, ns, "via-folder", "ReadThroughReaderPod"); !strings.Contains(msg, "names a folder") || strings.Contains(msg, "datashim-"+ns) {
+		t.Errorf("ReadThroughReaderPod event %q, want it to say the Secret names a folder, without its value", msg)
 	}
 }
 

@@ -25,9 +25,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
-// The StorageClasses hack/lib/s3.sh installs: k8s-csi-s3's driver name with
-// s3fs, rclone writing back 5 s after close and rclone writing back 45 s
-// after close, and the project's own driver name with s3fs.
+// The StorageClasses hack/lib/s3.sh installs under k8s-csi-s3's driver
+// name: s3fs, rclone writing back 5 s after close and rclone writing back
+// 45 s after close.
 const (
 	classS3fs     = "csi-s3-s3fs"
 	classRclone   = "csi-s3-rclone"

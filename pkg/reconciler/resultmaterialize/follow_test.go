@@ -42,9 +42,10 @@ func newFollowedEnv(t *testing.T, follows int) *followedEnv {
 		return io.NopCloser(strings.NewReader(f.log.Load().(string))), nil
 	}
 	follow := func(ctx context.Context, _ *corev1.Pod, _ int64) (io.ReadCloser, error) {
-		f.opened <- struct{}{}
 		go func() {
+			// What the log holds so far comes first; opened says it was read.
 			_, _ = io.WriteString(pw, f.log.Load().(string))
+			f.opened <- struct{}{}
 			<-ctx.Done()
 			pw.CloseWithError(ctx.Err())
 		}()
@@ -153,6 +154,36 @@ func TestReaderPodLogFollowEndsWithoutDocument(t *testing.T) {
 			t.Fatal("the log was not read again after its followed stream failed")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A document that ends but is not taken (here it reports one file of the
+// two asked for) is read again once a second, never followed again: a
+// follow that ends at once must not wake its run in a loop.
+func TestReaderPodLogEndedButInvalidIsNotFollowedAgain(t *testing.T) {
+	f := newFollowedEnv(t, 1)
+	whole := printed(t)
+	wrong := protocol.DocumentStart + whole[len(protocol.DocumentStart):strings.Index(whole, "\n")+1] + "]}\n"
+	f.log.Store(wrong)
+	if err := f.reconcileErr(); err == nil {
+		t.Fatal("Reconcile() = nil for a document of the wrong length")
+	}
+	<-f.opened
+	f.woken(t)
+	for range 3 {
+		err := f.reconcileErr()
+		if ok, after := controller.IsRequeueKey(err); !ok || after <= 0 || after > workspace.EarlyReadInterval {
+			t.Fatalf("Reconcile() = %v, want a look again within %s", err, workspace.EarlyReadInterval)
+		}
+		f.clock.SetTime(f.clock.Now().Add(workspace.EarlyReadInterval))
+	}
+	select {
+	case <-f.opened:
+		t.Error("the log of a pod whose document ended was followed again")
+	default:
+	}
+	if n := f.reads.Load(); n != 4 {
+		t.Errorf("%d log reads, want 4: the first, the woken one, then one a second", n)
 	}
 }
 
