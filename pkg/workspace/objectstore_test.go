@@ -2,9 +2,12 @@ package workspace
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,8 +20,11 @@ import (
 	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // The modes s3fs stores: a closed file 0100644, a directory marker 0755
@@ -256,5 +262,93 @@ func TestObjectStoreOwnershipOptionsAreInexact(t *testing.T) {
 	}
 	if src.Claims(ctx, "ns", claimAttempt().Binding, config.FromContext(ctx)) {
 		t.Error("a volume mounted with -o umask=077 is claimed")
+	}
+}
+
+// A credentials Secret the controller may not read hands the run to the
+// reader pod, saying which Secret and where the Role is documented.
+func TestObjectStoreSecretForbiddenFallsBack(t *testing.T) {
+	src, pods, _, ctx := objectStoreFixture(t, "s3fs")
+	src.Kube.(*fake.Clientset).PrependReactor("get", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(corev1.Resource("secrets"), "csi-s3-secret", errors.New("no Role"))
+	})
+	found, err := src.Read(ctx, claimAttempt(result("value", "value")))
+	if err != nil || pods.asked != 1 || !strings.Contains(found.Fallback, "may not read the credentials Secret kube-system/csi-s3-secret") {
+		t.Errorf("Read = %+v, %v; want the reader pod, naming the Secret", found, err)
+	}
+}
+
+// A store that does not answer within the reconcile's time ends the read
+// with an error that says the reader pod reads it next, and the run's next
+// read goes there at once.
+func TestObjectStoreSlowPastTheDeadline(t *testing.T) {
+	src, pods, _, ctx := objectStoreFixture(t, "s3fs")
+	stuck := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-stuck }))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(stuck) })
+	secret, err := src.Kube.CoreV1().Secrets("kube-system").Get(ctx, "csi-s3-secret", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret.Data["endpoint"] = []byte(slow.URL)
+	if _, err := src.Kube.CoreV1().Secrets("kube-system").Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a := claimAttempt(result("value", "value"))
+	a.Run.UID = "run-uid"
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, err := src.Read(short, a); err == nil || !strings.Contains(err.Error(), "the reader pod reads it next") || pods.asked != 0 {
+		t.Fatalf("Read past the deadline = %v, reader pod asked %d times; want an error saying the reader pod is next", err, pods.asked)
+	}
+	found, err := src.Read(ctx, a)
+	if err != nil || pods.asked != 1 || found.Fallback == "" {
+		t.Errorf("next Read = %+v, %v; want the reader pod at once", found, err)
+	}
+}
+
+// In datashim's shape the bucket is the Secret's: read directly when it
+// names only a bucket, by the reader pod when it names a folder too or
+// another endpoint than the profile's.
+func TestObjectStoreDatashimShape(t *testing.T) {
+	for name, tc := range map[string]struct {
+		secret map[string]string
+		direct bool
+		want   string
+	}{
+		"bucket":         {map[string]string{"bucket": "artifacts"}, true, ""},
+		"folder":         {map[string]string{"bucket": "artifacts", "folder": "pvc-1"}, false, "names a folder"},
+		"other endpoint": {map[string]string{"bucket": "artifacts", "endpoint": "http://169.254.169.254"}, false, "not the profile's"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src, pods, client, ctx := objectStoreFixture(t, "s3fs")
+			cfg := config.FromContext(ctx)
+			secret, err := src.Kube.CoreV1().Secrets("kube-system").Get(ctx, "csi-s3-secret", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			endpoint := string(secret.Data["endpoint"])
+			cfg.ObjectStoreProfiles, err = objectstore.ParseProfiles("- {driver: ru.yandex.s3.csi, bucket: secret, credentials: nodePublishSecretRef, endpoint: " + endpoint + ", exact: [{attribute: mounter, in: [s3fs]}]}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.secret {
+				secret.Data[k] = []byte(v)
+			}
+			if _, err := src.Kube.CoreV1().Secrets("kube-system").Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			putObject(t, client, "value", "whole-bucket", map[string]string{"mode": s3fsMode})
+			found, err := src.Read(ctx, claimAttempt(result("value", "value")))
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case tc.direct && (pods.asked != 0 || len(found.Reports) != 1 || string(found.Reports[0].Head) != "whole-bucket"):
+				t.Errorf("Read = %+v, reader pod asked %d times; want the bucket's root read directly", found, pods.asked)
+			case !tc.direct && (pods.asked != 1 || !strings.Contains(found.Fallback, tc.want)):
+				t.Errorf("Read = %+v, reader pod asked %d times; want the reader pod, saying %q", found, pods.asked, tc.want)
+			}
+		})
 	}
 }
