@@ -1,13 +1,17 @@
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOBIN ?= $(shell go env GOPATH)/bin
 
-.PHONY: help build test test-unit e2e demo codegen verify lint fuzz bench bench-cluster bench-storage chaos release cluster-up cluster-down
+.PHONY: help build plugin test test-unit e2e demo codegen verify lint fuzz bench bench-cluster bench-storage chaos release cluster-up cluster-down
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## Build the controller and the reader
 	go build ./...
+
+plugin: ## Build kubectl-rmat into bin/, and tkn-rmat (the same binary) beside it (docs/cli.md)
+	go build -o bin/kubectl-rmat ./cmd/kubectl-rmat
+	cp bin/kubectl-rmat bin/tkn-rmat
 
 test: test-unit e2e ## Unit tests, then the e2e suite on a real cluster
 

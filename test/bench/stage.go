@@ -69,10 +69,10 @@ func (e *env) stage(ctx context.Context, r *report) error {
 				return fmt.Errorf("pipeline %s: its consumer TaskRun failed: %s", name, f.reason)
 			}
 			produced := e.track.result(key(kindTaskRun, name+"-produce")).at
-			consumed, _ := e.track.seenAt(consumer)
+			consumed := e.track.seenAt(consumer)
 			gaps[kind] = append(gaps[kind], consumed.Sub(produced))
 			run := name + "-materialize"
-			created, _ := e.track.seenAt(key(kindRun, run))
+			created := e.track.seenAt(key(kindRun, run))
 			if kind == stageDirect {
 				done := e.track.result(key(kindRun, run)).at
 				for j, d := range []time.Duration{created.Sub(produced), done.Sub(created), consumed.Sub(done)} {

@@ -109,12 +109,11 @@ func (t *tracker) saw(k string) {
 	}
 }
 
-// seenAt is when the watch first showed the object.
-func (t *tracker) seenAt(k string) (time.Time, bool) {
+// seenAt is when the watch first showed the object; zero if it has not.
+func (t *tracker) seenAt(k string) time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	at, ok := t.seen[k]
-	return at, ok
+	return t.seen[k]
 }
 
 func (t *tracker) onRun(obj any) {

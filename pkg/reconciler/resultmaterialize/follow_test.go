@@ -36,7 +36,7 @@ func newFollowedEnv(t *testing.T, follows int) *followedEnv {
 	f.log.Store(whole[:len(whole)/2])
 	pr, pw := io.Pipe()
 	f.writer = pw
-	t.Cleanup(func() { pw.Close() })
+	t.Cleanup(func() { _ = pw.Close() })
 	logs := func(context.Context, *corev1.Pod, int64) (io.ReadCloser, error) {
 		f.reads.Add(1)
 		return io.NopCloser(strings.NewReader(f.log.Load().(string))), nil

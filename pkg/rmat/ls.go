@@ -1,0 +1,234 @@
+// Package rmat is the kubectl rmat plugin: it lists what ResultMaterialize
+// runs produced, where each result lives, and whether that place is still
+// there.
+package rmat
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"knative.dev/pkg/apis"
+)
+
+// Clients are what the plugin reads.
+type Clients struct {
+	Kube   kubernetes.Interface
+	Tekton versioned.Interface
+}
+
+// Entry is one materialized result of a run, as ls shows it.
+type Entry struct {
+	Task     string `json:"task"`
+	Run      string `json:"customRun"`
+	State    string `json:"state"`
+	Result   string `json:"result"`
+	Surfaced string `json:"surfaced"`
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256"`
+	// Location is where the bytes are: the run's status for an inline
+	// value, else the workspace's ConfigMap or claim and the path in it.
+	Location string `json:"location"`
+	// Exists says whether Location is still there: yes, gone, or unknown
+	// (the plugin may not look); "-" for a value kept in the status.
+	Exists string `json:"exists"`
+	ReadBy string `json:"readBy,omitempty"`
+}
+
+// Runs returns the ResultMaterialize CustomRuns a name stands for: a
+// PipelineRun's ("NAME" or "pipelinerun/NAME") or one CustomRun
+// ("customrun/NAME"), in namespace ns, ordered by task and name.
+func Runs(ctx context.Context, c Clients, ns, name string) ([]v1beta1.CustomRun, error) {
+	kind, object, found := strings.Cut(name, "/")
+	if !found {
+		kind, object = "pipelinerun", name
+	}
+	switch strings.ToLower(kind) {
+	case "pipelinerun", "pipelineruns", "pr":
+		if _, err := c.Tekton.TektonV1().PipelineRuns(ns).Get(ctx, object, metav1.GetOptions{}); err != nil {
+			return nil, named(err, "pipelinerun", object, ns)
+		}
+		list, err := c.Tekton.TektonV1beta1().CustomRuns(ns).List(ctx, metav1.ListOptions{LabelSelector: pipeline.PipelineRunLabelKey + "=" + object})
+		if err != nil {
+			return nil, fmt.Errorf("listing the CustomRuns of pipelinerun %q in namespace %q: %w", object, ns, err)
+		}
+		runs := slices.DeleteFunc(list.Items, func(r v1beta1.CustomRun) bool { return !ours(&r) })
+		slices.SortFunc(runs, func(a, b v1beta1.CustomRun) int {
+			return strings.Compare(task(&a)+"/"+a.Name, task(&b)+"/"+b.Name)
+		})
+		return runs, nil
+	case "customrun", "customruns":
+		run, err := c.Tekton.TektonV1beta1().CustomRuns(ns).Get(ctx, object, metav1.GetOptions{})
+		if err != nil {
+			return nil, named(err, "customrun", object, ns)
+		}
+		if !ours(run) {
+			return nil, fmt.Errorf("customrun %q in namespace %q is not a ResultMaterialize run", object, ns)
+		}
+		return []v1beta1.CustomRun{*run}, nil
+	default:
+		return nil, fmt.Errorf("%q: want NAME or pipelinerun/NAME (a PipelineRun), or customrun/NAME", name)
+	}
+}
+
+func named(err error, kind, name, ns string) error {
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s %q not found in namespace %q", kind, name, ns)
+	}
+	return fmt.Errorf("getting %s %q in namespace %q: %w", kind, name, ns, err)
+}
+
+// ours reports whether the run is a ResultMaterialize run.
+func ours(run *v1beta1.CustomRun) bool {
+	ref := run.Spec.CustomRef
+	return ref != nil && ref.APIVersion == v1alpha1.SchemeGroupVersion.String() && ref.Kind == resultmaterialize.Kind
+}
+
+// task is the run's pipeline task, or its own name outside a pipeline.
+func task(run *v1beta1.CustomRun) string {
+	if t := run.Labels[pipeline.PipelineTaskLabelKey]; t != "" {
+		return t
+	}
+	return run.Name
+}
+
+// List returns every result the runs materialized, and whether the place
+// each lives in still exists; a run still running or failed has a line
+// saying so and no results.
+func List(ctx context.Context, c Clients, runs []v1beta1.CustomRun) ([]Entry, error) {
+	var entries []Entry
+	places := map[string]string{}
+	for i := range runs {
+		run := &runs[i]
+		var ef v1alpha1.ExtraFields
+		if err := run.Status.DecodeExtraFields(&ef); err != nil {
+			return nil, fmt.Errorf("customrun %q: its status.extraFields is not ResultMaterialize's: %w", run.Name, err)
+		}
+		base := Entry{Task: task(run), Run: run.Name, State: state(run), ReadBy: ef.ReadBy}
+		if len(ef.Results) == 0 {
+			base.Result, base.Surfaced, base.Location, base.Exists = "-", "-", "-", "-"
+			entries = append(entries, base)
+			continue
+		}
+		for _, row := range ef.Results {
+			e := base
+			e.Result, e.Size, e.SHA256, e.Surfaced = row.Name, row.Size, row.SHA256, surfaced(row)
+			// A truncated value's prefix is in the status; its size and
+			// digest are the file's, which stays in the workspace.
+			if row.Inline && row.Reason != resultmaterialize.Truncated {
+				e.Location, e.Exists = "status", "-"
+			} else {
+				where, err := workspacePlace(run, ef, row)
+				if err != nil {
+					return nil, err
+				}
+				e.Location = where.String()
+				object := where.kind + "/" + where.object
+				if _, seen := places[object]; !seen {
+					places[object] = exists(ctx, c, run.Namespace, where)
+				}
+				e.Exists = places[object]
+			}
+			entries = append(entries, e)
+		}
+	}
+	return entries, nil
+}
+
+// state is the run's Succeeded condition in a word.
+func state(run *v1beta1.CustomRun) string {
+	c := run.Status.GetCondition(apis.ConditionSucceeded)
+	switch {
+	case c == nil:
+		return "Pending"
+	case c.IsTrue():
+		return "Succeeded"
+	case c.IsFalse():
+		return "Failed"
+	default:
+		return "Running"
+	}
+}
+
+// surfaced words a row's disposition as ls shows it.
+func surfaced(row resultmaterialize.Row) string {
+	word := strings.ToLower(string(row.Reason))
+	if row.Source.Path != "" {
+		return "projected, " + word
+	}
+	return word
+}
+
+// place is a workspace object and the path of a result in it.
+type place struct {
+	kind, object, path string
+}
+
+func (p place) String() string { return p.kind + "/" + p.object + ":" + p.path }
+
+// workspacePlace is where a result kept in the workspace lives: the
+// binding the run read (its subPath included) and the result's path.
+func workspacePlace(run *v1beta1.CustomRun, ef v1alpha1.ExtraFields, row resultmaterialize.Row) (place, error) {
+	file := row.Path
+	if row.Source.Path != "" {
+		file = row.Source.Path
+	}
+	name := ef.Workspace
+	for _, p := range run.Spec.Params {
+		if name == "" && p.Name == v1alpha1.ParamWorkspace {
+			name = p.Value.StringVal
+		}
+	}
+	for _, b := range run.Spec.Workspaces {
+		if name != "" && b.Name != name && len(run.Spec.Workspaces) > 1 {
+			continue
+		}
+		full := path.Join(b.SubPath, file)
+		switch {
+		case b.PersistentVolumeClaim != nil:
+			return place{"persistentvolumeclaim", b.PersistentVolumeClaim.ClaimName, full}, nil
+		case b.ConfigMap != nil:
+			return place{"configmap", b.ConfigMap.Name, full}, nil
+		case b.CSI != nil:
+			return place{"csi", b.CSI.Driver, full}, nil
+		}
+		return place{"workspace", b.Name, full}, nil
+	}
+	return place{}, fmt.Errorf("customrun %q: no workspace binding holds result %q", run.Name, row.Name)
+}
+
+// exists looks the place's object up: yes, deleting (it has a deletion
+// timestamp: a claim a pod still uses), gone, or unknown when the plugin
+// may not look or its kind has no object.
+func exists(ctx context.Context, c Clients, ns string, p place) string {
+	var meta metav1.Object
+	var err error
+	switch p.kind {
+	case "persistentvolumeclaim":
+		meta, err = c.Kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, p.object, metav1.GetOptions{})
+	case "configmap":
+		meta, err = c.Kube.CoreV1().ConfigMaps(ns).Get(ctx, p.object, metav1.GetOptions{})
+	default:
+		return "unknown"
+	}
+	switch {
+	case err == nil && meta.GetDeletionTimestamp() != nil:
+		return "deleting"
+	case err == nil:
+		return "yes"
+	case apierrors.IsNotFound(err):
+		return "gone"
+	default:
+		return "unknown"
+	}
+}
