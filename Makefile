@@ -9,9 +9,11 @@ help: ## List the targets
 build: ## Build the controller and the reader
 	go build ./...
 
-plugin: ## Build kubectl-rmat into bin/, and tkn-rmat (the same binary) beside it (docs/cli.md)
+plugin: ## Build kubectl-rmat into bin/, tkn-rmat (the same binary) and kubectl's completion hook beside it (docs/cli.md)
 	go build -o bin/kubectl-rmat ./cmd/kubectl-rmat
 	cp bin/kubectl-rmat bin/tkn-rmat
+	printf '#!/bin/sh\nexec kubectl-rmat __complete "$$@"\n' > bin/kubectl_complete-rmat
+	chmod +x bin/kubectl_complete-rmat
 
 test: test-unit e2e ## Unit tests, then the e2e suite on a real cluster
 

@@ -35,14 +35,16 @@ func run() int {
 	return 0
 }
 
-// root is the command tree; use is how the user calls it, "kubectl rmat"
-// or "tkn rmat", from the binary's name.
+// root is the command tree. binary is the name it runs under: kubectl-rmat
+// shows as "kubectl rmat" and tkn-rmat as "tkn rmat" in help and
+// completion, as cobra does for plugins.
 func root(binary string) *cobra.Command {
-	use := strings.Replace(strings.TrimSuffix(binary, ".exe"), "-", " ", 1)
+	binary = strings.TrimSuffix(binary, ".exe")
 	flags := genericclioptions.NewConfigFlags(true)
 	cmd := &cobra.Command{
-		Use:           use,
+		Use:           binary,
 		Short:         "See the results ResultMaterialize runs produced",
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: strings.Replace(binary, "-", " ", 1)},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -58,7 +60,8 @@ func ls(flags *genericclioptions.ConfigFlags) *cobra.Command {
 		Short: "List every materialized result of a PipelineRun's ResultMaterialize tasks, or of one CustomRun",
 		Example: `  kubectl rmat ls my-pipeline-run
   kubectl rmat ls customrun/my-pipeline-run-materialize -o wide`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRuns(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, ns, err := clients(flags)
 			if err != nil {
@@ -68,12 +71,13 @@ func ls(flags *genericclioptions.ConfigFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(runs) == 0 {
-				_, err := fmt.Fprintf(cmd.ErrOrStderr(), "No ResultMaterialize runs for %s in namespace %s.\n", args[0], ns)
-				return err
-			}
 			entries, err := rmat.List(cmd.Context(), c, runs)
 			if err != nil {
+				return err
+			}
+			if len(runs) == 0 && (output == rmat.OutputTable || output == rmat.OutputWide) {
+				// As kubectl get says it: on stderr, so a pipe sees nothing.
+				_, err := fmt.Fprintf(cmd.ErrOrStderr(), "No ResultMaterialize runs for %s in namespace %s.\n", args[0], ns)
 				return err
 			}
 			return rmat.Print(cmd.OutOrStdout(), entries, output)
@@ -82,6 +86,25 @@ func ls(flags *genericclioptions.ConfigFlags) *cobra.Command {
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json, yaml or wide")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{rmat.OutputJSON, rmat.OutputYAML, rmat.OutputWide}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// completeRuns offers the namespace's PipelineRuns, and its
+// ResultMaterialize CustomRuns as customrun/NAME.
+func completeRuns(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		c, ns, err := clients(flags)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		names, err := rmat.Names(cmd.Context(), c, ns)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 // clients are the Kubernetes and Tekton clients of the flags' kubeconfig,

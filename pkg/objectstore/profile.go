@@ -6,6 +6,7 @@ package objectstore
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -146,7 +147,7 @@ func (p Profile) SecretRef(ns string, csi *corev1.CSIPersistentVolumeSource) *co
 // that store, and the controller never dials it.
 func (p Profile) Keys(data map[string]string) (Credentials, error) {
 	if p.Endpoint != "" {
-		if e := data["endpoint"]; e != "" && e != p.Endpoint {
+		if e := data["endpoint"]; e != "" && !sameEndpoint(e, p.Endpoint) {
 			return Credentials{}, fmt.Errorf("its endpoint is not the profile's, so the volume may be mounted from another store")
 		}
 		data["endpoint"] = p.Endpoint
@@ -155,6 +156,24 @@ func (p Profile) Keys(data map[string]string) (Credentials, error) {
 		data["region"] = p.Region
 	}
 	return FromSecret(data)
+}
+
+// sameEndpoint reports whether two endpoint URLs name the same store: the
+// same scheme, host (in any case) and port (the scheme's by default),
+// whatever the spaces or slashes around them.
+func sameEndpoint(a, b string) bool {
+	key := func(raw string) string {
+		u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
+		if err != nil || u.Host == "" || u.Path != "" {
+			return raw
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+		}
+		return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
+	}
+	return key(a) == key(b)
 }
 
 // ownership are the mount options that change who the mount shows as a

@@ -128,8 +128,13 @@ func TestKeysProfileEndpointWins(t *testing.T) {
 	if err != nil || c.Endpoint != "http://store.internal:7070" || c.Region != "eu-1" {
 		t.Errorf("Keys = %+v, %v; want the profile's endpoint and region", c, err)
 	}
-	if _, err := p.Keys(map[string]string{"accessKeyID": "a", "secretAccessKey": "s", "endpoint": "http://store.internal:7070"}); err != nil {
-		t.Errorf("the profile's own endpoint in the Secret: %v", err)
+	for _, same := range []string{"http://store.internal:7070", "http://Store.Internal:7070/", " http://store.internal:7070\n"} {
+		if _, err := p.Keys(map[string]string{"accessKeyID": "a", "secretAccessKey": "s", "endpoint": same}); err != nil {
+			t.Errorf("the profile's own endpoint in the Secret as %q: %v", same, err)
+		}
+	}
+	if !sameEndpoint("https://s3.example", "https://S3.example:443/") || sameEndpoint("http://s3.example", "https://s3.example") || sameEndpoint("http://a:80", "http://a:81") {
+		t.Error("sameEndpoint: want default ports, case and slashes ignored, and schemes and ports told apart")
 	}
 	if c, err := p.Keys(map[string]string{"accessKeyID": "a", "secretAccessKey": "s", "endpoint": "http://169.254.169.254"}); err == nil || strings.Contains(err.Error(), "169.254") {
 		t.Errorf("Keys = %+v, %v; want a refusal that does not quote the Secret's endpoint", c, err)

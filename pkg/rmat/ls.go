@@ -4,7 +4,9 @@
 package rmat
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"path"
 	"slices"
@@ -15,6 +17,7 @@ import (
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	tektoncontroller "github.com/tektoncd/pipeline/pkg/controller"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -64,7 +67,7 @@ func Runs(ctx context.Context, c Clients, ns, name string) ([]v1beta1.CustomRun,
 		}
 		runs := slices.DeleteFunc(list.Items, func(r v1beta1.CustomRun) bool { return !ours(&r) })
 		slices.SortFunc(runs, func(a, b v1beta1.CustomRun) int {
-			return strings.Compare(task(&a)+"/"+a.Name, task(&b)+"/"+b.Name)
+			return cmp.Or(strings.Compare(task(&a), task(&b)), strings.Compare(a.Name, b.Name))
 		})
 		return runs, nil
 	case "customrun", "customruns":
@@ -81,6 +84,29 @@ func Runs(ctx context.Context, c Clients, ns, name string) ([]v1beta1.CustomRun,
 	}
 }
 
+// Names are what ls takes in namespace ns: its PipelineRuns, and its
+// ResultMaterialize CustomRuns as customrun/NAME; for shell completion.
+func Names(ctx context.Context, c Clients, ns string) ([]string, error) {
+	prs, err := c.Tekton.TektonV1().PipelineRuns(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	runs, err := c.Tekton.TektonV1beta1().CustomRuns(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, pr := range prs.Items {
+		names = append(names, pr.Name)
+	}
+	for i := range runs.Items {
+		if ours(&runs.Items[i]) {
+			names = append(names, "customrun/"+runs.Items[i].Name)
+		}
+	}
+	return names, nil
+}
+
 func named(err error, kind, name, ns string) error {
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("%s %q not found in namespace %q", kind, name, ns)
@@ -88,10 +114,10 @@ func named(err error, kind, name, ns string) error {
 	return fmt.Errorf("getting %s %q in namespace %q: %w", kind, name, ns, err)
 }
 
-// ours reports whether the run is a ResultMaterialize run.
+// ours reports whether the run is a ResultMaterialize run, by reference or
+// by an embedded spec, as the controller's own filter says.
 func ours(run *v1beta1.CustomRun) bool {
-	ref := run.Spec.CustomRef
-	return ref != nil && ref.APIVersion == v1alpha1.SchemeGroupVersion.String() && ref.Kind == resultmaterialize.Kind
+	return tektoncontroller.FilterCustomRunRef(v1alpha1.SchemeGroupVersion.String(), resultmaterialize.Kind)(run)
 }
 
 // task is the run's pipeline task, or its own name outside a pipeline.
@@ -107,11 +133,12 @@ func task(run *v1beta1.CustomRun) string {
 // saying so and no results.
 func List(ctx context.Context, c Clients, runs []v1beta1.CustomRun) ([]Entry, error) {
 	var entries []Entry
+	var err error
 	places := map[string]string{}
 	for i := range runs {
 		run := &runs[i]
 		var ef v1alpha1.ExtraFields
-		if err := run.Status.DecodeExtraFields(&ef); err != nil {
+		if err = run.Status.DecodeExtraFields(&ef); err != nil {
 			return nil, fmt.Errorf("customrun %q: its status.extraFields is not ResultMaterialize's: %w", run.Name, err)
 		}
 		base := Entry{Task: task(run), Run: run.Name, State: state(run), ReadBy: ef.ReadBy}
@@ -135,7 +162,9 @@ func List(ctx context.Context, c Clients, runs []v1beta1.CustomRun) ([]Entry, er
 				e.Location = where.String()
 				object := where.kind + "/" + where.object
 				if _, seen := places[object]; !seen {
-					places[object] = exists(ctx, c, run.Namespace, where)
+					if places[object], err = exists(ctx, c, run.Namespace, where); err != nil {
+						return nil, err
+					}
 				}
 				e.Exists = places[object]
 			}
@@ -183,14 +212,10 @@ func workspacePlace(run *v1beta1.CustomRun, ef v1alpha1.ExtraFields, row resultm
 	if row.Source.Path != "" {
 		file = row.Source.Path
 	}
-	name := ef.Workspace
-	for _, p := range run.Spec.Params {
-		if name == "" && p.Name == v1alpha1.ParamWorkspace {
-			name = p.Value.StringVal
-		}
-	}
-	for _, b := range run.Spec.Workspaces {
-		if name != "" && b.Name != name && len(run.Spec.Workspaces) > 1 {
+	name := boundName(run, ef)
+	bound := run.Spec.Workspaces
+	for _, b := range bound {
+		if b.Name != name && (name != "" || len(bound) > 1) {
 			continue
 		}
 		full := path.Join(b.SubPath, file)
@@ -204,13 +229,38 @@ func workspacePlace(run *v1beta1.CustomRun, ef v1alpha1.ExtraFields, row resultm
 		}
 		return place{"workspace", b.Name, full}, nil
 	}
+	if len(bound) > 1 {
+		// A run of an earlier release that named its binding through a
+		// ResultMaterialize object recorded no choice.
+		return place{"workspace", "unrecorded", file}, nil
+	}
 	return place{}, fmt.Errorf("customrun %q: no workspace binding holds result %q", run.Name, row.Name)
+}
+
+// boundName is the binding the run read: recorded in its status, or chosen
+// by its embedded spec or its workspace param; "" when neither says.
+func boundName(run *v1beta1.CustomRun, ef v1alpha1.ExtraFields) string {
+	if ef.Workspace != "" {
+		return ef.Workspace
+	}
+	if cs := run.Spec.CustomSpec; cs != nil {
+		var spec v1alpha1.ResultMaterializeSpec
+		if json.Unmarshal(cs.Spec.Raw, &spec) == nil && spec.Workspace != "" {
+			return spec.Workspace
+		}
+	}
+	for _, p := range run.Spec.Params {
+		if p.Name == v1alpha1.ParamWorkspace {
+			return p.Value.StringVal
+		}
+	}
+	return ""
 }
 
 // exists looks the place's object up: yes, deleting (it has a deletion
 // timestamp: a claim a pod still uses), gone, or unknown when the plugin
-// may not look or its kind has no object.
-func exists(ctx context.Context, c Clients, ns string, p place) string {
+// may not look or its kind has no object. Any other error is returned.
+func exists(ctx context.Context, c Clients, ns string, p place) (string, error) {
 	var meta metav1.Object
 	var err error
 	switch p.kind {
@@ -219,16 +269,18 @@ func exists(ctx context.Context, c Clients, ns string, p place) string {
 	case "configmap":
 		meta, err = c.Kube.CoreV1().ConfigMaps(ns).Get(ctx, p.object, metav1.GetOptions{})
 	default:
-		return "unknown"
+		return "unknown", nil
 	}
 	switch {
 	case err == nil && meta.GetDeletionTimestamp() != nil:
-		return "deleting"
+		return "deleting", nil
 	case err == nil:
-		return "yes"
+		return "yes", nil
 	case apierrors.IsNotFound(err):
-		return "gone"
+		return "gone", nil
+	case apierrors.IsForbidden(err):
+		return "unknown", nil
 	default:
-		return "unknown"
+		return "", fmt.Errorf("getting %s %q in namespace %q: %w", p.kind, p.object, ns, err)
 	}
 }

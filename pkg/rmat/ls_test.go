@@ -3,9 +3,12 @@ package rmat
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,9 +18,11 @@ import (
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	tektonfake "github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"knative.dev/pkg/apis"
 )
 
@@ -47,13 +52,31 @@ func materializeRun(t *testing.T, name, task string, bind v1beta1.WorkspaceBindi
 	return run
 }
 
+// embedded makes the run's spec embedded, as a Pipeline task's taskSpec
+// makes it, choosing the second of two bindings.
+func embedded(t *testing.T, run *v1beta1.CustomRun) *v1beta1.CustomRun {
+	t.Helper()
+	raw, err := json.Marshal(v1alpha1.ResultMaterializeSpec{Workspace: "models"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Spec.CustomRef = nil
+	run.Spec.CustomSpec = &v1beta1.EmbeddedCustomRunSpec{TypeMeta: runtime.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: resultmaterialize.Kind},
+		Spec: runtime.RawExtension{Raw: raw}}
+	models := claim("pvc-models", "")
+	models.Name = "models"
+	run.Spec.Workspaces = append(run.Spec.Workspaces, models)
+	return run
+}
+
 func claim(name, subPath string) v1beta1.WorkspaceBinding {
 	return v1beta1.WorkspaceBinding{Name: "data", SubPath: subPath, PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}
 }
 
 // fixture is PipelineRun train: a task whose claim still exists with every
 // way a result is surfaced, one whose claim Tekton deleted, one whose claim
-// is being deleted, a ConfigMap task, a running one and a failed one; and a TaskRun-less CustomRun of
+// is being deleted, one with an embedded spec that reads the second of two
+// claims, a ConfigMap task, a running one and a failed one; and a TaskRun-less CustomRun of
 // another kind, which ls leaves out.
 func fixture(t *testing.T) Clients {
 	t.Helper()
@@ -63,7 +86,7 @@ func fixture(t *testing.T) Clients {
 				Source: resultmaterialize.Source{Path: "metrics.json", Size: 120, SHA256: sha('m')}},
 			resultmaterialize.Row{Name: "model", Path: "model.bin", Size: 209715200, SHA256: sha('b'), Reason: resultmaterialize.Reference},
 			resultmaterialize.Row{Name: "log", Path: "log.txt", Size: 8192, SHA256: sha('c'), Inline: true, Reason: resultmaterialize.Truncated},
-			resultmaterialize.Row{Name: "tag", Path: "tag", Size: 2, SHA256: sha('d'), Inline: true, Reason: resultmaterialize.Defaulted},
+			resultmaterialize.Row{Name: "tag", Path: "tag", Inline: true, Reason: resultmaterialize.Defaulted},
 			resultmaterialize.Row{Name: "report", Path: "report.html", Size: 3000, SHA256: sha('e'), Reason: resultmaterialize.Demoted}),
 		materializeRun(t, "train-export", "export", claim("pvc-gone", ""), corev1.ConditionTrue,
 			resultmaterialize.Row{Name: "dataset", Path: "dataset.csv", Size: 5242880, SHA256: sha('f'), Reason: resultmaterialize.Reference}),
@@ -71,6 +94,8 @@ func fixture(t *testing.T) Clients {
 			corev1.ConditionTrue, resultmaterialize.Row{Name: "flag", Path: "flag", Size: 4, SHA256: sha('g'), Inline: true, Reason: resultmaterialize.Inline}),
 		materializeRun(t, "train-going", "going", claim("pvc-going", ""), corev1.ConditionTrue,
 			resultmaterialize.Row{Name: "checkpoint", Path: "ckpt", Size: 1 << 30, SHA256: sha('h'), Reason: resultmaterialize.Reference}),
+		embedded(t, materializeRun(t, "train-embedded", "embedded", claim("pvc-other", ""), corev1.ConditionTrue,
+			resultmaterialize.Row{Name: "weights", Path: "w.bin", Size: 10 << 20, SHA256: sha('i'), Reason: resultmaterialize.Reference})),
 		materializeRun(t, "train-later", "later", claim("pvc-abc", ""), corev1.ConditionUnknown),
 		materializeRun(t, "train-broken", "broken", claim("pvc-abc", ""), corev1.ConditionFalse),
 		&v1beta1.CustomRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "train-wait", Labels: map[string]string{"tekton.dev/pipelineRun": "train"}},
@@ -79,10 +104,39 @@ func fixture(t *testing.T) Clients {
 	}
 	kube := fake.NewClientset(
 		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pvc-abc"}},
+		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pvc-models"}},
 		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pvc-going", DeletionTimestamp: &metav1.Time{}, Finalizers: []string{"kubernetes.io/pvc-protection"}}},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "outputs"}},
 	)
 	return Clients{Kube: kube, Tekton: tektonfake.NewSimpleClientset(runs...)}
+}
+
+// An API error other than NotFound or Forbidden ends ls: a table of
+// guesses would hide it. Forbidden only makes the place unknown.
+func TestLsExistsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		exists string
+	}{
+		{apierrors.NewForbidden(corev1.Resource("persistentvolumeclaims"), "pvc-abc", errors.New("no")), "unknown"},
+		{apierrors.NewInternalError(errors.New("etcd")), ""},
+	} {
+		c := fixture(t)
+		c.Kube.(*fake.Clientset).PrependReactor("get", "persistentvolumeclaims", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, tc.err
+		})
+		runs, err := Runs(context.Background(), c, ns, "customrun/train-export")
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := List(context.Background(), c, runs)
+		switch {
+		case tc.exists == "" && (err == nil || !strings.Contains(err.Error(), `persistentvolumeclaim "pvc-gone"`)):
+			t.Errorf("List with %v = %v, want the error naming the claim", tc.err, err)
+		case tc.exists != "" && (err != nil || entries[0].Exists != tc.exists):
+			t.Errorf("List with %v = %+v, %v; want exists %s", tc.err, entries, err, tc.exists)
+		}
+	}
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -142,6 +196,19 @@ func TestLsErrorsNameTheObject(t *testing.T) {
 	}
 	if err := Print(&bytes.Buffer{}, nil, "name"); err == nil || !strings.Contains(err.Error(), `output format "name"`) {
 		t.Errorf("Print with -o name = %v, want an error naming the format", err)
+	}
+}
+
+// Completion offers the PipelineRuns and the ResultMaterialize runs only;
+// an empty list prints as an empty list, not null.
+func TestNamesAndEmptyList(t *testing.T) {
+	names, err := Names(context.Background(), fixture(t), ns)
+	if err != nil || !slices.Contains(names, "train") || !slices.Contains(names, "customrun/train-embedded") || slices.Contains(names, "customrun/train-wait") {
+		t.Errorf("Names = %v, %v; want train and the ResultMaterialize runs, not train-wait", names, err)
+	}
+	var out bytes.Buffer
+	if err := Print(&out, nil, OutputJSON); err != nil || out.String() != "{\n  \"items\": []\n}\n" {
+		t.Errorf("Print(nil, json) = %q, %v; want an empty list", out.String(), err)
 	}
 }
 

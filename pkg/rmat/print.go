@@ -24,14 +24,14 @@ const (
 func Print(w io.Writer, entries []Entry, format string) error {
 	switch format {
 	case OutputJSON:
-		out, err := json.MarshalIndent(list{Items: entries}, "", "  ")
+		out, err := json.MarshalIndent(list{Items: nonNil(entries)}, "", "  ")
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(w, "%s\n", out)
 		return err
 	case OutputYAML:
-		out, err := yaml.Marshal(list{Items: entries})
+		out, err := yaml.Marshal(list{Items: nonNil(entries)})
 		if err != nil {
 			return err
 		}
@@ -74,9 +74,16 @@ func Print(w io.Writer, entries []Entry, format string) error {
 }
 
 // list is the JSON and YAML document: a list, as kubectl prints many
-// objects.
+// objects, empty rather than null when there are none.
 type list struct {
 	Items []Entry `json:"items"`
+}
+
+func nonNil(entries []Entry) []Entry {
+	if entries == nil {
+		return []Entry{}
+	}
+	return entries
 }
 
 func orDash(s string) string {

@@ -76,11 +76,16 @@ func (s *PodSource) follow(ctx context.Context, pod *corev1.Pod, run *v1beta1.Cu
 		defer cancel()
 		ended, err := s.followed(ctx, pod, limit)
 		logger.Debugw("Followed a running reader's log", "pod", pod.Name, "ended", ended, "error", err)
-		if ended {
+		switch {
+		case ended:
 			// The document is whole: the woken run reads it at once, not
 			// when the next once-a-second read would be due.
 			s.follows.ended.set(pod.UID, true, maxRecent)
 			s.peeks.forget(pod.UID)
+		case err != nil && ctx.Err() == nil:
+			// The kubelet or the API server refused the stream: read
+			// again only after a back-off, as a failed read does.
+			s.peeks.backOff(pod.UID, s.Clock.Now(), PeekBackoff)
 		}
 		s.follows.stop(pod.UID)
 		s.Wake(key)

@@ -204,8 +204,13 @@ func (s *ObjectStoreSource) open(ctx context.Context, d direct, e entry) (io.Rea
 // the Event quotes no address.
 func storeTrouble(d direct, err error) (string, error) {
 	if objectstore.Denied(err) {
+		bucket := fmt.Sprintf("bucket %q", d.loc.Bucket)
+		if d.bucketFromSecret {
+			// A value of the Secret: the run's namespace may not read it.
+			bucket = "the bucket it names"
+		}
 		return "", outcome.Retry(reasons.ObjectStoreCredentialsRefused,
-			"the object store refused the credentials of Secret %s for bucket %q: %s", d.secret, d.loc.Bucket, objectstore.Code(err))
+			"the object store refused the credentials of Secret %s for %s: %s", d.secret, bucket, objectstore.Code(err))
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "the object store did not answer in time", nil

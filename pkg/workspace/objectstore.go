@@ -68,6 +68,9 @@ type direct struct {
 	store  objectstore.Store
 	loc    objectstore.Location
 	secret string
+	// bucketFromSecret says the bucket is a value of the Secret, which
+	// messages must not quote.
+	bucketFromSecret bool
 }
 
 // Claims implements Claimer: the binding's claim is bound to a CSI volume
@@ -188,5 +191,5 @@ func (s *ObjectStoreSource) locate(ctx context.Context, a Attempt, cfg *config.C
 		return direct{}, fmt.Sprintf("Secret %s/%s: %v", ref.Namespace, ref.Name, err), nil
 	}
 	store := objectstore.Store{Client: s.client(creds), Bucket: loc.Bucket, Reader: cfg.ReaderUID}
-	return direct{store: store, loc: loc, secret: ref.Namespace + "/" + ref.Name}, "", nil
+	return direct{store: store, loc: loc, secret: ref.Namespace + "/" + ref.Name, bucketFromSecret: profile.Bucket == objectstore.BucketFromSecret}, "", nil
 }

@@ -130,7 +130,7 @@ func TestReaderPodLogFollowedWakesTheRun(t *testing.T) {
 	}
 }
 
-func TestReaderPodLogFollowEndsWithoutDocument(t *testing.T) {
+func TestReaderPodLogFollowRefusedBacksOff(t *testing.T) {
 	f := newFollowedEnv(t, 1)
 	if err := f.reconcileErr(); err == nil {
 		t.Fatal("Reconcile() = nil while the document is partial")
@@ -138,13 +138,13 @@ func TestReaderPodLogFollowEndsWithoutDocument(t *testing.T) {
 	<-f.opened
 	f.writer.CloseWithError(errors.New("stream reset by the kubelet"))
 	f.woken(t)
-	// The stream is let go, and with no document the next read waits for
-	// its second as before: then it reads once more and follows again.
+	// The stream is let go, and a refused stream backs off as a refused
+	// read does: then the log is read once more and followed again.
 	err := f.reconcileErr()
-	if ok, after := controller.IsRequeueKey(err); !ok || after <= 0 || after > workspace.EarlyReadInterval || f.reads.Load() != 1 {
-		t.Fatalf("Reconcile() = %v after %d reads, want a look again within %s and no read yet", err, f.reads.Load(), workspace.EarlyReadInterval)
+	if ok, after := controller.IsRequeueKey(err); !ok || after != workspace.PeekBackoff || f.reads.Load() != 1 {
+		t.Fatalf("Reconcile() = %v after %d reads, want a look again in %s and no read yet", err, f.reads.Load(), workspace.PeekBackoff)
 	}
-	f.clock.SetTime(epoch.Add(workspace.EarlyReadInterval))
+	f.clock.SetTime(epoch.Add(workspace.PeekBackoff))
 	deadline := time.Now().Add(10 * time.Second)
 	for f.reads.Load() < 2 {
 		if err := f.reconcileErr(); err == nil {

@@ -227,7 +227,7 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 	if merr != nil {
 		return merr
 	}
-	return r.succeed(ctx, run, out, found.ReadBy)
+	return r.succeed(ctx, run, out, found.ReadBy, a.Binding.Name)
 }
 
 func recorded(run *v1beta1.CustomRun) rmv1alpha1.ExtraFields {
@@ -258,13 +258,13 @@ func (r *Reconciler) waitFor(run *v1beta1.CustomRun, after time.Duration) error 
 	return controller.NewRequeueAfter(after)
 }
 
-func (r *Reconciler) succeed(ctx context.Context, run *v1beta1.CustomRun, out materialize.Outcome, readBy string) error {
+func (r *Reconciler) succeed(ctx context.Context, run *v1beta1.CustomRun, out materialize.Outcome, readBy, binding string) error {
 	prior := run.Status.DeepCopy()
 	run.Status.Results = make([]v1beta1.CustomRunResult, len(out.Values))
 	for i, v := range out.Values {
 		run.Status.Results[i] = v1beta1.CustomRunResult{Name: v.Name, Value: v.Value}
 	}
-	if err := run.Status.EncodeExtraFields(rmv1alpha1.ExtraFields{ReadBy: readBy, Results: out.Rows}); err != nil {
+	if err := run.Status.EncodeExtraFields(rmv1alpha1.ExtraFields{ReadBy: readBy, Workspace: binding, Results: out.Rows}); err != nil {
 		return fmt.Errorf("encoding extraFields: %w", err)
 	}
 	if size := storedSize(run); size > MaxStatusBytes {

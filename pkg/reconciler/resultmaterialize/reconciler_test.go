@@ -124,7 +124,7 @@ func TestReconcileExtraFieldsTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := v1alpha1.ExtraFields{ReadBy: "configMap", Results: []resultmaterialize.Row{
+	want := v1alpha1.ExtraFields{ReadBy: "configMap", Workspace: "ws", Results: []resultmaterialize.Row{
 		{Name: "flag", Path: "flag", Size: 3, SHA256: sum(small), Inline: true, Reason: resultmaterialize.Inline},
 		{Name: "blob", Path: "blob", Size: 5000, SHA256: sum(large), Reason: resultmaterialize.Reference},
 	}}

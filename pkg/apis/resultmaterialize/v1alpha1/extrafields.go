@@ -10,7 +10,8 @@ type ExtraFields struct {
 	// made again.
 	ReaderPod string `json:"readerPod,omitempty"`
 	// Workspace names the binding the reader pod reads, so the attempt
-	// finishes on the binding it started with.
+	// finishes on the binding it started with; a finished run keeps the
+	// binding its results were read from.
 	Workspace string `json:"workspace,omitempty"`
 	// ReadBy says how a finished run's files were read: configMap (through
 	// the API), readerPod, or objectStore (from the bucket, no pod).
