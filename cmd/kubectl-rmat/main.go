@@ -2,16 +2,19 @@
 // tkn-rmat, the tkn rmat plugin): it shows what ResultMaterialize runs
 // produced. It takes kubectl's kubeconfig, context and namespace flags.
 //
-// Exit codes: 0 done; 1 any error, named on stderr.
+// Exit codes: 0 done; 1 any error, named on stderr; 3 cat wrote bytes whose
+// sha256 is not the one the run published.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/resultmaterialize/controller/pkg/rmat"
 	"github.com/spf13/cobra"
@@ -28,8 +31,14 @@ func main() {
 func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := root(filepath.Base(os.Args[0])).ExecuteContext(ctx); err != nil {
+	err := root(filepath.Base(os.Args[0])).ExecuteContext(ctx)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
+	}
+	switch {
+	case errors.Is(err, rmat.ErrMismatch):
+		return 3
+	case err != nil:
 		return 1
 	}
 	return 0
@@ -49,7 +58,54 @@ func root(binary string) *cobra.Command {
 		SilenceErrors: true,
 	}
 	flags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(ls(flags))
+	cmd.AddCommand(ls(flags), cat(flags))
+	return cmd
+}
+
+func cat(flags *genericclioptions.ConfigFlags) *cobra.Command {
+	f := rmat.Fetch{}
+	cmd := &cobra.Command{
+		Use:   "cat (PIPELINERUN | pipelinerun/NAME | customrun/NAME) TASK.RESULT",
+		Short: "Write a result's bytes to stdout, checked against the sha256 the run published",
+		Long: `Write a result's bytes to stdout, checked against the sha256 the run published.
+An inline value comes from the run's status, a ConfigMap's through the API,
+and a file left in a claim through a short-lived reader pod like the
+controller's, read through pods/exec and deleted afterwards (Ctrl-C too).
+Bytes whose digest differs were still written: the exit code is then 3.`,
+		Example:           `  kubectl rmat cat my-pipeline-run materialize.model > model.bin`,
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: completeRuns(flags),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ns, err := clients(flags)
+			if err != nil {
+				return err
+			}
+			if f.REST, err = flags.ToRESTConfig(); err != nil {
+				return err
+			}
+			runs, err := rmat.Runs(cmd.Context(), c, ns, args[0])
+			if err != nil {
+				return err
+			}
+			entries, err := rmat.List(cmd.Context(), c, runs)
+			if err != nil {
+				return err
+			}
+			e, err := rmat.Find(entries, args[1])
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			for i := range runs {
+				if runs[i].Name == e.Run {
+					return rmat.Cat(cmd.Context(), c, f, &runs[i], e, cmd.OutOrStdout())
+				}
+			}
+			return fmt.Errorf("customrun %q is gone", e.Run)
+		},
+	}
+	cmd.Flags().StringVar(&f.ControllerNamespace, "controller-namespace", "resultmaterialize", "where config-materialize and the controller are")
+	cmd.Flags().StringVar(&f.ReaderImage, "reader-image", "", "the reader image; by default the controller's")
+	cmd.Flags().DurationVar(&f.Hold, "pod-timeout", 10*time.Minute, "the longest the reader pod lives")
 	return cmd
 }
 

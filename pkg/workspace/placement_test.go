@@ -5,6 +5,7 @@ import (
 	"k8s.io/utils/ptr"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/resultmaterialize/controller/pkg/config"
@@ -183,5 +184,45 @@ func TestReaderPodArchitectures(t *testing.T) {
 	}
 	if a := withArchitectures(nil); len(a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms) != 1 {
 		t.Errorf("no placement: %v, want one term with the architectures", a)
+	}
+}
+
+// TestFetchPod: kubectl rmat's pod is the controller's reader pod (image,
+// security, volume read-only, placement) holding for a bounded time; the
+// run owns it without controlling it, and the controller's informer does
+// not select it, so no cleanup of the run's reader pods deletes it.
+func TestFetchPod(t *testing.T) {
+	a := attempt("", "c1")
+	cfg := config.Default()
+	cfg.ReaderImage = "reader"
+	reader, err := ReaderPod(a.Run, a.Binding, a.Plan, cfg, Placement{Tolerations: dedicated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetch, err := FetchPod(a.Run, a.Binding, cfg, "run-rmat-x1", 5*time.Minute, Placement{Tolerations: dedicated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := labels.Parse(PodSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := fetch.OwnerReferences
+	switch {
+	case sel.Matches(labels.Set(fetch.Labels)):
+		t.Errorf("labels %v: the controller's informer selects kubectl rmat's pod", fetch.Labels)
+	case len(owner) != 1 || owner[0].UID != a.Run.UID || owner[0].Controller == nil || *owner[0].Controller:
+		t.Errorf("owners %+v, want the run, not as controller", owner)
+	case !slices.Equal(fetch.Spec.Containers[0].Args, []string{"-root=/workspace", "-hold=5m0s"}):
+		t.Errorf("args %v, want the reader holding for 5m", fetch.Spec.Containers[0].Args)
+	case *fetch.Spec.ActiveDeadlineSeconds != 330:
+		t.Errorf("active deadline %d, want the hold and 30 s", *fetch.Spec.ActiveDeadlineSeconds)
+	}
+	reader.Spec.Containers[0].Args, fetch.Spec.Containers[0].Args = nil, nil
+	reader.Spec.ActiveDeadlineSeconds, fetch.Spec.ActiveDeadlineSeconds = nil, nil
+	reader.Spec.Containers[0].Resources, fetch.Spec.Containers[0].Resources = corev1.ResourceRequirements{}, corev1.ResourceRequirements{}
+	reader.Spec.Containers[0].Env, fetch.Spec.Containers[0].Env = nil, nil
+	if d := cmp.Diff(reader.Spec, fetch.Spec); d != "" {
+		t.Errorf("kubectl rmat's pod differs from the reader pod beyond args, deadline and resources (-reader +fetch):\n%s", d)
 	}
 }

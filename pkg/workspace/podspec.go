@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
@@ -110,45 +111,83 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 			Annotations:     map[string]string{PlanAnnotation: string(recorded), OutputAnnotation: OutputBudgeted},
 			OwnerReferences: []metav1.OwnerReference{*kmeta.NewControllerRef(run)},
 		},
-		Spec: corev1.PodSpec{
-			RestartPolicy:                 corev1.RestartPolicyNever,
-			ServiceAccountName:            run.Spec.ServiceAccountName,
-			AutomountServiceAccountToken:  ptr.To(false),
-			EnableServiceLinks:            ptr.To(false),
-			ActiveDeadlineSeconds:         ptr.To(int64(cfg.ReaderReadTimeout.Seconds())),
-			TerminationGracePeriodSeconds: ptr.To(int64(1)),
-			SecurityContext: &corev1.PodSecurityContext{
-				RunAsNonRoot:   ptr.To(true),
-				RunAsUser:      cfg.ReaderUID,
-				RunAsGroup:     cfg.ReaderUID,
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-			},
-			Containers: []corev1.Container{{
-				Name:      readerContainer,
-				Image:     cfg.ReaderImage,
-				Args:      []string{"-root=" + MountPath, "-request=" + request},
-				Resources: resources,
-				// The Go runtime collects harder near the memory limit
-				// instead of being killed for passing it.
-				Env:                      []corev1.EnvVar{{Name: "GOMEMLIMIT", Value: strconv.FormatInt(memory.Value()/10*9, 10)}},
-				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-				VolumeMounts: []corev1.VolumeMount{{
-					Name: "workspace", MountPath: MountPath, ReadOnly: true, SubPath: b.SubPath,
-				}},
-				SecurityContext: &corev1.SecurityContext{
-					AllowPrivilegeEscalation: ptr.To(false),
-					ReadOnlyRootFilesystem:   ptr.To(true),
-					RunAsNonRoot:             ptr.To(true),
-					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-					SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-				},
-			}},
-			Volumes:      []corev1.Volume{{Name: "workspace", VolumeSource: volume}},
-			Affinity:     withArchitectures(place.Affinity),
-			Tolerations:  place.Tolerations,
-			NodeSelector: place.NodeSelector,
-		},
+		Spec: podSpec(run, b, volume, cfg, []string{"-root=" + MountPath, "-request=" + request}, resources, place),
 	}
+	pod.Spec.ActiveDeadlineSeconds = ptr.To(int64(cfg.ReaderReadTimeout.Seconds()))
+	return pod, nil
+}
+
+// podSpec is every reader pod's spec: restricted Pod Security, the
+// binding's volume read-only, no token, the reader image with args, and
+// the placement.
+func podSpec(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, volume corev1.VolumeSource, cfg *config.Config, args []string, resources corev1.ResourceRequirements, place Placement) corev1.PodSpec {
+	memory := resources.Limits[corev1.ResourceMemory]
+	return corev1.PodSpec{
+		RestartPolicy:                 corev1.RestartPolicyNever,
+		ServiceAccountName:            run.Spec.ServiceAccountName,
+		AutomountServiceAccountToken:  ptr.To(false),
+		EnableServiceLinks:            ptr.To(false),
+		TerminationGracePeriodSeconds: ptr.To(int64(1)),
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot:   ptr.To(true),
+			RunAsUser:      cfg.ReaderUID,
+			RunAsGroup:     cfg.ReaderUID,
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Containers: []corev1.Container{{
+			Name:      readerContainer,
+			Image:     cfg.ReaderImage,
+			Args:      args,
+			Resources: resources,
+			// The Go runtime collects harder near the memory limit
+			// instead of being killed for passing it.
+			Env:                      []corev1.EnvVar{{Name: "GOMEMLIMIT", Value: strconv.FormatInt(memory.Value()/10*9, 10)}},
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+			VolumeMounts: []corev1.VolumeMount{{
+				Name: "workspace", MountPath: MountPath, ReadOnly: true, SubPath: b.SubPath,
+			}},
+			SecurityContext: &corev1.SecurityContext{
+				AllowPrivilegeEscalation: ptr.To(false),
+				ReadOnlyRootFilesystem:   ptr.To(true),
+				RunAsNonRoot:             ptr.To(true),
+				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+		}},
+		Volumes:      []corev1.Volume{{Name: "workspace", VolumeSource: volume}},
+		Affinity:     withArchitectures(place.Affinity),
+		Tolerations:  place.Tolerations,
+		NodeSelector: place.NodeSelector,
+	}
+}
+
+// Labels of kubectl rmat's pods: never ManagedByValue, so the controller's
+// informer, and its cleanup of a run's reader pods, never see them.
+const (
+	FetchManagedBy = "kubectl-rmat"
+)
+
+// FetchPod builds kubectl rmat's pod for reading files of a finished run's
+// binding: a reader pod like the controller's (image, security, volume
+// read-only, placement), owned by the run but not controlled by it, that
+// holds for at most hold while the plugin reads through pods/exec.
+func FetchPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, cfg *config.Config, name string, hold time.Duration, place Placement) (*corev1.Pod, error) {
+	volume, err := volumeSource(b)
+	if err != nil {
+		return nil, err
+	}
+	owner := *kmeta.NewControllerRef(run)
+	owner.Controller = ptr.To(false)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            name,
+			Namespace:       run.Namespace,
+			Labels:          map[string]string{ManagedByLabel: FetchManagedBy, RunLabel: runLabel(run)},
+			OwnerReferences: []metav1.OwnerReference{owner},
+		},
+		Spec: podSpec(run, b, volume, cfg, []string{"-root=" + MountPath, "-hold=" + hold.String()}, *cfg.ReaderResources.DeepCopy(), place),
+	}
+	pod.Spec.ActiveDeadlineSeconds = ptr.To(int64(hold.Seconds()) + 30)
 	return pod, nil
 }
 
