@@ -3,13 +3,20 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/resultmaterialize/controller/pkg/rmat"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // TestRmatLs: kubectl rmat ls on the README's pipeline shows the inline
@@ -47,4 +54,100 @@ func TestRmatLs(t *testing.T) {
 	if err != nil {
 		t.Errorf("the model's claim is %q after 2m, want gone: Tekton deletes it after the PipelineRun", model.Exists)
 	}
+}
+
+// TestRmatCat: kubectl rmat cat writes the README pipeline's inline value
+// from the status and its 1 MiB model from the claim, through a reader
+// pod, with the digest the run published; a model changed in the claim
+// afterwards is written and reported as a mismatch; a read cut short
+// (Ctrl-C) leaves no pod behind, nor does any other.
+func TestRmatCat(t *testing.T) {
+	ctx, c, ns := setup(t)
+	pr, cond := runPipeline(ctx, t, c, ns, pipelineRun(t, "cat", "true", "reference"))
+	if !cond.IsTrue() {
+		t.Fatalf("PipelineRun: %s %s %q", cond.Status, cond.Reason, cond.Message)
+	}
+	published := results(customRunOf(ctx, t, c, ns, pr.Name))
+	restConfig, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := rmat.Clients{Kube: c.kube, Tekton: c.tekton}
+	fetch := rmat.Fetch{REST: restConfig, ControllerNamespace: controllerNamespace, Hold: 2 * time.Minute}
+	cat := func(ctx context.Context, result string, w *limited) error {
+		runs, err := rmat.Runs(ctx, clients, ns, pr.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := rmat.List(ctx, clients, runs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := rmat.Find(entries, "materialize."+result)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rmat.Cat(ctx, clients, fetch, &runs[0], e, w)
+	}
+	var approved limited
+	if err := cat(ctx, "approved", &approved); err != nil || approved.String() != "true" {
+		t.Errorf("cat approved = %q, %v; want true", approved.String(), err)
+	}
+	var model limited
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	if err := cat(ctx, "model", &model); err != nil || model.Len() != 1<<20 || sum(model.Bytes()) != published["model-sha256"] {
+		t.Errorf("cat model = %d bytes, sha256 %s, %v; want 1 MiB with %s", model.Len(), sum(model.Bytes()), err, published["model-sha256"])
+	}
+	noFetchPods(ctx, t, c, ns)
+
+	cut, cancel := context.WithCancel(ctx)
+	short := limited{after: 64 << 10, cancel: cancel}
+	if err := cat(cut, "model", &short); err == nil {
+		t.Error("a read cancelled mid-stream ended without an error")
+	}
+	noFetchPods(ctx, t, c, ns)
+
+	writeClaim(ctx, t, c, ns, claimOf(ctx, t, c, ns), "printf x >> /data/results/model")
+	var changed limited
+	if err := cat(ctx, "model", &changed); !errors.Is(err, rmat.ErrMismatch) || changed.Len() != 1<<20+1 {
+		t.Errorf("cat of a changed model = %d bytes, %v; want its 1 MiB + 1 bytes and a mismatch", changed.Len(), err)
+	}
+	noFetchPods(ctx, t, c, ns)
+}
+
+// limited is a buffer that cancels a context once it holds after bytes.
+type limited struct {
+	bytes.Buffer
+	after  int
+	cancel context.CancelFunc
+}
+
+func (l *limited) Write(p []byte) (int, error) {
+	n, err := l.Buffer.Write(p)
+	if l.cancel != nil && l.Len() >= l.after {
+		l.cancel()
+	}
+	return n, err
+}
+
+// noFetchPods waits until no kubectl rmat pod is left in the namespace.
+func noFetchPods(ctx context.Context, t *testing.T, c *clients, ns string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=kubectl-rmat"})
+		return err == nil && len(pods.Items) == 0, nil
+	})
+	if err != nil {
+		t.Errorf("kubectl rmat's reader pod is still in %s after a minute", ns)
+	}
+}
+
+// claimOf is the namespace's one claim: the PipelineRun's.
+func claimOf(ctx context.Context, t *testing.T, c *clients, ns string) string {
+	t.Helper()
+	claims, err := c.kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+	if err != nil || len(claims.Items) != 1 {
+		t.Fatalf("claims in %s: %v, %v; want the PipelineRun's", ns, claims, err)
+	}
+	return claims.Items[0].Name
 }
