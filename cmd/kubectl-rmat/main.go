@@ -2,7 +2,7 @@
 // tkn-rmat, the tkn rmat plugin): it shows what ResultMaterialize runs
 // produced. It takes kubectl's kubeconfig, context and namespace flags.
 //
-// Exit codes: 0 done; 1 any error, named on stderr; 3 cat wrote bytes whose
+// Exit codes: 0 done; 1 any error, named on stderr; 3 cat or cp wrote bytes whose
 // sha256 is not the one the run published.
 package main
 
@@ -58,7 +58,7 @@ func root(binary string) *cobra.Command {
 		SilenceErrors: true,
 	}
 	flags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(ls(flags), cat(flags))
+	cmd.AddCommand(ls(flags), cat(flags), cp(flags))
 	return cmd
 }
 
@@ -103,10 +103,59 @@ Bytes whose digest differs were still written: the exit code is then 3.`,
 			return fmt.Errorf("customrun %q is gone", e.Run)
 		},
 	}
+	fetchFlags(cmd, &f)
+	return cmd
+}
+
+func cp(flags *genericclioptions.ConfigFlags) *cobra.Command {
+	f := rmat.Fetch{}
+	var task, result string
+	cmd := &cobra.Command{
+		Use:   "cp (PIPELINERUN | pipelinerun/NAME | customrun/NAME) DIR",
+		Short: "Copy every result to DIR/TASK/RESULT, checked as cat checks it, with DIR/manifest.json",
+		Long: `Copy every result of the run's succeeded ResultMaterialize tasks to
+DIR/TASK/RESULT, each checked against the sha256 its run published, and
+write DIR/manifest.json listing each (task, result, file, size, sha256,
+where it was read from, verified). One reader pod per run reads its
+claim's files. A changed file is still written and listed as not
+verified, and the exit code is then 3.`,
+		Example:           `  kubectl rmat cp my-pipeline-run ./results --task materialize`,
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: completeRuns(flags),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ns, err := clients(flags)
+			if err != nil {
+				return err
+			}
+			if f.REST, err = flags.ToRESTConfig(); err != nil {
+				return err
+			}
+			runs, err := rmat.Runs(cmd.Context(), c, ns, args[0])
+			if err != nil {
+				return err
+			}
+			entries, err := rmat.List(cmd.Context(), c, runs)
+			if err != nil {
+				return err
+			}
+			m, err := rmat.CopyAll(cmd.Context(), c, f, runs, entries, args[1], task, result)
+			if err == nil || errors.Is(err, rmat.ErrMismatch) {
+				_, werr := fmt.Fprintf(cmd.ErrOrStderr(), "%d results written to %s\n", len(m.Results), args[1])
+				err = errors.Join(err, werr)
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&task, "task", "", "copy only this pipeline task's results")
+	cmd.Flags().StringVar(&result, "result", "", "copy only results of this name")
+	fetchFlags(cmd, &f)
+	return cmd
+}
+
+func fetchFlags(cmd *cobra.Command, f *rmat.Fetch) {
 	cmd.Flags().StringVar(&f.ControllerNamespace, "controller-namespace", "resultmaterialize", "where config-materialize and the controller are")
 	cmd.Flags().StringVar(&f.ReaderImage, "reader-image", "", "the reader image; by default the controller's")
 	cmd.Flags().DurationVar(&f.Hold, "pod-timeout", 10*time.Minute, "the longest the reader pod lives")
-	return cmd
 }
 
 func ls(flags *genericclioptions.ConfigFlags) *cobra.Command {

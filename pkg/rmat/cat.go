@@ -73,6 +73,30 @@ func Find(entries []Entry, name string) (Entry, error) {
 // through a reader pod for a claim. A value whose run published no digest
 // (a default) is written as it is.
 func Cat(ctx context.Context, c Clients, f Fetch, run *v1beta1.CustomRun, e Entry, w io.Writer) error {
+	r := newReader(c, f)
+	defer r.close(ctx)
+	return r.write(ctx, run, e, w)
+}
+
+// reader writes results, keeping one reader pod per run for the files of
+// that run's claim; close deletes them.
+type reader struct {
+	c    Clients
+	f    Fetch
+	pods map[string]volumePod
+}
+
+// volumePod is a reader pod on a run's binding.
+type volumePod struct {
+	namespace, name string
+	binding         v1beta1.WorkspaceBinding
+}
+
+func newReader(c Clients, f Fetch) *reader {
+	return &reader{c: c, f: f, pods: map[string]volumePod{}}
+}
+
+func (r *reader) write(ctx context.Context, run *v1beta1.CustomRun, e Entry, w io.Writer) error {
 	h := sha256.New()
 	out := io.MultiWriter(w, h)
 	var err error
@@ -80,9 +104,9 @@ func Cat(ctx context.Context, c Clients, f Fetch, run *v1beta1.CustomRun, e Entr
 	case e.Location == "status":
 		err = inline(run, e, out)
 	case kind == "configmap":
-		err = configMapValue(ctx, c, run.Namespace, e, out)
+		err = configMapValue(ctx, r.c, run.Namespace, e, out)
 	case kind == "persistentvolumeclaim" || kind == "csi":
-		err = fromVolume(ctx, c, f, run, out, e)
+		err = r.fromVolume(ctx, run, e, out)
 	default:
 		err = fmt.Errorf("result %s.%s lives in %s, which kubectl rmat cannot read", e.Task, e.Result, e.Location)
 	}
@@ -90,6 +114,16 @@ func Cat(ctx context.Context, c Clients, f Fetch, run *v1beta1.CustomRun, e Entr
 		return err
 	}
 	return check(h, e)
+}
+
+// close deletes the reader pods, even when ctx was cancelled.
+func (r *reader) close(ctx context.Context) {
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for run, p := range r.pods {
+		_ = r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+		delete(r.pods, run)
+	}
 }
 
 func check(h hash.Hash, e Entry) error {
@@ -146,44 +180,51 @@ func configMapValue(ctx context.Context, c Clients, ns string, e Entry, w io.Wri
 }
 
 // fromVolume reads the file through a reader pod like the controller's on
-// the run's binding: it waits for the pod to run, streams the file out of
-// it through pods/exec, and deletes the pod whatever happens, Ctrl-C too.
-func fromVolume(ctx context.Context, c Clients, f Fetch, run *v1beta1.CustomRun, w io.Writer, e Entry) error {
-	var ef v1alpha1.ExtraFields
-	if err := run.Status.DecodeExtraFields(&ef); err != nil {
-		return err
-	}
-	binding, err := workspace.Select(run, boundName(run, ef))
-	if err != nil {
-		return fmt.Errorf("customrun %q: %w", run.Name, err)
-	}
+// the run's binding, made on the run's first such file and kept for the
+// rest; it waits for the pod to run and streams the file out of it
+// through pods/exec.
+func (r *reader) fromVolume(ctx context.Context, run *v1beta1.CustomRun, e Entry, w io.Writer) error {
 	if e.Exists == "gone" {
 		return fmt.Errorf("result %s.%s was in %s, which no longer exists", e.Task, e.Result, e.Location)
 	}
-	cfg, err := readerConfig(ctx, c, f)
-	if err != nil {
-		return err
-	}
-	name := kmeta.ChildName(run.Name, "-rmat-"+rand.String(5))
-	pod, err := workspace.FetchPod(run, binding, cfg, name, f.Hold, workspace.Placement{})
-	if err != nil {
-		return err
-	}
-	pods := c.Kube.CoreV1().Pods(run.Namespace)
-	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("creating reader pod %q in namespace %q: %w", name, run.Namespace, err)
-	}
-	defer func() {
-		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = pods.Delete(bg, name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
-	}()
-	if err := running(ctx, c, run.Namespace, name); err != nil {
-		return err
+	p, ok := r.pods[run.Name]
+	if !ok {
+		var err error
+		if p, err = r.startPod(ctx, run); err != nil {
+			return err
+		}
 	}
 	_, file, _ := strings.Cut(e.Location, ":")
-	rel := strings.TrimPrefix(strings.TrimPrefix(file, binding.SubPath), "/")
-	return execCat(ctx, c, f.REST, run.Namespace, name, rel, w)
+	rel := strings.TrimPrefix(strings.TrimPrefix(file, p.binding.SubPath), "/")
+	return execCat(ctx, r.c, r.f.REST, run.Namespace, p.name, rel, w)
+}
+
+// startPod makes the run's reader pod, records it for close before
+// anything can fail, and waits for it to run.
+func (r *reader) startPod(ctx context.Context, run *v1beta1.CustomRun) (volumePod, error) {
+	var ef v1alpha1.ExtraFields
+	if err := run.Status.DecodeExtraFields(&ef); err != nil {
+		return volumePod{}, err
+	}
+	binding, err := workspace.Select(run, boundName(run, ef))
+	if err != nil {
+		return volumePod{}, fmt.Errorf("customrun %q: %w", run.Name, err)
+	}
+	cfg, err := readerConfig(ctx, r.c, r.f)
+	if err != nil {
+		return volumePod{}, err
+	}
+	name := kmeta.ChildName(run.Name, "-rmat-"+rand.String(5))
+	pod, err := workspace.FetchPod(run, binding, cfg, name, r.f.Hold, workspace.Placement{})
+	if err != nil {
+		return volumePod{}, err
+	}
+	if _, err := r.c.Kube.CoreV1().Pods(run.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		return volumePod{}, fmt.Errorf("creating reader pod %q in namespace %q: %w", name, run.Namespace, err)
+	}
+	p := volumePod{namespace: run.Namespace, name: name, binding: binding}
+	r.pods[run.Name] = p
+	return p, running(ctx, r.c, run.Namespace, name)
 }
 
 // running waits until the pod's container runs, or says why it cannot.

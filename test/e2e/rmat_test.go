@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,8 @@ func TestRmatLs(t *testing.T) {
 
 // TestRmatCat: kubectl rmat cat writes the README pipeline's inline value
 // from the status and its 1 MiB model from the claim, through a reader
-// pod, with the digest the run published; a model changed in the claim
+// pod, with the digest the run published, and cp writes both with a
+// manifest saying they were verified; a model changed in the claim
 // afterwards is written and reported as a mismatch; a read cut short
 // (Ctrl-C) leaves no pod behind, nor does any other.
 func TestRmatCat(t *testing.T) {
@@ -97,6 +99,22 @@ func TestRmatCat(t *testing.T) {
 	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 	if err := cat(ctx, "model", &model); err != nil || model.Len() != 1<<20 || sum(model.Bytes()) != published["model-sha256"] {
 		t.Errorf("cat model = %d bytes, sha256 %s, %v; want 1 MiB with %s", model.Len(), sum(model.Bytes()), err, published["model-sha256"])
+	}
+	noFetchPods(ctx, t, c, ns)
+
+	dir := t.TempDir()
+	runs, err := rmat.Runs(ctx, clients, ns, pr.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := rmat.List(ctx, clients, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := rmat.CopyAll(ctx, clients, fetch, runs, entries, dir, "", "")
+	copied, rerr := os.ReadFile(filepath.Join(dir, "materialize", "model"))
+	if err != nil || rerr != nil || len(m.Results) != 2 || !m.Results[0].Verified || !m.Results[1].Verified || sum(copied) != published["model-sha256"] {
+		t.Errorf("cp = %+v, %v; model %d bytes (%v); want approved and the model written and verified", m, err, len(copied), rerr)
 	}
 	noFetchPods(ctx, t, c, ns)
 
