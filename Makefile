@@ -1,7 +1,7 @@
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOBIN ?= $(shell go env GOPATH)/bin
 
-.PHONY: help build plugin test test-unit e2e demo codegen verify lint fuzz bench bench-cluster bench-storage chaos release cluster-up cluster-down
+.PHONY: help build plugin test test-unit e2e demo codegen verify lint fuzz bench bench-cluster bench-storage chaos release release-plugin cluster-up cluster-down
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
@@ -67,8 +67,12 @@ bench-storage: ## Time a 200 MiB write and read through s3fs and rclone (the tes
 chaos: ## Kill leaders, restart the API server and delete reader pods under load; check every run
 	hack/bench-cluster.sh chaos
 
-release: ## release.yaml for VERSION=vX.Y.Z: images for linux/amd64 and linux/arm64 pushed to KO_DOCKER_REPO
+release: ## release.yaml for VERSION=vX.Y.Z: images for linux/amd64 and linux/arm64 pushed to KO_DOCKER_REPO; then release-plugin
 	hack/release.sh
+	hack/release-plugin.sh
+
+release-plugin: ## kubectl-rmat archives for linux and darwin, amd64 and arm64, and a krew manifest, in _output/plugin (VERSION=vX.Y.Z)
+	hack/release-plugin.sh
 
 cluster-up: ## Start the local cluster with Tekton and the controller
 	hack/cluster.sh up
