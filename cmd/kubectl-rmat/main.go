@@ -2,8 +2,8 @@
 // tkn-rmat, the tkn rmat plugin): it shows what ResultMaterialize runs
 // produced. It takes kubectl's kubeconfig, context and namespace flags.
 //
-// Exit codes: 0 done; 1 any error, named on stderr; 3 cat or cp wrote bytes whose
-// sha256 is not the one the run published.
+// Exit codes: 0 done; 1 any error, named on stderr; 3 cat or cp wrote bytes
+// whose sha256 is not the one the run published; 130 interrupted.
 package main
 
 import (
@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/resultmaterialize/controller/pkg/rmat"
@@ -27,9 +28,13 @@ func main() {
 	os.Exit(run())
 }
 
-// run runs the command line and returns the exit code.
+// run runs the command line and returns the exit code. Ctrl-C, SIGTERM
+// and SIGHUP cancel the context, and a closed stdout (cat | head) makes
+// writes fail instead of killing the process, so a reader pod is always
+// deleted on the way out.
 func run() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	err := root(filepath.Base(os.Args[0])).ExecuteContext(ctx)
 	if err != nil {
@@ -38,6 +43,8 @@ func run() int {
 	switch {
 	case errors.Is(err, rmat.ErrMismatch):
 		return 3
+	case err != nil && ctx.Err() != nil:
+		return 130
 	case err != nil:
 		return 1
 	}
@@ -155,7 +162,14 @@ verified, and the exit code is then 3.`,
 func fetchFlags(cmd *cobra.Command, f *rmat.Fetch) {
 	cmd.Flags().StringVar(&f.ControllerNamespace, "controller-namespace", "resultmaterialize", "where config-materialize and the controller are")
 	cmd.Flags().StringVar(&f.ReaderImage, "reader-image", "", "the reader image; by default the controller's")
-	cmd.Flags().DurationVar(&f.Hold, "pod-timeout", 10*time.Minute, "the longest the reader pod lives")
+	cmd.Flags().DurationVar(&f.Hold, "pod-timeout", 10*time.Minute, "the longest the reader pod lives (at least 10s)")
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if f.Hold < 10*time.Second {
+			return fmt.Errorf("--pod-timeout %s: want at least 10s", f.Hold)
+		}
+		f.Warn = cmd.ErrOrStderr()
+		return nil
+	}
 }
 
 func ls(flags *genericclioptions.ConfigFlags) *cobra.Command {

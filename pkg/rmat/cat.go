@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"path"
 	"strings"
 	"time"
 
-	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize/v1alpha1"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/workspace"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
@@ -42,18 +42,23 @@ type Fetch struct {
 	ReaderImage string
 	// Hold bounds how long the plugin's reader pod lives.
 	Hold time.Duration
+	// Warn takes what the user should know but that does not stop the
+	// read (a pod left behind, settings not read); nil drops it.
+	Warn io.Writer
 }
 
-// Find is the entry of result "TASK.RESULT" (or "RESULT" of a run's only
-// task) among a run's entries.
-func Find(entries []Entry, name string) (Entry, error) {
-	task, result, qualified := strings.Cut(name, ".")
-	if !qualified {
-		task, result = "", name
+func (f Fetch) warn(format string, args ...any) {
+	if f.Warn != nil {
+		_, _ = fmt.Fprintf(f.Warn, "warning: "+format+"\n", args...)
 	}
+}
+
+// Find is the entry of result "TASK.RESULT", or "RESULT" of the one task
+// that has it (a result name may hold dots itself).
+func Find(entries []Entry, name string) (Entry, error) {
 	var found []Entry
 	for _, e := range entries {
-		if e.Result == result && (task == "" || e.Task == task) {
+		if e.Result != "-" && (e.Task+"."+e.Result == name || e.Result == name) {
 			found = append(found, e)
 		}
 	}
@@ -97,23 +102,42 @@ func newReader(c Clients, f Fetch) *reader {
 }
 
 func (r *reader) write(ctx context.Context, run *v1beta1.CustomRun, e Entry, w io.Writer) error {
+	if e.Location == "status" {
+		value, ok, err := inline(run, e)
+		switch {
+		case err != nil:
+			return err
+		case ok:
+			_, err = w.Write(value)
+			return err
+		case e.SHA256 == "":
+			r.f.warn("%s.%s is a default, which has no digest: not verified", e.Task, e.Result)
+			_, err = w.Write(value)
+			return err
+		case e.workspace.kind == "":
+			if _, err := w.Write(value); err != nil {
+				return err
+			}
+			return fmt.Errorf("%w: %s.%s in the run's status does not have the sha256 %s, and no workspace holds its file", ErrMismatch, e.Task, e.Result, e.SHA256)
+		}
+		// The status holds the value in another form than the file (an
+		// array's JSON): the file in the workspace is read instead.
+	}
 	h := sha256.New()
 	out := io.MultiWriter(w, h)
 	var err error
-	switch kind, _, _ := strings.Cut(e.Location, "/"); {
-	case e.Location == "status":
-		err = inline(run, e, out)
-	case kind == "configmap":
-		err = configMapValue(ctx, r.c, run.Namespace, e, out)
-	case kind == "persistentvolumeclaim" || kind == "csi":
+	switch e.workspace.kind {
+	case "configmap":
+		err = configMapValue(ctx, r.c, run.Namespace, e.workspace, out)
+	case "persistentvolumeclaim", "csi":
 		err = r.fromVolume(ctx, run, e, out)
 	default:
-		err = fmt.Errorf("result %s.%s lives in %s, which kubectl rmat cannot read", e.Task, e.Result, e.Location)
+		err = fmt.Errorf("result %s.%s lives in %s, which kubectl rmat cannot read", e.Task, e.Result, e.workspace.String())
 	}
 	if err != nil {
 		return err
 	}
-	return check(h, e)
+	return check(h, e.Task+"."+e.Result, e.fileSHA256)
 }
 
 // close deletes the reader pods, even when ctx was cancelled.
@@ -121,23 +145,24 @@ func (r *reader) close(ctx context.Context) {
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	for run, p := range r.pods {
-		_ = r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+		if err := r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			r.f.warn("reader pod %q in namespace %q was not deleted (%v): delete it, or it ends by itself within --pod-timeout", p.name, p.namespace, err)
+		}
 		delete(r.pods, run)
 	}
 }
 
-func check(h hash.Hash, e Entry) error {
-	if got := hex.EncodeToString(h.Sum(nil)); e.SHA256 != "" && got != e.SHA256 {
-		return fmt.Errorf("%w: %s.%s has sha256 %s, the run published %s", ErrMismatch, e.Task, e.Result, got, e.SHA256)
+func check(h hash.Hash, name, want string) error {
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fmt.Errorf("%w: %s has sha256 %s, the run published %s", ErrMismatch, name, got, want)
 	}
 	return nil
 }
 
-// inline writes the file's bytes as the status holds them: the value, or
-// its base64 decoding, or the value with the newline trimNewline dropped,
-// whichever has the published digest; else the value, which then fails
-// the check.
-func inline(run *v1beta1.CustomRun, e Entry, w io.Writer) error {
+// inline is the file's bytes as the status holds them: the value, its
+// base64 decoding, or the value with the newline trimNewline dropped,
+// whichever has the published digest; ok is false when none has it.
+func inline(run *v1beta1.CustomRun, e Entry) ([]byte, bool, error) {
 	var value string
 	found := false
 	for _, r := range run.Status.Results {
@@ -146,7 +171,7 @@ func inline(run *v1beta1.CustomRun, e Entry, w io.Writer) error {
 		}
 	}
 	if !found {
-		return fmt.Errorf("customrun %q has no result %q in its status", run.Name, e.Result)
+		return nil, false, fmt.Errorf("customrun %q has no result %q in its status", run.Name, e.Result)
 	}
 	candidates := []string{value, value + "\n", value + "\r\n"}
 	if decoded, err := base64.StdEncoding.DecodeString(value); err == nil {
@@ -154,29 +179,39 @@ func inline(run *v1beta1.CustomRun, e Entry, w io.Writer) error {
 	}
 	for _, b := range candidates {
 		if sum := sha256.Sum256([]byte(b)); hex.EncodeToString(sum[:]) == e.SHA256 {
-			value = b
-			break
+			return []byte(b), true, nil
 		}
 	}
-	_, err := io.WriteString(w, value)
-	return err
+	return []byte(value), false, nil
 }
 
-func configMapValue(ctx context.Context, c Clients, ns string, e Entry, w io.Writer) error {
-	name, key, _ := strings.Cut(strings.TrimPrefix(e.Location, "configmap/"), ":")
-	cm, err := c.Kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return named(err, "configmap", name, ns)
+// configMapValue writes the ConfigMap key the path is mounted from: the
+// path itself, or the key its items map to that path, as the controller
+// reads a ConfigMap.
+func configMapValue(ctx context.Context, c Clients, ns string, p place, w io.Writer) error {
+	ref := p.binding.ConfigMap
+	key := p.path
+	if len(ref.Items) > 0 {
+		key = ""
+		for _, item := range ref.Items {
+			if path.Clean(item.Path) == p.path {
+				key = item.Key
+			}
+		}
 	}
-	if v, ok := cm.Data[key]; ok {
+	cm, err := c.Kube.CoreV1().ConfigMaps(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return named(err, "configmap", ref.Name, ns)
+	}
+	if v, ok := cm.Data[key]; ok && key != "" {
 		_, err = io.WriteString(w, v)
 		return err
 	}
-	if v, ok := cm.BinaryData[key]; ok {
+	if v, ok := cm.BinaryData[key]; ok && key != "" {
 		_, err = w.Write(v)
 		return err
 	}
-	return fmt.Errorf("configmap %q in namespace %q has no key %q any more", name, ns, key)
+	return fmt.Errorf("configmap %q in namespace %q no longer holds %q", ref.Name, ns, p.path)
 }
 
 // fromVolume reads the file through a reader pod like the controller's on
@@ -190,47 +225,43 @@ func (r *reader) fromVolume(ctx context.Context, run *v1beta1.CustomRun, e Entry
 	p, ok := r.pods[run.Name]
 	if !ok {
 		var err error
-		if p, err = r.startPod(ctx, run); err != nil {
+		if p, err = r.startPod(ctx, run, e.workspace.binding); err != nil {
 			return err
 		}
 	}
-	_, file, _ := strings.Cut(e.Location, ":")
-	rel := strings.TrimPrefix(strings.TrimPrefix(file, p.binding.SubPath), "/")
-	return execCat(ctx, r.c, r.f.REST, run.Namespace, p.name, rel, w)
+	return execCat(ctx, r.c, r.f.REST, p.namespace, p.name, e.workspace.file, w)
 }
 
-// startPod makes the run's reader pod, records it for close before
-// anything can fail, and waits for it to run.
-func (r *reader) startPod(ctx context.Context, run *v1beta1.CustomRun) (volumePod, error) {
-	var ef v1alpha1.ExtraFields
-	if err := run.Status.DecodeExtraFields(&ef); err != nil {
-		return volumePod{}, err
-	}
-	binding, err := workspace.Select(run, boundName(run, ef))
-	if err != nil {
-		return volumePod{}, fmt.Errorf("customrun %q: %w", run.Name, err)
-	}
+// startPod makes the run's reader pod beside the volume, records it for
+// close before it is created, and waits for it to run.
+func (r *reader) startPod(ctx context.Context, run *v1beta1.CustomRun, binding v1beta1.WorkspaceBinding) (volumePod, error) {
 	cfg, err := readerConfig(ctx, r.c, r.f)
 	if err != nil {
 		return volumePod{}, err
 	}
-	name := kmeta.ChildName(run.Name, "-rmat-"+rand.String(5))
-	pod, err := workspace.FetchPod(run, binding, cfg, name, r.f.Hold, workspace.Placement{})
+	place, err := workspace.Beside(ctx, r.c.Kube, run, binding)
 	if err != nil {
 		return volumePod{}, err
 	}
+	name := kmeta.ChildName(run.Name, "-rmat-"+rand.String(5))
+	pod, err := workspace.FetchPod(run, binding, cfg, name, r.f.Hold, place)
+	if err != nil {
+		return volumePod{}, err
+	}
+	// The name is this read's alone: close deletes it even when the
+	// create's answer was lost.
+	p := volumePod{namespace: run.Namespace, name: name, binding: binding}
+	r.pods[run.Name] = p
 	if _, err := r.c.Kube.CoreV1().Pods(run.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		return volumePod{}, fmt.Errorf("creating reader pod %q in namespace %q: %w", name, run.Namespace, err)
 	}
-	p := volumePod{namespace: run.Namespace, name: name, binding: binding}
-	r.pods[run.Name] = p
-	return p, running(ctx, r.c, run.Namespace, name)
+	return p, running(ctx, r.c, run.Namespace, name, cfg.ReaderStartTimeout)
 }
 
-// running waits until the pod's container runs, or says why it cannot.
-func running(ctx context.Context, c Clients, ns, name string) error {
+// running waits until the pod's container runs, or says why it does not.
+func running(ctx context.Context, c Clients, ns, name string, timeout time.Duration) error {
 	var last *corev1.Pod
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		pod, err := c.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -241,21 +272,29 @@ func running(ctx context.Context, c Clients, ns, name string) error {
 		}
 		return pod.Status.Phase == corev1.PodRunning, nil
 	})
-	if err != nil && last != nil && last.Status.Phase == corev1.PodPending {
-		for _, cond := range last.Status.Conditions {
-			if cond.Status != corev1.ConditionTrue && cond.Message != "" {
-				return fmt.Errorf("reader pod %q is still Pending: %s", name, cond.Message)
-			}
+	if err == nil || last == nil || last.Status.Phase != corev1.PodPending {
+		return err
+	}
+	why := []string{}
+	for _, cs := range last.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil {
+			why = append(why, w.Reason+": "+w.Message)
 		}
 	}
-	return err
+	for _, cond := range last.Status.Conditions {
+		if cond.Status != corev1.ConditionTrue && cond.Message != "" {
+			why = append(why, cond.Message)
+		}
+	}
+	return fmt.Errorf("reader pod %q in namespace %q did not run within %s (%s; kubectl describe pod says more): %w", name, ns, timeout, strings.Join(why, "; "), err)
 }
 
 // execCat runs the reader in the pod to write the file to w, over
-// WebSocket or, from an older API server, SPDY, as kubectl exec does.
+// WebSocket or, from an older API server, SPDY, as kubectl exec does. The
+// reader is the pod's first process, whatever the image names its binary.
 func execCat(ctx context.Context, c Clients, cfg *rest.Config, ns, pod, path string, w io.Writer) error {
 	req := c.Kube.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: "reader", Command: []string{"/ko-app/reader", "-root=" + workspace.MountPath, "-cat=" + path}, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+		VersionedParams(&corev1.PodExecOptions{Container: "reader", Command: []string{"/proc/1/exe", "-root=" + workspace.MountPath, "-cat=" + path}, Stdout: true, Stderr: true}, scheme.ParameterCodec)
 	ws, err := remotecommand.NewWebSocketExecutor(cfg, "GET", req.URL().String())
 	if err != nil {
 		return err
@@ -291,7 +330,9 @@ func readerConfig(ctx context.Context, c Clients, f Fetch) (*config.Config, erro
 		if cfg, err = config.FromConfigMap(cm); err != nil {
 			return nil, fmt.Errorf("configmap %s/%s: %w", f.ControllerNamespace, config.Name, err)
 		}
-	case !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err):
+	case apierrors.IsNotFound(err) || apierrors.IsForbidden(err):
+		f.warn("configmap %s/%s could not be read (%v): the reader pod takes the default UID and resources", f.ControllerNamespace, config.Name, err)
+	default:
 		return nil, named(err, "configmap", config.Name, f.ControllerNamespace)
 	}
 	if f.ReaderImage != "" {

@@ -46,6 +46,12 @@ type Entry struct {
 	// (the plugin may not look); "-" for a value kept in the status.
 	Exists string `json:"exists"`
 	ReadBy string `json:"readBy,omitempty"`
+
+	// workspace is where the result's file is in the binding the run
+	// read, and fileSHA256 that file's digest (for a projection, of the
+	// file it was computed from, not of the value); cat reads through them.
+	workspace  place
+	fileSHA256 string
 }
 
 // Runs returns the ResultMaterialize CustomRuns a name stands for: a
@@ -150,19 +156,22 @@ func List(ctx context.Context, c Clients, runs []v1beta1.CustomRun) ([]Entry, er
 		for _, row := range ef.Results {
 			e := base
 			e.Result, e.Size, e.SHA256, e.Surfaced = row.Name, row.Size, row.SHA256, surfaced(row)
+			if e.workspace, err = workspacePlace(run, ef, row); err != nil {
+				return nil, err
+			}
+			e.fileSHA256 = row.SHA256
+			if row.Source.Path != "" {
+				e.fileSHA256 = row.Source.SHA256
+			}
 			// A truncated value's prefix is in the status; its size and
 			// digest are the file's, which stays in the workspace.
 			if row.Inline && row.Reason != resultmaterialize.Truncated {
 				e.Location, e.Exists = "status", "-"
 			} else {
-				where, err := workspacePlace(run, ef, row)
-				if err != nil {
-					return nil, err
-				}
-				e.Location = where.String()
-				object := where.kind + "/" + where.object
+				e.Location = e.workspace.String()
+				object := e.workspace.kind + "/" + e.workspace.object
 				if _, seen := places[object]; !seen {
-					if places[object], err = exists(ctx, c, run.Namespace, where); err != nil {
+					if places[object], err = exists(ctx, c, run.Namespace, e.workspace); err != nil {
 						return nil, err
 					}
 				}
@@ -198,9 +207,13 @@ func surfaced(row resultmaterialize.Row) string {
 	return word
 }
 
-// place is a workspace object and the path of a result in it.
+// place is a workspace object and the path of a result in it (the
+// binding's subPath included), and the binding and the path below its
+// mount.
 type place struct {
 	kind, object, path string
+	binding            v1beta1.WorkspaceBinding
+	file               string
 }
 
 func (p place) String() string { return p.kind + "/" + p.object + ":" + p.path }
@@ -218,21 +231,21 @@ func workspacePlace(run *v1beta1.CustomRun, ef v1alpha1.ExtraFields, row resultm
 		if b.Name != name && (name != "" || len(bound) > 1) {
 			continue
 		}
-		full := path.Join(b.SubPath, file)
+		p := place{kind: "workspace", object: b.Name, path: path.Join(b.SubPath, file), binding: b, file: file}
 		switch {
 		case b.PersistentVolumeClaim != nil:
-			return place{"persistentvolumeclaim", b.PersistentVolumeClaim.ClaimName, full}, nil
+			p.kind, p.object = "persistentvolumeclaim", b.PersistentVolumeClaim.ClaimName
 		case b.ConfigMap != nil:
-			return place{"configmap", b.ConfigMap.Name, full}, nil
+			p.kind, p.object = "configmap", b.ConfigMap.Name
 		case b.CSI != nil:
-			return place{"csi", b.CSI.Driver, full}, nil
+			p.kind, p.object = "csi", b.CSI.Driver
 		}
-		return place{"workspace", b.Name, full}, nil
+		return p, nil
 	}
 	if len(bound) > 1 {
 		// A run of an earlier release that named its binding through a
 		// ResultMaterialize object recorded no choice.
-		return place{"workspace", "unrecorded", file}, nil
+		return place{kind: "workspace", object: "unrecorded", path: file, file: file}, nil
 	}
 	return place{}, fmt.Errorf("customrun %q: no workspace binding holds result %q", run.Name, row.Name)
 }

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Placement is where a reader pod may run.
@@ -65,6 +66,25 @@ func (s *PodSource) placement(ctx context.Context, a Attempt) (Placement, error)
 		Tolerations:  pod.Spec.Tolerations,
 		NodeSelector: pod.Spec.NodeSelector,
 	}, nil
+}
+
+// Beside is where a later reader of a finished run's binding goes
+// (kubectl rmat's pod): as the controller places its reader pod while the
+// PipelineRun's affinity assistant is there, and where the volume's own
+// node affinity allows once it is gone.
+func Beside(ctx context.Context, kube kubernetes.Interface, run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding) (Placement, error) {
+	name := run.Annotations[tknworkspace.AnnotationAffinityAssistantName]
+	if name == "" {
+		return Placement{}, nil
+	}
+	_, err := kube.CoreV1().Pods(run.Namespace).Get(ctx, name+"-0", metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return Placement{}, nil
+	case err != nil:
+		return Placement{}, fmt.Errorf("getting affinity assistant pod %s/%s-0: %w", run.Namespace, name, err)
+	}
+	return (&PodSource{Kube: kube}).placement(ctx, Attempt{Run: run, Binding: b})
 }
 
 // assistantFor finds the affinity assistant pod of the run's PipelineRun

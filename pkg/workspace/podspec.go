@@ -176,8 +176,11 @@ func FetchPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, cfg *config.Co
 	if err != nil {
 		return nil, err
 	}
+	// Not the controller, and not blocking the owner's deletion (which
+	// would need update on customruns/finalizers under OpenShift's
+	// admission): the garbage collector still deletes it with the run.
 	owner := *kmeta.NewControllerRef(run)
-	owner.Controller = ptr.To(false)
+	owner.Controller, owner.BlockOwnerDeletion = ptr.To(false), nil
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            name,
