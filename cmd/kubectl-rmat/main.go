@@ -20,6 +20,7 @@ import (
 	"github.com/resultmaterialize/controller/pkg/rmat"
 	"github.com/spf13/cobra"
 	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 )
@@ -78,7 +79,8 @@ func cat(flags *genericclioptions.ConfigFlags) *cobra.Command {
 An inline value comes from the run's status, a ConfigMap's through the API,
 and a file left in a claim through a short-lived reader pod like the
 controller's, read through pods/exec and deleted afterwards (Ctrl-C too).
-Bytes whose digest differs were still written: the exit code is then 3.`,
+Bytes whose digest differs were still written: the exit code is then 3.
+From 16 MiB, a progress line goes to stderr when it is a terminal.`,
 		Example:           `  kubectl rmat cat my-pipeline-run materialize.model > model.bin`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeRuns(flags),
@@ -102,9 +104,15 @@ Bytes whose digest differs were still written: the exit code is then 3.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
+			out := cmd.OutOrStdout()
+			if e.Size >= rmat.ProgressFrom && term.IsTerminal(int(os.Stderr.Fd())) {
+				var done func()
+				out, done = rmat.Progress(out, os.Stderr, e.Task+"."+e.Result, e.Size)
+				defer done()
+			}
 			for i := range runs {
 				if runs[i].Name == e.Run {
-					return rmat.Cat(cmd.Context(), c, f, &runs[i], e, cmd.OutOrStdout())
+					return rmat.Cat(cmd.Context(), c, f, &runs[i], e, out)
 				}
 			}
 			return fmt.Errorf("customrun %q is gone", e.Run)

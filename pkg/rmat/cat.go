@@ -19,7 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -290,22 +289,12 @@ func running(ctx context.Context, c Clients, ns, name string, timeout time.Durat
 }
 
 // execCat runs the reader in the pod to write the file to w, over
-// WebSocket or, from an older API server, SPDY, as kubectl exec does. The
+// WebSocket (Kubernetes 1.30 and later serve pods/exec over it). The
 // reader is the pod's first process, whatever the image names its binary.
 func execCat(ctx context.Context, c Clients, cfg *rest.Config, ns, pod, path string, w io.Writer) error {
 	req := c.Kube.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{Container: "reader", Command: []string{"/proc/1/exe", "-root=" + workspace.MountPath, "-cat=" + path}, Stdout: true, Stderr: true}, scheme.ParameterCodec)
-	ws, err := remotecommand.NewWebSocketExecutor(cfg, "GET", req.URL().String())
-	if err != nil {
-		return err
-	}
-	spdy, err := remotecommand.NewSPDYExecutor(cfg, "POST", req.URL())
-	if err != nil {
-		return err
-	}
-	exec, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
+	exec, err := remotecommand.NewWebSocketExecutor(cfg, "GET", req.URL().String())
 	if err != nil {
 		return err
 	}
