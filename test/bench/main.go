@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -29,6 +30,7 @@ import (
 const controllerNamespace = "resultmaterialize"
 
 type env struct {
+	rest   *rest.Config
 	kube   kubernetes.Interface
 	tekton versioned.Interface
 	ns     string
@@ -38,7 +40,7 @@ type env struct {
 }
 
 func main() {
-	mode := flag.String("mode", "bench", "bench: measure and print the table; chaos: kill leaders under load and check every run; storage: 200 MiB through each object-store mounter against local-path; direct: the object-store rows of bench alone; stage: the pipeline stage rows of bench alone")
+	mode := flag.String("mode", "bench", "bench: measure and print the table; chaos: kill leaders under load and check every run; storage: 200 MiB through each object-store mounter against local-path; direct: the object-store rows of bench alone; stage: the pipeline stage rows of bench alone; plugin: kubectl rmat's cat and ls")
 	out := flag.String("out", "bench-results", "directory that keeps a dated copy of each report")
 	scale := flag.Int("scale", 1000, "ConfigMap runs created at once (the chaos run and the burst row)")
 	restart := flag.String("restart-apiserver", "", "command that restarts the API server mid-burst (chaos); empty skips that phase")
@@ -74,11 +76,14 @@ func run(mode, out string, scale int, restart string, keep bool) error {
 	case "direct":
 		r = &report{title: fmt.Sprintf("Object-store reads, direct and through the reader pod, %s", time.Now().UTC().Format(time.RFC3339))}
 		err = e.direct(ctx, r)
+	case "plugin":
+		r = &report{title: fmt.Sprintf("kubectl rmat, %s", time.Now().UTC().Format(time.RFC3339))}
+		err = e.plugin(ctx, r)
 	case "stage":
 		r = &report{title: fmt.Sprintf("A result handed between pipeline tasks, %s", time.Now().UTC().Format(time.RFC3339))}
 		err = e.stage(ctx, r)
 	default:
-		err = fmt.Errorf("unknown -mode %q: bench, chaos, storage, direct or stage", mode)
+		err = fmt.Errorf("unknown -mode %q: bench, chaos, storage, direct, stage or plugin", mode)
 	}
 	if r != nil {
 		fmt.Print(r.String())
@@ -111,6 +116,7 @@ func connect(ctx context.Context) (*env, error) {
 	}
 	cfg.QPS, cfg.Burst = 2000, 4000
 	e := &env{
+		rest:   cfg,
 		kube:   kubernetes.NewForConfigOrDie(cfg),
 		tekton: versioned.NewForConfigOrDie(cfg),
 		ns:     "rm-bench-" + rand.String(5),
