@@ -30,7 +30,7 @@ for platform in ${platforms}; do
     -ldflags "-s -w -X github.com/resultmaterialize/controller/pkg/version.Version=${VERSION}" \
     -o "${dir}/kubectl-rmat" ./cmd/kubectl-rmat
   archive="kubectl-rmat_${os}_${arch}.tar.gz"
-  tar -C "${dir}" --owner=0 --group=0 --mtime='1970-01-01' --sort=name -czf "${dist}/${archive}" kubectl-rmat
+  tar -C "${dir}" --owner=0 --group=0 --numeric-owner --mode=0755 --mtime=@0 --sort=name --format=gnu -czf "${dist}/${archive}" kubectl-rmat
   sum="$(sha256sum "${dist}/${archive}" | cut -d' ' -f1)"
   entries+="  - selector:
       matchLabels: {os: ${os}, arch: ${arch}}

@@ -17,12 +17,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/resultmaterialize/controller/pkg/rmat"
 	"github.com/spf13/cobra"
 	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 )
 
 func main() {
@@ -34,14 +36,20 @@ func main() {
 // writes fail instead of killing the process, so a reader pod is always
 // deleted on the way out.
 func run() int {
+	// client-go logs the errors it handles itself (a closed stdout, the
+	// stream torn down after it) through klog: the plugin reports its own.
+	klog.SetLogger(logr.Discard())
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	err := root(filepath.Base(os.Args[0])).ExecuteContext(ctx)
-	if err != nil {
+	if err != nil && !errors.Is(err, syscall.EPIPE) {
 		fmt.Fprintln(os.Stderr, "error:", err)
 	}
 	switch {
+	case errors.Is(err, syscall.EPIPE):
+		// The reader of stdout went away (cat | head): nothing to report.
+		return 0
 	case errors.Is(err, rmat.ErrMismatch):
 		return 3
 	case err != nil && ctx.Err() != nil:
@@ -105,7 +113,7 @@ From 16 MiB, a progress line goes to stderr when it is a terminal.`,
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			out := cmd.OutOrStdout()
-			if e.Size >= rmat.ProgressFrom && term.IsTerminal(int(os.Stderr.Fd())) {
+			if e.Size >= rmat.ProgressFrom && term.IsTerminal(int(os.Stderr.Fd())) && !term.IsTerminal(int(os.Stdout.Fd())) {
 				var done func()
 				out, done = rmat.Progress(out, os.Stderr, e.Task+"."+e.Result, e.Size)
 				defer done()

@@ -113,11 +113,13 @@ func (r *reader) write(ctx context.Context, run *v1beta1.CustomRun, e Entry, w i
 			r.f.warn("%s.%s is a default, which has no digest: not verified", e.Task, e.Result)
 			_, err = w.Write(value)
 			return err
-		case e.workspace.kind == "":
+		case e.projected || !readable(e.workspace.kind):
+			// A projected value's file is another document; a value with
+			// no readable file has nothing else to be checked against.
 			if _, err := w.Write(value); err != nil {
 				return err
 			}
-			return fmt.Errorf("%w: %s.%s in the run's status does not have the sha256 %s, and no workspace holds its file", ErrMismatch, e.Task, e.Result, e.SHA256)
+			return fmt.Errorf("%w: %s.%s in the run's status does not have the sha256 %s", ErrMismatch, e.Task, e.Result, e.SHA256)
 		}
 		// The status holds the value in another form than the file (an
 		// array's JSON): the file in the workspace is read instead.
@@ -125,18 +127,23 @@ func (r *reader) write(ctx context.Context, run *v1beta1.CustomRun, e Entry, w i
 	h := sha256.New()
 	out := io.MultiWriter(w, h)
 	var err error
-	switch e.workspace.kind {
-	case "configmap":
-		err = configMapValue(ctx, r.c, run.Namespace, e.workspace, out)
-	case "persistentvolumeclaim", "csi":
-		err = r.fromVolume(ctx, run, e, out)
-	default:
+	switch kind := e.workspace.kind; {
+	case !readable(kind):
 		err = fmt.Errorf("result %s.%s lives in %s, which kubectl rmat cannot read", e.Task, e.Result, e.workspace.String())
+	case kind == "configmap":
+		err = configMapValue(ctx, r.c, run.Namespace, e.workspace, out)
+	default:
+		err = r.fromVolume(ctx, run, e, out)
 	}
 	if err != nil {
 		return err
 	}
 	return check(h, e.Task+"."+e.Result, e.fileSHA256)
+}
+
+// readable says whether cat can read a workspace of the kind.
+func readable(kind string) bool {
+	return kind == "configmap" || kind == "persistentvolumeclaim" || kind == "csi"
 }
 
 // close deletes the reader pods, even when ctx was cancelled.
@@ -298,14 +305,42 @@ func execCat(ctx context.Context, c Clients, cfg *rest.Config, ns, pod, path str
 	if err != nil {
 		return err
 	}
+	// client-go drops an error of the stdout writer and reads on; the
+	// first one is kept here and ends the stream.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := &stopWriter{w: w, cancel: cancel}
 	var stderr strings.Builder
-	if err := exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: w, Stderr: &stderr}); err != nil {
+	err = exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: out, Stderr: &stderr})
+	if out.err != nil {
+		return fmt.Errorf("writing %q: %w", path, out.err)
+	}
+	if err != nil {
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
 			return fmt.Errorf("reading %q in reader pod %q: %s", path, pod, msg)
 		}
 		return fmt.Errorf("reading %q in reader pod %q: %w", path, pod, err)
 	}
 	return nil
+}
+
+// stopWriter keeps the first error of w and cancels the stream on it.
+type stopWriter struct {
+	w      io.Writer
+	cancel context.CancelFunc
+	err    error
+}
+
+func (s *stopWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.err = err
+		s.cancel()
+	}
+	return n, err
 }
 
 // readerConfig is the controller's reader settings: config-materialize,

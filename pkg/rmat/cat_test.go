@@ -92,6 +92,20 @@ func TestCatConfigMap(t *testing.T) {
 			t.Errorf("Cat(%s) = %q, %v; want %q", name, out.String(), err, want)
 		}
 	}
+	// An inline projection whose status value is not the published one is
+	// a mismatch, never its source document checked against the file.
+	projected := resultmaterialize.Row{Name: "acc", Path: "metrics", Size: 4, SHA256: digest("0.93"), Inline: true, Reason: resultmaterialize.Inline,
+		Source: resultmaterialize.Source{Path: "metrics", Size: 32, SHA256: digest(`{"accuracy": 0.93, "loss": 0.1}`)}}
+	edited := materializeRun(t, "p", "p", bind, corev1.ConditionTrue, projected)
+	edited.Status.Results = []v1beta1.CustomRunResult{{Name: "acc", Value: "0.99"}}
+	pe, err := List(context.Background(), c, []v1beta1.CustomRun{*edited})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := Cat(context.Background(), c, Fetch{}, edited, pe[0], &got); !errors.Is(err, ErrMismatch) || got.String() != "0.99" {
+		t.Errorf("Cat of an edited projection = %q, %v; want its status value and ErrMismatch", got.String(), err)
+	}
 	e, err := Find(entries, "gone")
 	if err != nil {
 		t.Fatal(err)

@@ -2,9 +2,12 @@ package rmat
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +22,9 @@ const ManifestFile = "manifest.json"
 type Copied struct {
 	Task   string `json:"task"`
 	Result string `json:"result"`
-	// File is the result's file, relative to the directory.
+	// File is the result's file, relative to the directory, and Size and
+	// SHA256 what was written to it: for a projection kept in the
+	// workspace, its source document.
 	File   string `json:"file"`
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
@@ -47,6 +52,13 @@ func CopyAll(ctx context.Context, c Clients, f Fetch, runs []v1beta1.CustomRun, 
 	for i := range runs {
 		byName[runs[i].Name] = &runs[i]
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Manifest{}, err
+	}
+	// A manifest of an earlier copy must not outlive a copy that fails.
+	if err := os.Remove(filepath.Join(dir, ManifestFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return Manifest{}, err
+	}
 	r := newReader(c, f)
 	defer r.close(ctx)
 	m := Manifest{Results: []Copied{}}
@@ -59,14 +71,17 @@ func CopyAll(ctx context.Context, c Clients, f Fetch, runs []v1beta1.CustomRun, 
 			return m, fmt.Errorf("result %s.%s: its name cannot be a file name", e.Task, e.Result)
 		}
 		file := filepath.Join(e.Task, e.Result)
-		err := writeFile(ctx, r, byName[e.Run], e, filepath.Join(dir, file))
+		size, digest, err := writeFile(ctx, r, byName[e.Run], e, filepath.Join(dir, file))
 		if err != nil && !errors.Is(err, ErrMismatch) {
 			return m, err
 		}
 		if err != nil {
 			mismatched = append(mismatched, e.Task+"."+e.Result)
 		}
-		m.Results = append(m.Results, Copied{Task: e.Task, Result: e.Result, File: file, Size: e.Size, SHA256: e.SHA256, Source: e.Location, Verified: err == nil && e.SHA256 != ""})
+		m.Results = append(m.Results, Copied{Task: e.Task, Result: e.Result, File: file, Size: size, SHA256: digest, Source: e.Location, Verified: err == nil && e.SHA256 != ""})
+	}
+	if len(m.Results) == 0 {
+		return m, fmt.Errorf("no result of a succeeded run matched task %q and result %q", task, result)
 	}
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -81,17 +96,33 @@ func CopyAll(ctx context.Context, c Clients, f Fetch, runs []v1beta1.CustomRun, 
 	return m, nil
 }
 
-func writeFile(ctx context.Context, r *reader, run *v1beta1.CustomRun, e Entry, path string) error {
+// writeFile writes the result to path and says how many bytes it wrote
+// and their sha256.
+func writeFile(ctx context.Context, r *reader, run *v1beta1.CustomRun, e Entry, path string) (int64, string, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+		return 0, "", err
 	}
 	out, err := os.Create(path)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
-	werr := r.write(ctx, run, e, out)
+	h := sha256.New()
+	counted := &counter{w: io.MultiWriter(out, h)}
+	werr := r.write(ctx, run, e, counted)
 	if cerr := out.Close(); werr == nil {
 		werr = cerr
 	}
-	return werr
+	return counted.n, hex.EncodeToString(h.Sum(nil)), werr
+}
+
+// counter counts the bytes written through it.
+type counter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
@@ -67,5 +68,16 @@ func TestCopyAll(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "other", "changed")); string(got) != "new" {
 		t.Errorf("the changed file holds %q, want what the ConfigMap holds now", got)
+	}
+	if m.Results[0].SHA256 != digest("new") || m.Results[0].Size != 3 {
+		t.Errorf("manifest entry %+v, want the size and digest of what was written", m.Results[0])
+	}
+
+	// Nothing matched: an error, and no manifest of an earlier copy left.
+	if _, err := CopyAll(context.Background(), c, Fetch{}, runs, entries, dir, "nope", ""); err == nil || !strings.Contains(err.Error(), "no result") {
+		t.Errorf("CopyAll(nope) = %v, want an error saying nothing matched", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the earlier manifest is still there after a copy that failed: %v", err)
 	}
 }

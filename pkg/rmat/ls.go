@@ -52,6 +52,7 @@ type Entry struct {
 	// file it was computed from, not of the value); cat reads through them.
 	workspace  place
 	fileSHA256 string
+	projected  bool
 }
 
 // Runs returns the ResultMaterialize CustomRuns a name stands for: a
@@ -159,8 +160,8 @@ func List(ctx context.Context, c Clients, runs []v1beta1.CustomRun) ([]Entry, er
 			if e.workspace, err = workspacePlace(run, ef, row); err != nil {
 				return nil, err
 			}
-			e.fileSHA256 = row.SHA256
-			if row.Source.Path != "" {
+			e.fileSHA256, e.projected = row.SHA256, row.Source.Path != ""
+			if e.projected {
 				e.fileSHA256 = row.Source.SHA256
 			}
 			// A truncated value's prefix is in the status; its size and

@@ -77,9 +77,9 @@ func Beside(ctx context.Context, kube kubernetes.Interface, run *v1beta1.CustomR
 	if name == "" {
 		return Placement{}, nil
 	}
-	_, err := kube.CoreV1().Pods(run.Namespace).Get(ctx, name+"-0", metav1.GetOptions{})
+	pod, err := kube.CoreV1().Pods(run.Namespace).Get(ctx, name+"-0", metav1.GetOptions{})
 	switch {
-	case apierrors.IsNotFound(err):
+	case apierrors.IsNotFound(err) || (err == nil && pod.DeletionTimestamp != nil):
 		return Placement{}, nil
 	case err != nil:
 		return Placement{}, fmt.Errorf("getting affinity assistant pod %s/%s-0: %w", run.Namespace, name, err)
