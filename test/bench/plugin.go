@@ -39,10 +39,10 @@ func (e *env) plugin(ctx context.Context, r *report) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	bin := filepath.Join(dir, "kubectl-rmat")
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/kubectl-rmat").CombinedOutput(); err != nil {
-		return fmt.Errorf("building the plugin: %v: %s", err, out)
+		return fmt.Errorf("building the plugin: %w: %s", err, out)
 	}
 	writer := barePod("write-big", fmt.Sprintf("head -c %d /dev/urandom > /data/%s", pluginBytes, pluginBig), false)
 	if err := e.createPod(ctx, writer); err != nil {
@@ -69,7 +69,7 @@ func (e *env) plugin(ctx context.Context, r *report) error {
 		var stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = sha256.New(), &stderr
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("kubectl rmat cat: %v: %s", err, stderr.String())
+			return fmt.Errorf("kubectl rmat cat: %w: %s", err, stderr.String())
 		}
 		cats = append(cats, time.Since(start))
 		if u, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -95,7 +95,7 @@ func (e *env) plugin(ctx context.Context, r *report) error {
 		var out bytes.Buffer
 		cmd.Stdout = &out
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("kubectl rmat ls: %v", err)
+			return fmt.Errorf("kubectl rmat ls: %w", err)
 		}
 		lss = append(lss, time.Since(start))
 		if lines := bytes.Count(out.Bytes(), []byte("\n")); lines != pluginTasks*pluginResults+1 {
