@@ -8,7 +8,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -129,6 +131,29 @@ func TestRmatCat(t *testing.T) {
 	var changed limited
 	if err := cat(ctx, "model", &changed); !errors.Is(err, rmat.ErrMismatch) || changed.Len() != 1<<20+1 {
 		t.Errorf("cat of a changed model = %d bytes, %v; want its 1 MiB + 1 bytes and a mismatch", changed.Len(), err)
+	}
+	noFetchPods(ctx, t, c, ns)
+
+	// The binary's exit codes, as docs/cli.md gives them.
+	bin := filepath.Join(t.TempDir(), "kubectl-rmat")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../../cmd/kubectl-rmat").CombinedOutput(); err != nil {
+		t.Fatalf("building the plugin: %v: %s", err, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"cat", pr.Name, "materialize.approved"}, 0},
+		{[]string{"cat", pr.Name, "materialize.model"}, 3},
+		{[]string{"ls", "no-such-run"}, 1},
+	} {
+		cmd := exec.CommandContext(ctx, bin, append(tc.args, "-n", ns)...)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		_ = cmd.Run()
+		if got := cmd.ProcessState.ExitCode(); got != tc.code {
+			t.Errorf("kubectl-rmat %v exited %d (%s), want %d", tc.args, got, stderr.String(), tc.code)
+		}
 	}
 	noFetchPods(ctx, t, c, ns)
 }
