@@ -20,10 +20,12 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/resultmaterialize/controller/pkg/rmat"
 	"github.com/spf13/cobra"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 )
 
@@ -93,22 +95,12 @@ From 16 MiB, a progress line goes to stderr when it is a terminal.`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeRuns(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ns, err := clients(flags)
+			l, err := load(cmd, flags, args[0])
 			if err != nil {
 				return err
 			}
-			if f.REST, err = flags.ToRESTConfig(); err != nil {
-				return err
-			}
-			runs, err := rmat.Runs(cmd.Context(), c, ns, args[0])
-			if err != nil {
-				return err
-			}
-			entries, err := rmat.List(cmd.Context(), c, runs)
-			if err != nil {
-				return err
-			}
-			e, err := rmat.Find(entries, args[1])
+			f.REST = l.rest
+			e, err := rmat.Find(l.entries, args[1])
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -118,9 +110,9 @@ From 16 MiB, a progress line goes to stderr when it is a terminal.`,
 				out, done = rmat.Progress(out, os.Stderr, e.Task+"."+e.Result, e.Size)
 				defer done()
 			}
-			for i := range runs {
-				if runs[i].Name == e.Run {
-					return rmat.Cat(cmd.Context(), c, f, &runs[i], e, out)
+			for i := range l.runs {
+				if l.runs[i].Name == e.Run {
+					return rmat.Cat(cmd.Context(), l.clients, f, &l.runs[i], e, out)
 				}
 			}
 			return fmt.Errorf("customrun %q is gone", e.Run)
@@ -146,22 +138,12 @@ verified, and the exit code is then 3.`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeRuns(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ns, err := clients(flags)
+			l, err := load(cmd, flags, args[0])
 			if err != nil {
 				return err
 			}
-			if f.REST, err = flags.ToRESTConfig(); err != nil {
-				return err
-			}
-			runs, err := rmat.Runs(cmd.Context(), c, ns, args[0])
-			if err != nil {
-				return err
-			}
-			entries, err := rmat.List(cmd.Context(), c, runs)
-			if err != nil {
-				return err
-			}
-			m, err := rmat.CopyAll(cmd.Context(), c, f, runs, entries, args[1], task, result)
+			f.REST = l.rest
+			m, err := rmat.CopyAll(cmd.Context(), l.clients, f, l.runs, l.entries, args[1], task, result)
 			if err == nil || errors.Is(err, rmat.ErrMismatch) {
 				_, werr := fmt.Fprintf(cmd.ErrOrStderr(), "%d results written to %s\n", len(m.Results), args[1])
 				err = errors.Join(err, werr)
@@ -198,24 +180,16 @@ func ls(flags *genericclioptions.ConfigFlags) *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeRuns(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ns, err := clients(flags)
+			l, err := load(cmd, flags, args[0])
 			if err != nil {
 				return err
 			}
-			runs, err := rmat.Runs(cmd.Context(), c, ns, args[0])
-			if err != nil {
-				return err
-			}
-			entries, err := rmat.List(cmd.Context(), c, runs)
-			if err != nil {
-				return err
-			}
-			if len(runs) == 0 && (output == rmat.OutputTable || output == rmat.OutputWide) {
+			if len(l.runs) == 0 && (output == rmat.OutputTable || output == rmat.OutputWide) {
 				// As kubectl get says it: on stderr, so a pipe sees nothing.
-				_, err := fmt.Fprintf(cmd.ErrOrStderr(), "No ResultMaterialize runs for %s in namespace %s.\n", args[0], ns)
+				_, err := fmt.Fprintf(cmd.ErrOrStderr(), "No ResultMaterialize runs for %s in namespace %s.\n", args[0], l.ns)
 				return err
 			}
-			return rmat.Print(cmd.OutOrStdout(), entries, output)
+			return rmat.Print(cmd.OutOrStdout(), l.entries, output)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json, yaml or wide")
@@ -230,7 +204,7 @@ func completeRuns(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		c, ns, err := clients(flags)
+		c, ns, _, err := clients(flags)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveError
 		}
@@ -242,24 +216,50 @@ func completeRuns(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
 	}
 }
 
+// loaded is what every command starts from: the clients, the namespace
+// and the runs a name stands for, with their results.
+type loaded struct {
+	clients rmat.Clients
+	ns      string
+	rest    *rest.Config
+	runs    []v1beta1.CustomRun
+	entries []rmat.Entry
+}
+
+func load(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, name string) (loaded, error) {
+	c, ns, cfg, err := clients(flags)
+	if err != nil {
+		return loaded{}, err
+	}
+	runs, err := rmat.Runs(cmd.Context(), c, ns, name)
+	if err != nil {
+		return loaded{}, err
+	}
+	entries, err := rmat.List(cmd.Context(), c, runs)
+	if err != nil {
+		return loaded{}, err
+	}
+	return loaded{clients: c, ns: ns, rest: cfg, runs: runs, entries: entries}, nil
+}
+
 // clients are the Kubernetes and Tekton clients of the flags' kubeconfig,
-// and the namespace they name.
-func clients(flags *genericclioptions.ConfigFlags) (rmat.Clients, string, error) {
+// the namespace they name and the config they were made from.
+func clients(flags *genericclioptions.ConfigFlags) (rmat.Clients, string, *rest.Config, error) {
 	cfg, err := flags.ToRESTConfig()
 	if err != nil {
-		return rmat.Clients{}, "", err
+		return rmat.Clients{}, "", nil, err
 	}
 	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return rmat.Clients{}, "", err
+		return rmat.Clients{}, "", nil, err
 	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return rmat.Clients{}, "", err
+		return rmat.Clients{}, "", nil, err
 	}
 	tekton, err := versioned.NewForConfig(cfg)
 	if err != nil {
-		return rmat.Clients{}, "", err
+		return rmat.Clients{}, "", nil, err
 	}
-	return rmat.Clients{Kube: kube, Tekton: tekton}, ns, nil
+	return rmat.Clients{Kube: kube, Tekton: tekton}, ns, cfg, nil
 }

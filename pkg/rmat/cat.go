@@ -88,6 +88,8 @@ type reader struct {
 	c    Clients
 	f    Fetch
 	pods map[string]volumePod
+	// cfg is the controller's reader settings, read at the first pod.
+	cfg *config.Config
 }
 
 // volumePod is a reader pod on a run's binding.
@@ -241,10 +243,14 @@ func (r *reader) fromVolume(ctx context.Context, run *v1beta1.CustomRun, e Entry
 // startPod makes the run's reader pod beside the volume, records it for
 // close before it is created, and waits for it to run.
 func (r *reader) startPod(ctx context.Context, run *v1beta1.CustomRun, binding v1beta1.WorkspaceBinding) (volumePod, error) {
-	cfg, err := readerConfig(ctx, r.c, r.f)
-	if err != nil {
-		return volumePod{}, err
+	if r.cfg == nil {
+		cfg, err := readerConfig(ctx, r.c, r.f)
+		if err != nil {
+			return volumePod{}, err
+		}
+		r.cfg = cfg
 	}
+	cfg := r.cfg
 	place, err := workspace.Beside(ctx, r.c.Kube, run, binding)
 	if err != nil {
 		return volumePod{}, err

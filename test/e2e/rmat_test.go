@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/resultmaterialize/controller/pkg/rmat"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/clientcmd"
@@ -78,7 +79,7 @@ func TestRmatCat(t *testing.T) {
 	}
 	clients := rmat.Clients{Kube: c.kube, Tekton: c.tekton}
 	fetch := rmat.Fetch{REST: restConfig, ControllerNamespace: controllerNamespace, Hold: 2 * time.Minute}
-	cat := func(ctx context.Context, result string, w *limited) error {
+	listed := func(ctx context.Context) ([]v1beta1.CustomRun, []rmat.Entry) {
 		runs, err := rmat.Runs(ctx, clients, ns, pr.Name)
 		if err != nil {
 			t.Fatal(err)
@@ -87,6 +88,10 @@ func TestRmatCat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		return runs, entries
+	}
+	cat := func(ctx context.Context, result string, w *limited) error {
+		runs, entries := listed(ctx)
 		e, err := rmat.Find(entries, "materialize."+result)
 		if err != nil {
 			t.Fatal(err)
@@ -105,14 +110,7 @@ func TestRmatCat(t *testing.T) {
 	noFetchPods(ctx, t, c, ns)
 
 	dir := t.TempDir()
-	runs, err := rmat.Runs(ctx, clients, ns, pr.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := rmat.List(ctx, clients, runs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	runs, entries := listed(ctx)
 	m, err := rmat.CopyAll(ctx, clients, fetch, runs, entries, dir, "", "")
 	copied, rerr := os.ReadFile(filepath.Join(dir, "materialize", "model"))
 	if err != nil || rerr != nil || len(m.Results) != 2 || !m.Results[0].Verified || !m.Results[1].Verified || sum(copied) != published["model-sha256"] {
