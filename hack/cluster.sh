@@ -100,6 +100,7 @@ cmd_up() {
   stage "S3 server, test CSI driver and S3 StorageClasses"
   "${LIB}/s3.sh" start
   "${LIB}/s3.sh" install
+  "${LIB}/images.sh" expose
   stage "installing tekton ${TEKTON_VERSION}"
   "${LIB}/tekton.sh" install
   stage "installing resultmaterialize (ko apply -f config/)"
@@ -126,7 +127,7 @@ cmd_down() {
     if [[ -f "${pidfile}" ]]; then stop_daemon "$(basename "${pidfile}" .pid)"; fi
   done
   "${LIB}/s3.sh" stop_mounters
-  for name in versitygw kube-scheduler kube-controller-manager kube-apiserver etcd registry; do
+  for name in registry-pods versitygw kube-scheduler kube-controller-manager kube-apiserver etcd registry; do
     stop_daemon "${name}"
   done
   # Only the shims of the harness's own containerd (its socket is under
@@ -147,7 +148,7 @@ cmd_down() {
 cmd_status() {
   local name pidfile
   for name in registry etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy \
-      versitygw $(cd "${CLUSTER_DIR}/run" 2>/dev/null && ls csi-s3-*.pid 2>/dev/null | sed 's/\.pid$//'); do
+      versitygw registry-pods $(cd "${CLUSTER_DIR}/run" 2>/dev/null && ls csi-s3-*.pid 2>/dev/null | sed 's/\.pid$//'); do
     pidfile="${CLUSTER_DIR}/run/${name}.pid"
     if [[ -f "${pidfile}" ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
       echo "${name}: running (pid $(cat "${pidfile}"))"
@@ -160,6 +161,13 @@ cmd_status() {
 
 cmd_env() {
   echo "export KUBECONFIG=${KUBECONFIG_LOCAL}"
+  # The registry as the host reaches it, as pods do, and its request log:
+  # the e2e suite's export tests (docs/durable-references.md).
+  local gateway
+  gateway="$(ip -4 -o addr show cni0 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)"
+  if [[ -n "${gateway}" ]]; then
+    echo "export RM_E2E_REGISTRY=${REGISTRY} RM_E2E_POD_REGISTRY=${gateway}:${REGISTRY##*:} RM_E2E_REGISTRY_LOG=${CLUSTER_DIR}/log/registry.log"
+  fi
 }
 
 cmd_install() {

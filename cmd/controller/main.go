@@ -24,7 +24,7 @@ func main() {
 	// The pod informer watches reader pods only, not every pod in the
 	// cluster.
 	ctx := filteredinformerfactory.WithSelectors(signals.NewContext(), workspace.PodSelector)
-	sharedmain.MainWithContext(ctx, resultmaterialize.ControllerName, resultmaterialize.NewController(clock.RealClock{}, memoryBudget()))
+	sharedmain.MainWithContext(ctx, resultmaterialize.ControllerName, resultmaterialize.NewController(clock.RealClock{}, memoryBudget()), resultmaterialize.NewCollector(clock.RealClock{}))
 }
 
 // memoryBudget reads the container's memory limit from its cgroup, sets

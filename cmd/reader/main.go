@@ -7,9 +7,12 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/resultmaterialize/controller/pkg/materialize"
@@ -42,7 +45,13 @@ func run(rootDir, request string) error {
 	if err != nil {
 		return err
 	}
-	return withRoot(rootDir, func(root *os.Root) error { return reader.Stream(root, plan, os.Stdout) })
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	exp, err := exporter(ctx, plan.Export)
+	if err != nil {
+		return err
+	}
+	return withRoot(rootDir, func(root *os.Root) error { return reader.Stream(root, plan, os.Stdout, exp) })
 }
 
 func withRoot(dir string, do func(*os.Root) error) error {

@@ -77,7 +77,23 @@ GO
   crane mutate --insecure "${REGISTRY}/pause:3.10" --set-platform linux/amd64 --entrypoint=/pause -t "${REGISTRY}/pause:3.10" >/dev/null
 }
 
+# expose_registry makes the registry reachable from pods, for the export
+# of results as OCI artifacts (docs/durable-references.md): socat forwards
+# the pod network's gateway, port 5000, to it. The host's own network
+# still cannot reach it.
+expose_registry() {
+  local gateway
+  gateway="$(ip -4 -o addr show cni0 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)"
+  [[ -n "${gateway}" ]] || { echo "no cni0 address: the registry is exposed after the first pod" >&2; return 1; }
+  daemon registry-pods socat "TCP-LISTEN:${REGISTRY##*:},bind=${gateway},fork,reuseaddr" "TCP:${REGISTRY}"
+  wait_for 30 "the registry on ${gateway}" curl -sf "http://${gateway}:${REGISTRY##*:}/v2/"
+}
+
 main() {
+  if [[ "${1:-}" == expose ]]; then
+    expose_registry
+    return
+  fi
   start_registry
   local work
   work="$(mktemp -d)"

@@ -70,6 +70,8 @@ var Keys = []string{
 	KeyReaderCPURequest, KeyReaderMemRequest, KeyReaderCPULimit, KeyReaderMemLimit,
 	KeyAllowSecrets, KeySecretCSIDrivers, KeyKeepFailedReaders, KeyReaderRunAsUser,
 	KeyMaxProjection, KeyObjectStoreProfiles, KeyObjectStoreMaxBytes,
+	KeyDefaultRetain, KeyOCIRepository, KeyOCINamespaceRepos, KeyOCIInsecure,
+	KeyOCICredentialsSecret, KeyProvenance, KeyOCIGC, KeyOCIGCTimeout,
 }
 
 // DefaultSecretCSIDrivers are the CSI drivers whose volumes hold secrets:
@@ -110,6 +112,8 @@ type Config struct {
 	ObjectStoreProfiles []objectstore.Profile
 	// ObjectStoreMaxBytes is the largest object read directly.
 	ObjectStoreMaxBytes int64
+	// Retain is how results kept by reference are retained.
+	Retain Retain
 }
 
 // Default returns the configuration in force when config-materialize is
@@ -126,6 +130,7 @@ func Default() *Config {
 		ReaderUID:           ptr.To(DefaultReaderUID),
 		MaxProjectionBytes:  DefaultMaxProjection,
 		ObjectStoreMaxBytes: DefaultObjectStoreMaxBytes,
+		Retain:              Retain{Default: resultmaterialize.RetainWorkspace, GC: resultmaterialize.GCNever, GCTimeout: DefaultOCIGCTimeout},
 		ReaderResources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("10m"),
@@ -217,6 +222,9 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Config, error) {
 		return nil, err
 	}
 	if err := c.parseObjectStore(data); err != nil {
+		return nil, err
+	}
+	if err := c.parseRetain(data); err != nil {
 		return nil, err
 	}
 	if v, ok := data[KeyReaderRunAsUser]; ok {

@@ -29,8 +29,48 @@ type Outcome struct {
 // with plan.Results. It returns an *outcome.Outcome for the first result,
 // in request order, that ends the run or the attempt.
 func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
+	rows, values, err := decideAll(plan, reports)
+	if err != nil {
+		return Outcome{}, err
+	}
+	for i, res := range plan.Results {
+		if err := checkType(res, values[i]); err != nil {
+			return Outcome{}, err
+		}
+	}
+	if err := exported(plan, reports, rows); err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{Rows: rows}
+	for i, row := range rows {
+		out.Values = append(out.Values, Value{row.Name, values[i]})
+		for _, c := range companions(plan.Results[i]) {
+			out.Values = append(out.Values, Value{row.Name + c.Suffix, c.Value(row)})
+		}
+	}
+	return out, nil
+}
+
+// ByReference says which results end by reference, as Materialize
+// decides, for a source that exports them before the controller sees its
+// reports. Defaults count as DefaultCost; types are not checked.
+func ByReference(plan Plan, reports []protocol.FileReport) ([]bool, error) {
+	rows, _, err := decideAll(plan, reports)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]bool, len(rows))
+	for i, row := range rows {
+		refs[i] = row.Reason == resultmaterialize.Reference || row.Reason == resultmaterialize.Demoted
+	}
+	return refs, nil
+}
+
+// decideAll decides every result's row and value, the inline budget
+// applied.
+func decideAll(plan Plan, reports []protocol.FileReport) ([]resultmaterialize.Row, []string, error) {
 	if len(reports) != len(plan.Results) {
-		return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid,
+		return nil, nil, outcome.Retry(reasons.ReaderOutputInvalid,
 			"workspace source reported %d files for %d requested results", len(reports), len(plan.Results))
 	}
 	reqs := plan.Requests()
@@ -40,17 +80,17 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 	for i, res := range plan.Results {
 		rep := reports[i]
 		if err := protocol.Check(reqs[i], rep); err != nil {
-			return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: %v", res.Name, err)
+			return nil, nil, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: %v", res.Name, err)
 		}
 		if rep.Compact && !Compacts(res) {
-			return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: the reader sent a compacted head for a result that is not a JSON array file", res.Name)
+			return nil, nil, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: the reader sent a compacted head for a result that is not a JSON array file", res.Name)
 		}
 		if rep.Withheld {
 			rows[i], costs[i] = baseRow(res, rep), rep.Stored
 			rows[i].Inline, rows[i].Reason = true, resultmaterialize.Inline
 			if rep.Stored > res.Threshold {
 				if res.Oversize().Oversize != resultmaterialize.BecomesReference {
-					return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: the reader withheld the head of a value over its threshold that only a reference can do without", res.Name)
+					return nil, nil, outcome.Retry(reasons.ReaderOutputInvalid, "result %q: the reader withheld the head of a value over its threshold that only a reference can do without", res.Name)
 				}
 				rows[i].Inline, rows[i].Reason, values[i] = false, resultmaterialize.Reference, res.Path
 			}
@@ -58,35 +98,26 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 		}
 		row, value, err := decide(res, rep)
 		if err != nil {
-			return Outcome{}, err
+			return nil, nil, err
 		}
 		rows[i], values[i] = row, value
-		if row.Reason == resultmaterialize.Inline || row.Reason == resultmaterialize.Truncated || row.Reason == resultmaterialize.Defaulted {
+		switch row.Reason {
+		case resultmaterialize.Inline, resultmaterialize.Truncated:
 			costs[i] = JSONLen(value)
+		case resultmaterialize.Defaulted:
+			costs[i] = res.defaultCost()
 		}
 	}
 	if err := applyBudget(plan, rows, values, costs); err != nil {
-		return Outcome{}, err
+		return nil, nil, err
 	}
 	for i, rep := range reports {
 		if rep.Withheld && rows[i].Reason != resultmaterialize.Demoted && rows[i].Reason != resultmaterialize.Reference {
-			return Outcome{}, outcome.Retry(reasons.ReaderOutputInvalid,
+			return nil, nil, outcome.Retry(reasons.ReaderOutputInvalid,
 				"result %q: the reader withheld its value (%d bytes as stored JSON), which the run keeps inline within max-inline-total of %d bytes", rows[i].Name, rep.Stored, plan.MaxInlineTotal)
 		}
 	}
-	for i, res := range plan.Results {
-		if err := checkType(res, values[i]); err != nil {
-			return Outcome{}, err
-		}
-	}
-	out := Outcome{Rows: rows}
-	for i, row := range rows {
-		out.Values = append(out.Values, Value{row.Name, values[i]})
-		for _, c := range resultmaterialize.Companions {
-			out.Values = append(out.Values, Value{row.Name + c.Suffix, c.Value(row)})
-		}
-	}
-	return out, nil
+	return rows, values, nil
 }
 
 // baseRow is res's row before anything is decided: the file's (or the

@@ -42,6 +42,26 @@ type Result struct {
 	JSONPath string `json:"jsonPath,omitempty"`
 	// Expression projects the file with CEL, the document bound as doc.
 	Expression string `json:"expression,omitempty"`
+	// Retain is workspace or oci: oci exports the file when it ends by
+	// reference and yields the -uri companion.
+	Retain resultmaterialize.Retain `json:"retain,omitempty"`
+	// Provenance yields Chains' type hints beside -uri.
+	Provenance bool `json:"provenance,omitempty"`
+	// DefaultCost is the stored size of Default in a reader request, which
+	// leaves Default out: the reader weighs a default it does not carry.
+	DefaultCost int64 `json:"defaultCost,omitempty"`
+}
+
+// Exports reports whether the result is exported when it ends by
+// reference: a projection never does.
+func (r Result) Exports() bool { return r.Retain == resultmaterialize.RetainOCI && !r.Projected() }
+
+// defaultCost is the stored size of the result's default.
+func (r Result) defaultCost() int64 {
+	if r.DefaultCost > 0 {
+		return r.DefaultCost
+	}
+	return JSONLen(r.Default)
 }
 
 // Projected reports whether the result is a projection of its file.
@@ -70,6 +90,9 @@ type Plan struct {
 	// MaxProjectionBytes bounds a document a projection parses whole, and
 	// any one value a streamed path selects.
 	MaxProjectionBytes int64 `json:"maxProjectionBytes,omitempty"`
+	// Export is where results under retain: oci are pushed; nil when no
+	// result is.
+	Export *protocol.ExportTarget `json:"export,omitempty"`
 }
 
 // Projects reports whether any result is a projection.
@@ -88,7 +111,8 @@ func (p Plan) Projects() bool {
 func (p Plan) Requests() []protocol.FileRequest {
 	reqs := make([]protocol.FileRequest, len(p.Results))
 	for i, r := range p.Results {
-		reqs[i] = protocol.FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.Oversize().Oversize == resultmaterialize.BecomesTruncated}
+		reqs[i] = protocol.FileRequest{Path: r.Path, Limit: r.Threshold, KeepOversizeHead: r.Oversize().Oversize == resultmaterialize.BecomesTruncated,
+			Export: p.Export != nil && r.Exports()}
 		if r.Projected() {
 			reqs[i].Projection = &protocol.Projection{JSONPath: r.JSONPath, Expression: r.Expression,
 				Format: r.Format, Array: r.Type == resultmaterialize.TypeArray, MaxBytes: p.MaxProjectionBytes}
@@ -103,6 +127,9 @@ func (p Plan) Requests() []protocol.FileRequest {
 func (p Plan) ReaderRequest() (string, error) {
 	p.Results = append([]Result(nil), p.Results...)
 	for i := range p.Results {
+		if p.Results[i].Default != "" {
+			p.Results[i].DefaultCost = JSONLen(p.Results[i].Default)
+		}
 		p.Results[i].Default = ""
 	}
 	var buf bytes.Buffer

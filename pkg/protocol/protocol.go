@@ -35,6 +35,9 @@ type FileRequest struct {
 	KeepOversizeHead bool `json:"keepOversizeHead,omitempty"`
 	// Projection asks for one field of the file instead of its bytes.
 	Projection *Projection `json:"projection,omitempty"`
+	// Export asks for the file to be pushed to the plan's ExportTarget
+	// should it end by reference.
+	Export bool `json:"export,omitempty"`
 }
 
 // Projection is one field of a JSON or YAML file, computed where the file
@@ -89,6 +92,9 @@ type FileReport struct {
 	Error *FileError `json:"error,omitempty"`
 	// Source describes the file a projected value was computed from.
 	Source *Source `json:"source,omitempty"`
+	// Export is the file's export, when it was asked for and the file
+	// ends by reference.
+	Export *Export `json:"export,omitempty"`
 }
 
 // Source is the file behind a projected value.
@@ -144,6 +150,9 @@ func MaxOutputBytes(reqs []FileRequest, maxInline int64) int64 {
 	for _, r := range reqs {
 		total += perFile + 2*int64(len(r.Path))*6 + 4
 		if r.Projection != nil {
+			total += perFile + MaxMessage*6
+		}
+		if r.Export {
 			total += perFile + MaxMessage*6
 		}
 		heads += 6
@@ -240,6 +249,9 @@ func Parse(raw []byte, reqs []FileRequest, maxInline int64) ([]FileReport, error
 func Check(req FileRequest, f FileReport) error {
 	if f.Path != req.Path {
 		return fmt.Errorf("report for %q answers a request for %q", f.Path, req.Path)
+	}
+	if err := checkExport(req, f); err != nil {
+		return err
 	}
 	if f.Withheld && (!f.Found || f.Error != nil || len(f.Head) > 0 || f.Stored <= 0) {
 		return fmt.Errorf("report for %q withholds its head but is not a found, readable file with no head and a stored size", f.Path)

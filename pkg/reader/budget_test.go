@@ -26,7 +26,7 @@ func text(name, path string, threshold int64) materialize.Result {
 func stream(t *testing.T, root *os.Root, plan materialize.Plan) ([]protocol.FileReport, int) {
 	t.Helper()
 	var out bytes.Buffer
-	must(t, Stream(root, plan, &out))
+	must(t, Stream(root, plan, &out, nil))
 	reports, err := protocol.Parse(out.Bytes(), plan.Requests(), plan.MaxInlineTotal)
 	must(t, err)
 	return reports, out.Len()

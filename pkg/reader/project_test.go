@@ -43,7 +43,7 @@ func TestStreamProjections(t *testing.T) {
 	reqs := plan.Requests()
 	var out bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- Stream(root, plan, &out) }()
+	go func() { done <- Stream(root, plan, &out, nil) }()
 	select {
 	case err := <-done:
 		must(t, err)

@@ -31,7 +31,9 @@ const bufferSize = 256 << 10
 // result that fails the run only that result's head, so what it holds
 // and prints is bounded by the run's inline budget
 // (protocol.MaxOutputBytes), not by the number or size of the files.
-func Stream(root *os.Root, plan materialize.Plan, w io.Writer) error {
+// With exp, the files the plan exports are pushed before the document
+// is printed.
+func Stream(root *os.Root, plan materialize.Plan, w io.Writer, exp Exporter) error {
 	reqs := plan.Requests()
 	reports := make([]protocol.FileReport, len(reqs))
 	costs := make([]int64, len(reqs))
@@ -75,6 +77,9 @@ func Stream(root *os.Root, plan materialize.Plan, w io.Writer) error {
 				withhold(j)
 			}
 		}
+	}
+	if plan.Export != nil && exp != nil {
+		export(root, plan, reports, exp)
 	}
 	out := protocol.NewWriter(w)
 	for _, rep := range reports {

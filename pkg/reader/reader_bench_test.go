@@ -61,7 +61,7 @@ func BenchmarkReadAllocs(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				plan := materialize.Plan{MaxInlineTotal: 128 << 10, Results: []materialize.Result{text("r", name, 4096)}}
-				if err := Stream(root, plan, io.Discard); err != nil {
+				if err := Stream(root, plan, io.Discard, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -133,7 +133,7 @@ func BenchmarkStreamResults(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			for b.Loop() {
-				if err := Stream(root, plan, io.Discard); err != nil {
+				if err := Stream(root, plan, io.Discard, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

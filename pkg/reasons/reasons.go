@@ -131,6 +131,29 @@ const (
 	// object-store-max-bytes, a store that cannot be reached).
 	ReadThroughReaderPod Reason = "ReadThroughReaderPod"
 
+	// ExportNotConfigured means a result is to be retained as an OCI
+	// artifact but no oci-repository is configured for the run's namespace.
+	ExportNotConfigured Reason = "ExportNotConfigured"
+	// ExportRefused means the registry refused the export for good: its
+	// credentials (401) or permissions (403), as the registry words it.
+	ExportRefused Reason = "ExportRefused"
+	// ExportTooLarge means the registry refused the artifact's size or the
+	// repository's quota (413, 507, or a quota error code).
+	ExportTooLarge Reason = "ExportTooLarge"
+	// ExportUnavailable means the registry could not be reached, or kept
+	// failing (5xx, 429, timeouts) after the reader's own retries.
+	ExportUnavailable Reason = "ExportUnavailable"
+	// ExportUnverified means the artifact the reader reported pushed does
+	// not resolve in the registry as that file: never published.
+	ExportUnverified Reason = "ExportUnverified"
+	// ArtifactsDeleted is the Event a deleted run gets when its exported
+	// artifacts were deleted under oci-gc: onRunDeletion.
+	ArtifactsDeleted Reason = "ArtifactsDeleted"
+	// ArtifactsNotDeleted is the Event a deleted run gets when its
+	// artifacts could not be deleted within oci-gc-timeout (a registry
+	// that refuses deletes or keeps failing): the run is let go.
+	ArtifactsNotDeleted Reason = "ArtifactsNotDeleted"
+
 	// Cancelled means spec.status was set to RunCancelled (Tekton's reason).
 	Cancelled Reason = "CustomRunCancelled"
 	// TimedOut means the attempt ran longer than spec.timeout (Tekton's reason).
@@ -151,6 +174,8 @@ var All = []Reason{
 	InlineBudgetExceeded, StatusTooLarge, PlanTooLarge,
 	ReaderFailed, ReaderRefused, ReaderUnschedulable, ReaderPlacementUnknown, ReaderLogUnavailable, ReaderOutputInvalid, ReaderOutputCut,
 	ObjectStoreCredentialsRefused, ReadThroughReaderPod,
+	ExportNotConfigured, ExportRefused, ExportTooLarge, ExportUnavailable, ExportUnverified,
+	ArtifactsDeleted, ArtifactsNotDeleted,
 	Cancelled, TimedOut,
 }
 

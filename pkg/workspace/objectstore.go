@@ -115,6 +115,9 @@ func (s *ObjectStoreSource) volume(ctx context.Context, ns, claim string) (*core
 func (s *ObjectStoreSource) Read(ctx context.Context, a Attempt) (Found, error) {
 	cfg := config.FromContext(ctx)
 	why, failed := s.failed.get(a.Run.UID)
+	if !failed && a.Plan.Export != nil {
+		why, failed = "the run exports results to an OCI registry (retain: oci), which its reader pod does", true
+	}
 	if !failed {
 		d, w, err := s.locate(ctx, a, cfg)
 		why = w

@@ -9,6 +9,7 @@ import (
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
 	"github.com/resultmaterialize/controller/pkg/outcome"
+	"github.com/resultmaterialize/controller/pkg/protocol"
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	corev1 "k8s.io/api/core/v1"
@@ -114,7 +115,22 @@ func ReaderPod(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, plan material
 		Spec: podSpec(run, b, volume, cfg, []string{"-root=" + MountPath, "-request=" + request}, resources, place),
 	}
 	pod.Spec.ActiveDeadlineSeconds = ptr.To(int64(cfg.ReaderReadTimeout.Seconds()))
+	if plan.Export != nil && cfg.Retain.CredentialsSecret != "" {
+		withCredentials(&pod.Spec, cfg.Retain.CredentialsSecret)
+	}
 	return pod, nil
+}
+
+// withCredentials mounts the registry credentials Secret of the run's
+// namespace, read-only and optional: without it the reader pushes
+// anonymously.
+func withCredentials(spec *corev1.PodSpec, secret string) {
+	spec.Volumes = append(spec.Volumes, corev1.Volume{Name: "oci-credentials", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+		SecretName: secret, Optional: ptr.To(true), DefaultMode: ptr.To(int32(0o444)),
+		Items: []corev1.KeyToPath{{Key: corev1.DockerConfigJsonKey, Path: protocol.CredentialsFile}},
+	}}})
+	c := &spec.Containers[0]
+	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "oci-credentials", MountPath: protocol.CredentialsDir, ReadOnly: true})
 }
 
 // podSpec is every reader pod's spec: restricted Pod Security, the

@@ -78,3 +78,31 @@ var DocumentSyntaxes = []Format{SyntaxJSON, SyntaxYAML}
 // Formats lists every value the format field accepts: the array layouts
 // and the document syntaxes, each spelling once.
 var Formats = []Format{LayoutJSON, LayoutLines, SyntaxYAML}
+
+// Retain says where a result that ends by reference is kept.
+type Retain string
+
+const (
+	// RetainWorkspace leaves the file in the workspace only: the reference
+	// lasts as long as the workspace's volume.
+	RetainWorkspace Retain = "workspace"
+	// RetainOCI also exports the file as a one-layer OCI artifact to the
+	// cluster's registry, and publishes its URI.
+	RetainOCI Retain = "oci"
+)
+
+// Retains lists the accepted retain values.
+var Retains = []Retain{RetainWorkspace, RetainOCI}
+
+// GC says what happens to a run's exported artifacts when the run goes.
+type GC string
+
+const (
+	// GCNever keeps exported artifacts after their run is deleted.
+	GCNever GC = "never"
+	// GCOnRunDeletion deletes them from the registry when their run is.
+	GCOnRunDeletion GC = "onRunDeletion"
+)
+
+// GCs lists the accepted gc values.
+var GCs = []GC{GCNever, GCOnRunDeletion}

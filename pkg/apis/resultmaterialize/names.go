@@ -35,7 +35,7 @@ func CheckCollisions(names []string) error {
 		owner[n] = n
 	}
 	for _, n := range names {
-		for _, c := range Companions {
+		for _, c := range AllCompanions() {
 			if prev, ok := owner[n+c.Suffix]; ok && prev != n {
 				return fmt.Errorf("result %q collides with a companion of result %q", prev, n)
 			}

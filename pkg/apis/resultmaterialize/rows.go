@@ -32,6 +32,9 @@ type Row struct {
 	Inline bool        `json:"inline"`
 	Reason Disposition `json:"reason"`
 	Source Source      `json:"source,omitzero"`
+	// URI is the exported artifact (ArtifactURI) of a result kept by
+	// reference under retain: oci; empty otherwise.
+	URI string `json:"uri,omitempty"`
 }
 
 // Source is the file a projected value was computed from; zero for a

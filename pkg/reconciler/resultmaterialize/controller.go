@@ -91,6 +91,7 @@ func newController(ctx context.Context, cmw configmap.Watcher, d deps) *controll
 			Wake: func(key types.NamespacedName) { impl.EnqueueKey(key) },
 		}),
 		Metrics:  d.metrics,
+		kube:     kube,
 		lister:   rminformer.Get(ctx).Lister(),
 		objects:  rmclient.Get(ctx),
 		pipeline: pipelineclient.Get(ctx),

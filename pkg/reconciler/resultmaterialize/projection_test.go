@@ -133,7 +133,7 @@ func TestProjectionThroughTheReader(t *testing.T) {
 	}
 	defer root.Close()
 	var out bytes.Buffer
-	if err := reader.Stream(root, readerPlan, &out); err != nil {
+	if err := reader.Stream(root, readerPlan, &out, nil); err != nil {
 		t.Fatal(err)
 	}
 	e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{pod}}, nil, readerConfig, rawLog(out.String()))

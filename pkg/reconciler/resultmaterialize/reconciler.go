@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
@@ -60,6 +61,7 @@ type Reconciler struct {
 	// Metrics counts outcomes; nil records nothing.
 	Metrics *metrics.Recorder
 
+	kube     kubernetes.Interface
 	lister   v1alpha1.ResultMaterializeLister
 	objects  rmversioned.Interface
 	pipeline versioned.Interface
@@ -196,6 +198,9 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 			return err
 		}
 		a.Plan = res.plan
+		if err := r.keepForCollection(ctx, run, res.plan); err != nil {
+			return err
+		}
 		if src.Traits().NeedsNewest {
 			if err := r.stale(ctx, run); err != nil {
 				return err
@@ -226,6 +231,9 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 	}
 	if merr != nil {
 		return merr
+	}
+	if err := r.verifyExports(ctx, found.Plan, out); err != nil {
+		return err
 	}
 	return r.succeed(ctx, run, out, found.ReadBy, a.Binding.Name)
 }

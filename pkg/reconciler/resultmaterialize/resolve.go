@@ -2,6 +2,7 @@ package resultmaterialize
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -56,8 +57,12 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1beta1.CustomRun) (*reso
 	if fe := spec.Validate(ctx).Also(checkProjections(spec)); fe != nil {
 		return nil, outcome.Fail(reasons.InvalidSpec, "%s", fe.Error())
 	}
-	plan, err := planFor(spec, config.FromContext(ctx))
+	cfg := config.FromContext(ctx)
+	plan, err := planFor(spec, cfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := exportTarget(run, cfg, &plan); err != nil {
 		return nil, err
 	}
 	return &resolved{workspace: spec.Workspace, plan: plan}, nil
@@ -128,6 +133,11 @@ func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) (materiali
 	if spec.OnOversize != "" {
 		policy = spec.OnOversize
 	}
+	retain := cmp.Or(spec.Retain, cfg.Retain.Default)
+	provenance := cfg.Retain.Provenance
+	if spec.Provenance != nil {
+		provenance = *spec.Provenance
+	}
 	plan := materialize.Plan{MaxInlineTotal: cfg.MaxInlineTotal, MaxProjectionBytes: cfg.MaxProjectionBytes}
 	for _, rs := range spec.Results {
 		res := materialize.Result{
@@ -143,6 +153,9 @@ func planFor(spec v1alpha1.ResultMaterializeSpec, cfg *config.Config) (materiali
 			Format:      rs.Format,
 			JSONPath:    rs.JSONPath,
 			Expression:  rs.Expression,
+		}
+		if cmp.Or(rs.Retain, retain) == resultmaterialize.RetainOCI {
+			res.Retain, res.Provenance = resultmaterialize.RetainOCI, provenance
 		}
 		if rs.Threshold != "" {
 			var err error

@@ -37,6 +37,8 @@ func TestCRDSchemaMatchesTypes(t *testing.T) {
 		"spec.results[].encoding":   append([]string{""}, strs(resultmaterialize.Encodings)...),
 		"spec.results[].type":       append([]string{""}, strs(resultmaterialize.Types)...),
 		"spec.results[].format":     append([]string{""}, strs(resultmaterialize.Formats)...),
+		"spec.retain":               append([]string{""}, strs(resultmaterialize.Retains)...),
+		"spec.results[].retain":     append([]string{""}, strs(resultmaterialize.Retains)...),
 	}
 	props := map[string]apiextensionsv1.JSONSchemaProps{
 		"spec.onOversize":           spec.Properties["onOversize"],
@@ -44,6 +46,8 @@ func TestCRDSchemaMatchesTypes(t *testing.T) {
 		"spec.results[].encoding":   item.Properties["encoding"],
 		"spec.results[].type":       item.Properties["type"],
 		"spec.results[].format":     item.Properties["format"],
+		"spec.retain":               spec.Properties["retain"],
+		"spec.results[].retain":     item.Properties["retain"],
 	}
 	for field, want := range enums {
 		var got []string
@@ -71,7 +75,11 @@ func compare(t *testing.T, where string, typ reflect.Type, schema apiextensionsv
 	for i := 0; i < typ.NumField(); i++ {
 		f := typ.Field(i)
 		name := strings.Split(f.Tag.Get("json"), ",")[0]
-		fromGo = append(fromGo, name+":"+kinds[f.Type.Kind()])
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		fromGo = append(fromGo, name+":"+kinds[ft.Kind()])
 	}
 	for name, prop := range schema.Properties {
 		fromSchema = append(fromSchema, name+":"+prop.Type)
@@ -114,7 +122,7 @@ func TestCRDCompanionRuleNamesEveryCompanion(t *testing.T) {
 		}
 	}
 	want := 0
-	for _, c := range resultmaterialize.Companions {
+	for _, c := range resultmaterialize.AllCompanions() {
 		want++
 		if !strings.Contains(rule, "r.name + '"+c.Suffix+"'") {
 			t.Errorf("the companion rule %q does not name %s", rule, c.Suffix)

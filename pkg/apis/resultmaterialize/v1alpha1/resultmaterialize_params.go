@@ -4,6 +4,7 @@ import (
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 
 	"fmt"
+	"strconv"
 	"strings"
 
 	"knative.dev/pkg/apis"
@@ -17,10 +18,12 @@ const (
 	ParamResults    = "results"
 	ParamThreshold  = "threshold"
 	ParamOnOversize = "on-oversize"
+	ParamRetain     = "retain"
+	ParamProvenance = "provenance"
 )
 
 // ParamNames lists every accepted param.
-var ParamNames = []string{ParamWorkspace, ParamDirectory, ParamResults, ParamThreshold, ParamOnOversize}
+var ParamNames = []string{ParamWorkspace, ParamDirectory, ParamResults, ParamThreshold, ParamOnOversize, ParamRetain, ParamProvenance}
 
 // Param is one CustomRun param as ApplyParams reads it. The reconciler
 // copies it from Tekton's param, whose package links cel-go, which this
@@ -78,6 +81,14 @@ func (s *ResultMaterializeSpec) applyParam(p Param) *apis.FieldError {
 		s.Threshold = v
 	case ParamOnOversize:
 		s.OnOversize = resultmaterialize.Policy(v)
+	case ParamRetain:
+		s.Retain = resultmaterialize.Retain(v)
+	case ParamProvenance:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return &apis.FieldError{Message: fmt.Sprintf("invalid value: %s", v), Paths: []string{"value"}, Details: `provenance is "true" or "false"`}
+		}
+		s.Provenance = &b
 	default:
 		return &apis.FieldError{Message: fmt.Sprintf("unknown param %q", p.Name), Paths: []string{apis.CurrentField},
 			Details: fmt.Sprintf("accepted params are %q", ParamNames)}

@@ -41,6 +41,15 @@ type ResultMaterializeSpec struct {
 	// default-on-oversize.
 	// +optional
 	OnOversize resultmaterialize.Policy `json:"onOversize,omitempty"`
+	// Retain is workspace or oci: where a result kept by reference is
+	// kept. Empty means the cluster's default-retain.
+	// +optional
+	Retain resultmaterialize.Retain `json:"retain,omitempty"`
+	// Provenance publishes Tekton Chains' ARTIFACT_URI and ARTIFACT_DIGEST
+	// type hints beside each exported result. Unset means the cluster's
+	// provenance.
+	// +optional
+	Provenance *bool `json:"provenance,omitempty"`
 }
 
 // ResultSpec is one result to materialize.
@@ -56,6 +65,9 @@ type ResultSpec struct {
 	// OnOversize overrides the spec's policy for this result.
 	// +optional
 	OnOversize resultmaterialize.Policy `json:"onOversize,omitempty"`
+	// Retain overrides the spec's retain for this result.
+	// +optional
+	Retain resultmaterialize.Retain `json:"retain,omitempty"`
 	// Optional makes a missing file surface Default instead of failing.
 	// +optional
 	Optional bool `json:"optional,omitempty"`

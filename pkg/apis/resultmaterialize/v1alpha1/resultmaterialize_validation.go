@@ -27,6 +27,7 @@ func (s *ResultMaterializeSpec) Validate(context.Context) *apis.FieldError {
 	}
 	errs = errs.Also(validateThreshold(s.Threshold, "threshold"))
 	errs = errs.Also(validatePolicy(s.OnOversize, "onOversize"))
+	errs = errs.Also(validateRetain(s.Retain, "retain"))
 	if len(s.Results) == 0 {
 		errs = errs.Also(apis.ErrMissingField("results"))
 	}
@@ -59,6 +60,7 @@ func (r ResultSpec) validate() *apis.FieldError {
 	}
 	errs = errs.Also(validateThreshold(r.Threshold, "threshold"))
 	errs = errs.Also(validatePolicy(r.OnOversize, "onOversize"))
+	errs = errs.Also(validateRetain(r.Retain, "retain"))
 	if r.Encoding != "" && !slices.Contains(resultmaterialize.Encodings, r.Encoding) {
 		errs = errs.Also(invalid(string(r.Encoding), "encoding", fmt.Sprintf("want one of %q", resultmaterialize.Encodings)))
 	}
@@ -157,6 +159,13 @@ func validatePolicy(p resultmaterialize.Policy, field string) *apis.FieldError {
 		return nil
 	}
 	return invalid(string(p), field, fmt.Sprintf("want one of %q", resultmaterialize.Policies))
+}
+
+func validateRetain(r resultmaterialize.Retain, field string) *apis.FieldError {
+	if r == "" || slices.Contains(resultmaterialize.Retains, r) {
+		return nil
+	}
+	return invalid(string(r), field, fmt.Sprintf("want one of %q", resultmaterialize.Retains))
 }
 
 func invalid(value, field, detail string) *apis.FieldError {

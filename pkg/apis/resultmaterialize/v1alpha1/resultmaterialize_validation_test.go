@@ -102,7 +102,7 @@ func TestApplyParamsErrors(t *testing.T) {
 		want  string
 	}{
 		{v1beta1.Param{Name: "nope", Value: *v1beta1.NewStructuredValues("1")},
-			"unknown param \"nope\": params[nope]\naccepted params are [\"workspace\" \"directory\" \"results\" \"threshold\" \"on-oversize\"]"},
+			"unknown param \"nope\": params[nope]\naccepted params are [\"workspace\" \"directory\" \"results\" \"threshold\" \"on-oversize\" \"retain\" \"provenance\"]"},
 		{v1beta1.Param{Name: "threshold", Value: *v1beta1.NewStructuredValues("1", "2")},
 			"invalid value type: array: params[threshold].value\nparam \"threshold\" must be a string"},
 		{v1beta1.Param{Name: "results", Value: *v1beta1.NewStructuredValues("a=", "b")},

@@ -115,6 +115,11 @@ func (in *ResultMaterializeSpec) DeepCopyInto(out *ResultMaterializeSpec) {
 		*out = make([]ResultSpec, len(*in))
 		copy(*out, *in)
 	}
+	if in.Provenance != nil {
+		in, out := &in.Provenance, &out.Provenance
+		*out = new(bool)
+		**out = **in
+	}
 	return
 }
 

@@ -1,0 +1,60 @@
+package artifact
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/resultmaterialize/controller/pkg/protocol"
+	"github.com/resultmaterialize/controller/pkg/reasons"
+)
+
+// ErrChanged says a file's bytes were not those it was read with.
+var ErrChanged = errors.New("the file changed since it was read")
+
+// ErrUnverified says the registry does not hold the artifact a push
+// reported.
+var ErrUnverified = errors.New("the artifact does not resolve as pushed")
+
+// Failure turns a push's error into the export's error: ExportRefused for
+// credentials, permissions and requests the registry will never accept,
+// ExportTooLarge for a size or quota refusal, ExportUnverified for a file
+// that changed, and ExportUnavailable for anything that may pass (a
+// registry down, 5xx, 429, a timeout).
+func Failure(repository string, err error) *protocol.FileError {
+	reason := reasons.ExportUnavailable
+	var te *transport.Error
+	switch {
+	case errors.Is(err, ErrChanged) || errors.Is(err, ErrUnverified):
+		reason = reasons.ExportUnverified
+	case errors.As(err, &te):
+		reason = byStatus(te)
+	}
+	msg := fmt.Sprintf("exporting to %s: %v", repository, err)
+	return &protocol.FileError{Reason: reason, Message: string(protocol.TruncateUTF8([]byte(msg), protocol.MaxMessage))}
+}
+
+func byStatus(te *transport.Error) reasons.Reason {
+	for _, d := range te.Errors {
+		if strings.Contains(strings.ToLower(string(d.Code)+" "+d.Message), "quota") {
+			return reasons.ExportTooLarge
+		}
+	}
+	switch s := te.StatusCode; {
+	case s == http.StatusRequestEntityTooLarge || s == http.StatusInsufficientStorage:
+		return reasons.ExportTooLarge
+	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
+		return reasons.ExportUnavailable
+	default:
+		return reasons.ExportRefused
+	}
+}
+
+// NotFound says the registry answered 404: what Delete of an artifact
+// already deleted gets.
+func NotFound(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}

@@ -1,0 +1,118 @@
+package artifact
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/resultmaterialize/controller/pkg/protocol"
+)
+
+// Opener opens the file to push, once per upload attempt.
+type Opener func() (io.ReadCloser, error)
+
+// Repository parses target's repository, over plain HTTP when the
+// target is insecure.
+func Repository(target protocol.ExportTarget) (name.Repository, error) {
+	var opts []name.Option
+	if target.Insecure {
+		opts = append(opts, name.Insecure)
+	}
+	return name.NewRepository(target.Repository, opts...)
+}
+
+// Push exports f as an artifact in target's repository and returns its
+// manifest's digest. The layer is streamed from open, hashed on the way
+// and refused before its commit when the bytes are not f's, so memory
+// stays flat in the file's size; a blob or manifest the registry already
+// has is not sent again, so a retried push sends nothing new.
+func Push(ctx context.Context, target protocol.ExportTarget, auth authn.Authenticator, f File, open Opener) (string, error) {
+	repo, err := Repository(target)
+	if err != nil {
+		return "", err
+	}
+	raw, digest, err := Manifest(f, target)
+	if err != nil {
+		return "", err
+	}
+	layerDigest, err := v1.NewHash("sha256:" + f.SHA256)
+	if err != nil {
+		return "", err
+	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-reader")}
+	if _, err := remote.Head(repo.Digest(digest.String()), opts...); err == nil {
+		return digest.String(), nil
+	}
+	if err := remote.WriteLayer(repo, static.NewLayer(emptyConfig, ConfigMediaType), opts...); err != nil {
+		return "", err
+	}
+	if err := remote.WriteLayer(repo, &fileLayer{file: f, digest: layerDigest, open: open}, opts...); err != nil {
+		return "", err
+	}
+	if err := remote.Put(repo.Digest(digest.String()), rawManifest(raw), opts...); err != nil {
+		return "", err
+	}
+	return digest.String(), nil
+}
+
+// rawManifest is a manifest's bytes, put as an OCI image manifest.
+type rawManifest []byte
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+
+// fileLayer is the file as an uncompressed layer whose digest is known
+// before it is read.
+type fileLayer struct {
+	file   File
+	digest v1.Hash
+	open   Opener
+}
+
+func (l *fileLayer) Digest() (v1.Hash, error)             { return l.digest, nil }
+func (l *fileLayer) DiffID() (v1.Hash, error)             { return l.digest, nil }
+func (l *fileLayer) Size() (int64, error)                 { return l.file.Size, nil }
+func (l *fileLayer) MediaType() (types.MediaType, error)  { return LayerMediaType, nil }
+func (l *fileLayer) Uncompressed() (io.ReadCloser, error) { return l.Compressed() }
+
+// Compressed opens the file checked: reading past its size, or reaching
+// its end with other bytes than its digest says, is an error, so the
+// upload fails before the registry is asked to commit it.
+func (l *fileLayer) Compressed() (io.ReadCloser, error) {
+	rc, err := l.open()
+	if err != nil {
+		return nil, err
+	}
+	return &checked{rc: rc, file: l.file, h: sha256.New()}, nil
+}
+
+type checked struct {
+	rc   io.ReadCloser
+	file File
+	h    hash.Hash
+	n    int64
+}
+
+func (c *checked) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	switch {
+	case c.n > c.file.Size:
+		return n, fmt.Errorf("%w: %q grew past the %d bytes it had", ErrChanged, c.file.Path, c.file.Size)
+	case err == io.EOF && (c.n != c.file.Size || hex.EncodeToString(c.h.Sum(nil)) != c.file.SHA256):
+		return n, fmt.Errorf("%w: %q now has %d bytes whose sha256 is not %s", ErrChanged, c.file.Path, c.n, c.file.SHA256)
+	}
+	return n, err
+}
+
+func (c *checked) Close() error { return c.rc.Close() }
