@@ -1,7 +1,7 @@
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOBIN ?= $(shell go env GOPATH)/bin
 
-.PHONY: help build plugin test test-unit e2e demo codegen verify lint fuzz bench bench-cluster bench-storage bench-plugin chaos release release-plugin cluster-up cluster-down
+.PHONY: help build plugin test test-unit e2e demo codegen verify lint fuzz bench bench-cluster bench-storage bench-plugin bench-export chaos release release-plugin cluster-up cluster-down
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ bench-cluster: ## Time runs on a cluster against TaskRuns and bare pods; keeps a
 
 bench-storage: ## Time a 200 MiB write and read through s3fs and rclone (the test CSI driver) against local-path
 	hack/bench-cluster.sh storage
+
+bench-export: ## Time exports (retain: oci) of 1 MiB, 100 MiB and 1 GiB against crane pushing the same file, with the reader's memory
+	hack/bench-cluster.sh export
 
 bench-plugin: ## Time kubectl rmat cat of 100 MiB against kubectl exec cat, with its RSS, and ls of 10 tasks of 20 results
 	hack/bench-cluster.sh plugin

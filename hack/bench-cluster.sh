@@ -7,7 +7,7 @@
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${REPO_ROOT}"
-mode="${1:?usage: $0 bench|chaos|storage|direct|stage|plugin}"
+mode="${1:?usage: $0 bench|chaos|storage|direct|stage|plugin|export}"
 
 restart=""
 if [[ -z "${KUBECONFIG:-}" ]]; then

@@ -3,11 +3,14 @@ package artifact
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/protocol"
 )
@@ -25,7 +28,7 @@ func Verify(ctx context.Context, uri string, insecure bool, auth authn.Authentic
 	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-controller")}
 	desc, err := remote.Get(repo.Digest(digest), opts...)
 	if err != nil {
-		return err
+		return unverified(uri, err)
 	}
 	var m v1.Manifest
 	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
@@ -41,7 +44,7 @@ func Verify(ctx context.Context, uri string, insecure bool, auth authn.Authentic
 	}
 	size, err := layer.Size()
 	if err != nil {
-		return err
+		return unverified(uri, err)
 	}
 	if size != f.Size {
 		return fmt.Errorf("%w: the registry holds %d bytes for layer %s of %s, not %d", ErrUnverified, size, want, uri, f.Size)
@@ -58,4 +61,15 @@ func Delete(ctx context.Context, uri string, insecure bool, auth authn.Authentic
 		return err
 	}
 	return remote.Delete(repo.Digest(digest), remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-controller"))
+}
+
+// unverified says an artifact the registry does not have (404), or
+// answers with other bytes than its digest, does not resolve as pushed;
+// any other error may pass.
+func unverified(uri string, err error) error {
+	var te *transport.Error
+	if NotFound(err) || (!errors.As(err, &te) && strings.Contains(err.Error(), "does not match")) {
+		return fmt.Errorf("%w: %s: %v", ErrUnverified, uri, err)
+	}
+	return err
 }

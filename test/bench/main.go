@@ -79,11 +79,14 @@ func run(mode, out string, scale int, restart string, keep bool) error {
 	case "plugin":
 		r = &report{title: fmt.Sprintf("kubectl rmat, %s", time.Now().UTC().Format(time.RFC3339))}
 		err = e.plugin(ctx, r)
+	case "export":
+		r = &report{title: fmt.Sprintf("Results exported as OCI artifacts (retain: oci), %s", time.Now().UTC().Format(time.RFC3339))}
+		err = e.export(ctx, r)
 	case "stage":
 		r = &report{title: fmt.Sprintf("A result handed between pipeline tasks, %s", time.Now().UTC().Format(time.RFC3339))}
 		err = e.stage(ctx, r)
 	default:
-		err = fmt.Errorf("unknown -mode %q: bench, chaos, storage, direct, stage or plugin", mode)
+		err = fmt.Errorf("unknown -mode %q: bench, chaos, storage, direct, stage, plugin or export", mode)
 	}
 	if r != nil {
 		fmt.Print(r.String())

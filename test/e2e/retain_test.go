@@ -22,6 +22,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"knative.dev/pkg/apis"
 )
 
 // registry is the harness's registry as the host and pods reach it, and
@@ -189,5 +190,69 @@ func TestRetainOCIOutlivesTheClaim(t *testing.T) {
 	}
 	if reg.gone(ctx, got["big-uri"]) {
 		t.Errorf("the first run's artifact %s went with the second run", got["big-uri"])
+	}
+}
+
+// TestExportSurvivesControllerRestart: the controller's pods are deleted
+// while the reader pod reads and exports a 200 MiB result; the run still
+// succeeds with artifacts that hold the producer's bytes, and the
+// registry was asked to commit each file's blob and each manifest once.
+func TestExportSurvivesControllerRestart(t *testing.T) {
+	ctx, c, ns := setup(t)
+	reg := registries(t)
+	repo := reg.pod + "/e2e/" + ns
+	setConfig(ctx, t, c, map[string]string{"oci-repository": repo, "oci-insecure": "true"})
+	var pr pipelinev1.PipelineRun
+	decode(t, retainRun(t, "restart", ns, 200<<20), &pr)
+	if _, err := c.tekton.TektonV1().PipelineRuns(ns).Create(ctx, &pr, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		for _, p := range readerPods(ctx, t, c, ns) {
+			if p.Status.Phase == "Running" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatal("no reader pod ran")
+	}
+	pods, err := c.kube.CoreV1().Pods(controllerNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=controller"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("controller pods: %v (%d)", err, len(pods.Items))
+	}
+	for _, p := range pods.Items {
+		if err := c.kube.CoreV1().Pods(controllerNamespace).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got *pipelinev1.PipelineRun
+	cond := waitDone(ctx, t, func(ctx context.Context) (apis.ConditionAccessor, error) {
+		var err error
+		got, err = c.tekton.TektonV1().PipelineRuns(ns).Get(ctx, pr.Name, metav1.GetOptions{})
+		return &got.Status, err
+	}, "PipelineRun "+pr.Name)
+	if !cond.IsTrue() {
+		t.Fatalf("PipelineRun: %s %s %q", cond.Status, cond.Reason, cond.Message)
+	}
+	sums := strings.Fields(pipelineResult(got, "sums"))
+	res := results(customRunOf(ctx, t, c, ns, pr.Name))
+	if _, _, sum := reg.fetch(ctx, t, res["big-uri"]); len(sums) != 2 || sum != sums[1] {
+		t.Errorf("big-uri %s hashes to %s, the producer's sha256 is %v", res["big-uri"], sum, sums)
+	}
+	raw, err := os.ReadFile(reg.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := strings.TrimPrefix(repo, reg.pod)
+	for i, name := range []string{"small", "big"} {
+		// The digest is URL-encoded in the commit's query.
+		if commits := strings.Count(string(raw), "?digest=sha256%3A"+sums[i]); commits != 1 {
+			t.Errorf("the registry committed %s's blob %d times, want once", name, commits)
+		}
+	}
+	if manifests := strings.Count(string(raw), "PUT /v2"+path+"/manifests/"); manifests != 2 {
+		t.Errorf("the registry was put %d manifests, want 2: one artifact each for small and big", manifests)
 	}
 }

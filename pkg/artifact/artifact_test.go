@@ -1,0 +1,283 @@
+package artifact
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+	"github.com/resultmaterialize/controller/pkg/protocol"
+	"github.com/resultmaterialize/controller/pkg/reasons"
+)
+
+// counting is an in-memory registry that counts the requests it gets by
+// method and kind (blobs/uploads, blobs, manifests), and lets a test
+// answer some requests itself.
+type counting struct {
+	mu       sync.Mutex
+	requests map[string]int
+	answer   func(w http.ResponseWriter, r *http.Request) bool
+	inner    http.Handler
+}
+
+func newRegistry(t *testing.T) (*counting, string) {
+	c := &counting{requests: map[string]int{}, inner: registry.New(registry.Logger(nopLogger()))}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	return c, strings.TrimPrefix(srv.URL, "http://") + "/results"
+}
+
+func (c *counting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	kind := "manifests"
+	switch {
+	case strings.Contains(r.URL.Path, "/blobs/uploads"):
+		kind = "uploads"
+	case strings.Contains(r.URL.Path, "/blobs/"):
+		kind = "blobs"
+	}
+	c.mu.Lock()
+	c.requests[r.Method+" "+kind]++
+	c.mu.Unlock()
+	if c.answer != nil && c.answer(w, r) {
+		return
+	}
+	c.inner.ServeHTTP(w, r)
+}
+
+func (c *counting) count(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.requests[key]
+}
+
+func fileOf(name string, data []byte) (File, Opener) {
+	sum := sha256.Sum256(data)
+	return File{Name: name, Path: "out/" + name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])},
+		func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+}
+
+func target(repo string) protocol.ExportTarget {
+	return protocol.ExportTarget{Repository: repo, Annotations: map[string]string{AnnotationRun: "run-1", AnnotationTask: "materialize"}}
+}
+
+// TestPushThenVerify: the artifact's manifest has our type and one
+// uncompressed layer whose digest is the file's sha256, the layer holds
+// the file's bytes, and Verify accepts it.
+func TestPushThenVerify(t *testing.T) {
+	_, repo := newRegistry(t)
+	data := bytes.Repeat([]byte("model "), 200000)
+	f, open := fileOf("model", data)
+	digest, err := Push(context.Background(), target(repo), authn.Anonymous, f, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := resultmaterialize.ArtifactURI(repo, digest)
+	ref, err := Repository(protocol.ExportTarget{Repository: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Get(ref.Digest(digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.ArtifactType != ArtifactType || len(m.Layers) != 1 || m.Layers[0].Digest.Hex != f.SHA256 || m.Layers[0].MediaType != LayerMediaType ||
+		m.Annotations[AnnotationResult] != "model" || m.Annotations[AnnotationRun] != "run-1" || m.Layers[0].Annotations[AnnotationTitle] != "model" {
+		t.Fatalf("manifest %s", desc.Manifest)
+	}
+	layer, err := remote.Layer(ref.Digest("sha256:" + f.SHA256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the layer holds %d bytes (%v), want the file's %d", len(got), err, len(data))
+	}
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, f); err != nil {
+		t.Errorf("Verify(%s) = %v", uri, err)
+	}
+	other, _ := fileOf("model", []byte("other"))
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, other); !errors.Is(err, ErrUnverified) {
+		t.Errorf("Verify of another file = %v, want ErrUnverified", err)
+	}
+}
+
+// TestPushTwiceSendsNothingNew: the same artifact again is one HEAD; the
+// same file under another run sends only its manifest.
+func TestPushTwiceSendsNothingNew(t *testing.T) {
+	reg, repo := newRegistry(t)
+	f, open := fileOf("big", bytes.Repeat([]byte{7}, 1<<20))
+	first, err := Push(context.Background(), target(repo), authn.Anonymous, f, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uploads := reg.count("POST uploads")
+	again, err := Push(context.Background(), target(repo), authn.Anonymous, f, open)
+	if err != nil || again != first {
+		t.Fatalf("second push = %s, %v; want %s", again, err, first)
+	}
+	other := target(repo)
+	other.Annotations = map[string]string{AnnotationRun: "run-2"}
+	third, err := Push(context.Background(), other, authn.Anonymous, f, open)
+	if err != nil || third == first {
+		t.Fatalf("push for another run = %s, %v; want a manifest of its own", third, err)
+	}
+	if got := reg.count("POST uploads"); got != uploads || uploads != 2 {
+		t.Errorf("blob uploads: %d for the first push, %d after three; want 2 (config and file) and no more", uploads, got)
+	}
+}
+
+// TestPushRefusesAChangedFile: bytes other than the file's digest stop
+// the upload before its commit, with ExportUnverified.
+func TestPushRefusesAChangedFile(t *testing.T) {
+	reg, repo := newRegistry(t)
+	f, _ := fileOf("model", []byte("what was read"))
+	changed := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("what is there")), nil }
+	_, err := Push(context.Background(), target(repo), authn.Anonymous, f, changed)
+	if !errors.Is(err, ErrChanged) {
+		t.Fatalf("Push = %v, want ErrChanged", err)
+	}
+	if fe := Failure(repo, err); fe.Reason != reasons.ExportUnverified {
+		t.Errorf("reason %s, want ExportUnverified", fe.Reason)
+	}
+	if got := reg.count("PUT uploads"); got != 1 {
+		t.Errorf("%d blob commits, want 1 (the config only)", got)
+	}
+	grown := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("what was read, and more")), nil }
+	if _, err := Push(context.Background(), target(repo), authn.Anonymous, f, grown); !errors.Is(err, ErrChanged) {
+		t.Errorf("Push of a grown file = %v, want ErrChanged", err)
+	}
+}
+
+// TestPushFailures: what a registry answers becomes the export's reason.
+func TestPushFailures(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   reasons.Reason
+	}{
+		{http.StatusUnauthorized, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, reasons.ExportRefused},
+		{http.StatusForbidden, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`, reasons.ExportRefused},
+		{http.StatusForbidden, `{"errors":[{"code":"DENIED","message":"quota exceeded for project"}]}`, reasons.ExportTooLarge},
+		{http.StatusRequestEntityTooLarge, `{"errors":[{"code":"SIZE_INVALID","message":"too large"}]}`, reasons.ExportTooLarge},
+		{http.StatusServiceUnavailable, `{"errors":[{"code":"UNAVAILABLE","message":"down"}]}`, reasons.ExportUnavailable},
+	} {
+		reg, repo := newRegistry(t)
+		reg.answer = func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method != http.MethodPost {
+				return false
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(tc.status)
+			_, _ = w.Write([]byte(tc.body))
+			return true
+		}
+		f, open := fileOf("model", []byte("bytes"))
+		_, err := Push(context.Background(), target(repo), authn.Anonymous, f, open)
+		fe := Failure(repo, err)
+		if err == nil || fe.Reason != tc.want || !strings.Contains(fe.Message, repo) {
+			t.Errorf("a registry answering %d %s: %v gives %s %q, want %s naming the repository", tc.status, tc.body, err, fe.Reason, fe.Message, tc.want)
+		}
+	}
+	if fe := Failure("r", errors.New("dial tcp: connection refused")); fe.Reason != reasons.ExportUnavailable {
+		t.Errorf("a registry that is down gives %s, want ExportUnavailable", fe.Reason)
+	}
+}
+
+// TestVerifyALyingRegistry: a manifest whose layer the registry does not
+// hold, or bytes that are not the digest asked for, are unverified.
+func TestVerifyALyingRegistry(t *testing.T) {
+	reg, repo := newRegistry(t)
+	f, open := fileOf("model", []byte("bytes"))
+	digest, err := Push(context.Background(), target(repo), authn.Anonymous, f, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := resultmaterialize.ArtifactURI(repo, digest)
+	reg.answer = func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/blobs/sha256:"+f.SHA256) {
+			w.WriteHeader(http.StatusNotFound)
+			return true
+		}
+		return false
+	}
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, f); !errors.Is(err, ErrUnverified) {
+		t.Errorf("Verify with the layer missing = %v, want ErrUnverified", err)
+	}
+	reg.answer = func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/manifests/") {
+			w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+			_, _ = w.Write([]byte(`{"schemaVersion":2,"layers":[]}`))
+			return true
+		}
+		return false
+	}
+	err = Verify(context.Background(), uri, false, authn.Anonymous, f)
+	if !errors.Is(err, ErrUnverified) || Failure(repo, err).Reason != reasons.ExportUnverified {
+		t.Errorf("Verify of other manifest bytes = %v, want ErrUnverified", err)
+	}
+}
+
+// TestDeleteThenGone: Delete removes the manifest; deleting it again is
+// NotFound.
+func TestDeleteThenGone(t *testing.T) {
+	_, repo := newRegistry(t)
+	f, open := fileOf("model", []byte("bytes"))
+	digest, err := Push(context.Background(), target(repo), authn.Anonymous, f, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := resultmaterialize.ArtifactURI(repo, digest)
+	if err := Delete(context.Background(), uri, false, authn.Anonymous); err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, f); !errors.Is(err, ErrUnverified) {
+		t.Errorf("Verify after Delete = %v, want ErrUnverified", err)
+	}
+	if err := Delete(context.Background(), uri, false, authn.Anonymous); !NotFound(err) {
+		t.Errorf("second Delete = %v, want NotFound", err)
+	}
+}
+
+// TestParseCredentials: auth and username/password entries, by host.
+func TestParseCredentials(t *testing.T) {
+	raw := []byte(`{"auths":{"https://registry.example:5000/v1/":{"auth":"dXNlcjpwYXNz"},"docker.io":{"username":"u","password":"p"}}}`)
+	creds, err := ParseCredentials(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := creds["registry.example:5000"]; a.Username != "user" || a.Password != "pass" {
+		t.Errorf("registry.example:5000 = %+v", a)
+	}
+	if a := creds["index.docker.io"]; a.Username != "u" {
+		t.Errorf("docker.io = %+v", a)
+	}
+	for _, bad := range []string{`{`, `{"auths":{"r":{"auth":"!!"}}}`, `{"auths":{"r":{"auth":"bm9jb2xvbg=="}}}`} {
+		if _, err := ParseCredentials([]byte(bad)); err == nil {
+			t.Errorf("ParseCredentials(%s) accepted it", bad)
+		}
+	}
+	if creds, err := ParseCredentials(nil); err != nil || len(creds) != 0 {
+		t.Errorf("no config = %v, %v; want no credentials", creds, err)
+	}
+}

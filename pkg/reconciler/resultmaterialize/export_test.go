@@ -1,0 +1,183 @@
+package resultmaterialize
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+	"github.com/resultmaterialize/controller/pkg/artifact"
+	"github.com/resultmaterialize/controller/pkg/config"
+	"github.com/resultmaterialize/controller/pkg/materialize"
+	"github.com/resultmaterialize/controller/pkg/protocol"
+	"github.com/resultmaterialize/controller/pkg/reasons"
+	"github.com/resultmaterialize/controller/pkg/workspace"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	listers "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1beta1"
+	"github.com/tektoncd/pipeline/test"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	"knative.dev/pkg/controller"
+	pkgreconciler "knative.dev/pkg/reconciler"
+)
+
+// exportRegistry is an in-memory registry; it returns the repository
+// runs export to.
+func exportRegistry(t *testing.T) string {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://") + "/results"
+}
+
+func exportConfig(repo string) map[string]string {
+	cfg := map[string]string{config.KeyOCIRepository: repo, config.KeyOCIInsecure: "true", config.KeyOCIGC: "onRunDeletion"}
+	for k, v := range readerConfig {
+		cfg[k] = v
+	}
+	return cfg
+}
+
+// exportedPod is the reader pod of run under cfg, done, with the plan the
+// reconciler resolves for retain: oci.
+func exportedPod(t *testing.T, run *v1beta1.CustomRun, data map[string]string) (*corev1.Pod, materialize.Plan) {
+	t.Helper()
+	cfg, err := config.FromConfigMap(materializeConfig(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := planOf("flag", "blob")
+	for i := range plan.Results {
+		plan.Results[i].Retain = resultmaterialize.RetainOCI
+	}
+	if err := exportTarget(run, cfg, &plan); err != nil {
+		t.Fatal(err)
+	}
+	pod, err := workspace.ReaderPod(run, run.Spec.Workspaces[0], plan, cfg, workspace.Placement{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod.CreationTimestamp = metav1.NewTime(epoch.Add(-5 * time.Second))
+	pod.Status.Phase = corev1.PodSucceeded
+	return pod, plan
+}
+
+// TestExportPublishedOnceVerified: a run under retain: oci whose reader
+// pushed blob publishes blob-uri once the controller finds the artifact
+// in the registry, keeps flag's -uri empty, and got its finalizer (one
+// patch) before anything else was written; a reader that reports an
+// artifact the registry does not have fails the attempt with
+// ExportUnverified instead.
+func TestExportPublishedOnceVerified(t *testing.T) {
+	repo := exportRegistry(t)
+	big := strings.Repeat("B", 5000)
+	for name, tc := range map[string]struct {
+		push    bool
+		want    reasons.Reason
+		deletes []string
+	}{
+		"pushed":       {true, reasons.Materialized, nil},
+		"not in there": {false, reasons.ExportUnverified, []string{"pods/pvc-reader-0"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			run := pvcRun(withParam("retain", "oci"))
+			pod, plan := exportedPod(t, run, exportConfig(repo))
+			digest := "sha256:" + strings.Repeat("0", 64)
+			if tc.push {
+				f := artifact.File{Name: "blob", Path: "blob", Size: 5000, SHA256: sum(big)}
+				var err error
+				digest, err = artifact.Push(context.Background(), *plan.Export, authn.Anonymous, f, func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(big)), nil })
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			out := protocol.Output{Files: []protocol.FileReport{
+				{Path: "flag", Found: true, Size: 4, SHA256: sum("true"), Head: []byte("true")},
+				{Path: "blob", Found: true, Size: 5000, SHA256: sum(big), Export: &protocol.Export{Digest: digest}},
+			}}
+			e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{pod}}, nil, exportConfig(repo), logOf(out))
+			got, err := e.reconcile(t, run.Name)
+			if tc.want == reasons.Materialized {
+				if err != nil || !got.IsSuccessful() {
+					t.Fatalf("err %v condition %+v: want Succeeded", err, condition(got))
+				}
+				if uri := results(got)["blob-uri"]; uri != resultmaterialize.ArtifactURI(repo, digest) || results(got)["flag-uri"] != "" {
+					t.Errorf("blob-uri %q flag-uri %q; want blob's artifact and nothing for the inline flag", uri, results(got)["flag-uri"])
+				}
+			} else if c := condition(got); c == nil || c.Reason != string(tc.want) && !strings.Contains(c.Message, string(tc.want)) {
+				t.Errorf("condition %+v (err %v): want the attempt to end with %s", c, err, tc.want)
+			}
+			if !slices.Contains(got.Finalizers, ArtifactsFinalizer) {
+				t.Errorf("finalizers %v, want %s", got.Finalizers, ArtifactsFinalizer)
+			}
+			e.wantWrites(t, writes{Patches: []string{"customruns/pvc"}, StatusUpdates: []string{"customruns/pvc"}, Deletes: tc.deletes})
+		})
+	}
+}
+
+// TestCollectorDeletesArtifacts: a deleted run held by its finalizer has
+// its artifact deleted and is let go; a registry that keeps failing holds
+// it until oci-gc-timeout, then it is let go with ArtifactsNotDeleted.
+func TestCollectorDeletesArtifacts(t *testing.T) {
+	repo := exportRegistry(t)
+	target := protocol.ExportTarget{Repository: repo, Insecure: true}
+	f := artifact.File{Name: "blob", Path: "blob", Size: 4, SHA256: sum("blob")}
+	digest, err := artifact.Push(context.Background(), target, authn.Anonymous, f, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("blob"))), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		uri     string
+		elapsed time.Duration
+		requeue bool
+		event   reasons.Reason
+	}{
+		"deleted":          {resultmaterialize.ArtifactURI(repo, digest), 0, false, reasons.ArtifactsDeleted},
+		"failing":          {resultmaterialize.ArtifactURI("127.0.0.1:1/results", digest), time.Minute, true, ""},
+		"failing too long": {resultmaterialize.ArtifactURI("127.0.0.1:1/results", digest), time.Hour, false, reasons.ArtifactsNotDeleted},
+	} {
+		t.Run(name, func(t *testing.T) {
+			run := pvcRun()
+			run.Finalizers = []string{"other", ArtifactsFinalizer}
+			run.DeletionTimestamp = &metav1.Time{Time: epoch}
+			if err := run.Status.EncodeExtraFields(map[string]any{"results": []resultmaterialize.Row{{Name: "blob", URI: tc.uri}}}); err != nil {
+				t.Fatal(err)
+			}
+			e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, exportConfig(repo))
+			e.clock.SetTime(epoch.Add(tc.elapsed))
+			events := record.NewFakeRecorder(10)
+			c := &collector{clock: e.clock, store: e.store, lister: listers.NewCustomRunLister(e.runs), pipeline: e.clients.Pipeline, kube: e.clients.Kube, events: events}
+			if err := c.Promote(pkgreconciler.UniversalBucket(), func(pkgreconciler.Bucket, types.NamespacedName) {}); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Reconcile(e.ctx, ns+"/"+run.Name)
+			if ok, _ := controller.IsRequeueKey(err); ok != tc.requeue {
+				t.Fatalf("Reconcile = %v, requeue %v", err, tc.requeue)
+			}
+			got, gerr := e.clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(e.ctx, run.Name, metav1.GetOptions{})
+			if gerr != nil {
+				t.Fatal(gerr)
+			}
+			if held := slices.Contains(got.Finalizers, ArtifactsFinalizer); held != tc.requeue || !slices.Contains(got.Finalizers, "other") {
+				t.Errorf("finalizers %v after the collector; want ours kept only while it retries, and others kept", got.Finalizers)
+			}
+			var seen string
+			select {
+			case seen = <-events.Events:
+			default:
+			}
+			if !strings.Contains(seen, string(tc.event)) || (tc.event == "") != (seen == "") {
+				t.Errorf("event %q, want %q", seen, tc.event)
+			}
+		})
+	}
+}
