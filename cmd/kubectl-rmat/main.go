@@ -76,6 +76,7 @@ func root(binary string) *cobra.Command {
 		SilenceErrors: true,
 	}
 	flags.AddFlags(cmd.PersistentFlags())
+	cmd.PersistentFlags().Bool("registry-insecure", false, "reach the registry of exported results (retain: oci) over plain HTTP")
 	cmd.AddCommand(ls(flags), cat(flags), cp(flags))
 	return cmd
 }
@@ -87,7 +88,8 @@ func cat(flags *genericclioptions.ConfigFlags) *cobra.Command {
 		Short: "Write a result's bytes to stdout, checked against the sha256 the run published",
 		Long: `Write a result's bytes to stdout, checked against the sha256 the run published.
 An inline value comes from the run's status, a ConfigMap's through the API,
-and a file left in a claim through a short-lived reader pod like the
+an exported result (retain: oci) from its artifact in the registry, with
+your docker credentials, and a file left in a claim through a short-lived reader pod like the
 controller's, read through pods/exec and deleted afterwards (Ctrl-C too).
 Bytes whose digest differs were still written: the exit code is then 3.
 From 16 MiB, a progress line goes to stderr when it is a terminal.`,
@@ -229,6 +231,9 @@ type loaded struct {
 func load(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, name string) (loaded, error) {
 	c, ns, cfg, err := clients(flags)
 	if err != nil {
+		return loaded{}, err
+	}
+	if c.Registry.Insecure, err = cmd.Flags().GetBool("registry-insecure"); err != nil {
 		return loaded{}, err
 	}
 	runs, err := rmat.Runs(cmd.Context(), c, ns, name)

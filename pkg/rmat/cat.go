@@ -130,6 +130,8 @@ func (r *reader) write(ctx context.Context, run *v1beta1.CustomRun, e Entry, w i
 	out := io.MultiWriter(w, h)
 	var err error
 	switch kind := e.workspace.kind; {
+	case e.uri != "":
+		err = r.c.Registry.copyLayer(ctx, e.uri, e.fileSHA256, out)
 	case !readable(kind):
 		err = fmt.Errorf("result %s.%s lives in %s, which kubectl rmat cannot read", e.Task, e.Result, e.workspace.String())
 	case kind == "configmap":

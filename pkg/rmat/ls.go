@@ -26,8 +26,9 @@ import (
 
 // Clients are what the plugin reads.
 type Clients struct {
-	Kube   kubernetes.Interface
-	Tekton versioned.Interface
+	Kube     kubernetes.Interface
+	Tekton   versioned.Interface
+	Registry Registry
 }
 
 // Entry is one materialized result of a run, as ls shows it.
@@ -40,7 +41,8 @@ type Entry struct {
 	Size     int64  `json:"size"`
 	SHA256   string `json:"sha256"`
 	// Location is where the bytes are: the run's status for an inline
-	// value, else the workspace's ConfigMap or claim and the path in it.
+	// value, an exported result's artifact, else the workspace's
+	// ConfigMap or claim and the path in it.
 	Location string `json:"location"`
 	// Exists says whether Location is still there: yes, gone, or unknown
 	// (the plugin may not look); "-" for a value kept in the status.
@@ -53,6 +55,7 @@ type Entry struct {
 	workspace  place
 	fileSHA256 string
 	projected  bool
+	uri        string
 }
 
 // Runs returns the ResultMaterialize CustomRuns a name stands for: a
@@ -166,9 +169,12 @@ func List(ctx context.Context, c Clients, runs []v1beta1.CustomRun) ([]Entry, er
 			}
 			// A truncated value's prefix is in the status; its size and
 			// digest are the file's, which stays in the workspace.
-			if row.Inline && row.Reason != resultmaterialize.Truncated {
+			switch {
+			case row.Inline && row.Reason != resultmaterialize.Truncated:
 				e.Location, e.Exists = "status", "-"
-			} else {
+			case row.URI != "":
+				e.Location, e.Exists, e.uri = row.URI, c.Registry.exists(ctx, row.URI), row.URI
+			default:
 				e.Location = e.workspace.String()
 				object := e.workspace.kind + "/" + e.workspace.object
 				if _, seen := places[object]; !seen {
@@ -202,6 +208,9 @@ func state(run *v1beta1.CustomRun) string {
 // surfaced words a row's disposition as ls shows it.
 func surfaced(row resultmaterialize.Row) string {
 	word := strings.ToLower(string(row.Reason))
+	if row.URI != "" {
+		return word + ", exported"
+	}
 	if row.Source.Path != "" {
 		return "projected, " + word
 	}

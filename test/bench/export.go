@@ -76,7 +76,9 @@ func (e *env) export(ctx context.Context, r *report) error {
 			if err := deleteBlob(ctx, host, "bench/"+e.ns, digest); err != nil {
 				return err
 			}
-			d, err := cranePush(ctx, dir, file, digest, size, pod+"/bench/"+e.ns+"/crane")
+			// A tag of its own: crane sends nothing for a tag whose manifest
+			// the registry has.
+			d, err := cranePush(ctx, dir, file, digest, size, fmt.Sprintf("%s/bench/%s/crane:%s-%d", pod, e.ns, file, i))
 			if err != nil {
 				return err
 			}
@@ -227,7 +229,9 @@ func deleteBlob(ctx context.Context, host, repo, digest string) error {
 // cranePush times crane pushing an OCI layout whose one layer is the
 // file itself, uncompressed, as the export's artifact is.
 func cranePush(ctx context.Context, dir, file, digest string, size int64, ref string) (time.Duration, error) {
-	layout, err := os.MkdirTemp("", "export-bench")
+	// Beside the claim, so the file is hard-linked in: crane refuses a
+	// symlinked blob.
+	layout, err := os.MkdirTemp(filepath.Dir(dir), "export-bench")
 	if err != nil {
 		return 0, err
 	}
@@ -236,7 +240,7 @@ func cranePush(ctx context.Context, dir, file, digest string, size int64, ref st
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return 0, err
 	}
-	if err := os.Symlink(filepath.Join(dir, file), filepath.Join(blobs, digest)); err != nil {
+	if err := os.Link(filepath.Join(dir, file), filepath.Join(blobs, digest)); err != nil {
 		return 0, err
 	}
 	config := []byte("{}")

@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+	"github.com/resultmaterialize/controller/pkg/rmat"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -121,7 +122,8 @@ var chainsDigest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 // their -uri hold the producer's bytes (its own sha256sum); the Pipeline
 // results carry Chains' ARTIFACT_URI and ARTIFACT_DIGEST; the inline
 // value has an empty -uri. The same content run again starts no blob
-// upload. Under oci-gc: onRunDeletion, deleting the second PipelineRun
+// upload. kubectl rmat lists big at its artifact and cats it from the
+// registry, verified. Under oci-gc: onRunDeletion, deleting the second PipelineRun
 // deletes its artifacts, not the first run's.
 func TestRetainOCIOutlivesTheClaim(t *testing.T) {
 	ctx, c, ns := setup(t)
@@ -165,6 +167,23 @@ func TestRetainOCIOutlivesTheClaim(t *testing.T) {
 		if _, _, sum := reg.fetch(ctx, t, got[res+"-uri"]); sum != got[res+"-sha256"] {
 			t.Errorf("%s: after the claim went, the artifact hashes to %s", res, sum)
 		}
+	}
+	clients := rmat.Clients{Kube: c.kube, Tekton: c.tekton, Registry: rmat.Registry{Insecure: true}}
+	runs, err := rmat.Runs(ctx, clients, ns, pr.Name)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("kubectl rmat: runs %d, %v", len(runs), err)
+	}
+	entries, err := rmat.List(ctx, clients, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := rmat.Find(entries, "materialize.big")
+	if err != nil || big.Location != got["big-uri"] || big.Exists != "yes" || big.Surfaced != "reference, exported" {
+		t.Fatalf("kubectl rmat ls: big %+v, %v; want the artifact, existing", big, err)
+	}
+	h := sha256.New()
+	if err := rmat.Cat(ctx, clients, rmat.Fetch{}, &runs[0], big, h); err != nil || hex.EncodeToString(h.Sum(nil)) != sums[1] {
+		t.Errorf("kubectl rmat cat of big with its claim gone: %v, sha256 %x; want the producer's %s from the registry", err, h.Sum(nil), sums[1])
 	}
 
 	before := reg.uploads(t, repo)

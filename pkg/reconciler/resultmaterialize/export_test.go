@@ -181,3 +181,19 @@ func TestCollectorDeletesArtifacts(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigMapNotExported: a ConfigMap is not Tekton's to delete, so
+// retain: oci exports nothing from it: the run succeeds, its reference's
+// -uri is empty, and no finalizer is added.
+func TestConfigMapNotExported(t *testing.T) {
+	run := newRun("cm", withConfigMapWorkspace("ws", "files"), withParam("results", "flag", "blob"), withParam("retain", "oci"))
+	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, ConfigMaps: []*corev1.ConfigMap{files}}, nil, exportConfig("registry.invalid/results"))
+	got, err := e.reconcile(t, run.Name)
+	if err != nil || !got.IsSuccessful() {
+		t.Fatalf("err %v condition %+v: want Succeeded", err, condition(got))
+	}
+	r := results(got)
+	if v, ok := r["blob-uri"]; !ok || v != "" || r["blob-inline"] != "false" || len(got.Finalizers) != 0 {
+		t.Errorf("blob-uri %q (present %v), blob-inline %q, finalizers %v; want an empty -uri for the reference and no finalizer", v, ok, r["blob-inline"], got.Finalizers)
+	}
+}

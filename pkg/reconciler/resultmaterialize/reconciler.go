@@ -194,6 +194,11 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 		if a.Binding, err = workspace.Select(run, res.workspace); err != nil {
 			return err
 		}
+		if a.Binding.PersistentVolumeClaim == nil && a.Binding.CSI == nil {
+			// A ConfigMap or Secret is not Tekton's to delete: nothing to
+			// export, and -uri stays empty.
+			res.plan.Export = nil
+		}
 		if src, err = r.Sources.For(ctx, run.Namespace, a.Binding, cfg); err != nil {
 			return err
 		}
