@@ -32,7 +32,7 @@ func Verify(ctx context.Context, uri string, insecure bool, auth authn.Authentic
 	}
 	var m v1.Manifest
 	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
-		return fmt.Errorf("%w: %s is not an OCI manifest: %v", ErrUnverified, uri, err)
+		return fmt.Errorf("%w: %s is not an OCI manifest: %w", ErrUnverified, uri, err)
 	}
 	want := "sha256:" + f.SHA256
 	if m.ArtifactType != ArtifactType || len(m.Layers) != 1 || m.Layers[0].Digest.String() != want || m.Layers[0].Size != f.Size {
@@ -69,7 +69,7 @@ func Delete(ctx context.Context, uri string, insecure bool, auth authn.Authentic
 func unverified(uri string, err error) error {
 	var te *transport.Error
 	if NotFound(err) || (!errors.As(err, &te) && strings.Contains(err.Error(), "does not match")) {
-		return fmt.Errorf("%w: %s: %v", ErrUnverified, uri, err)
+		return fmt.Errorf("%w: %s: %w", ErrUnverified, uri, err)
 	}
 	return err
 }

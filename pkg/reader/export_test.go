@@ -19,7 +19,7 @@ import (
 type pushes map[string]string
 
 func (p pushes) exporter(fail map[string]*protocol.FileError) Exporter {
-	return func(name, path string, size int64, sha string, open func() (io.ReadCloser, error)) (string, *protocol.FileError) {
+	return func(name, _ string, _ int64, _ string, open func() (io.ReadCloser, error)) (string, *protocol.FileError) {
 		rc, err := open()
 		if err != nil {
 			return "", &protocol.FileError{Reason: reasons.ExportUnavailable, Message: err.Error()}
