@@ -192,3 +192,43 @@ func claimOf(ctx context.Context, t *testing.T, c *clients, ns string) string {
 	}
 	return claims.Items[0].Name
 }
+
+// TestRmatCatSizes: kubectl rmat cat writes a 1-byte result (inline,
+// from the status) and a 100 MiB one (from the claim, through a reader
+// pod) with the digests the producer computed itself with sha256sum.
+func TestRmatCatSizes(t *testing.T) {
+	ctx, c, ns := setup(t)
+	pr, cond := runPipeline(ctx, t, c, ns, render(t, "sizes.yaml", struct{ Name string }{"sizes"}))
+	if !cond.IsTrue() {
+		t.Fatalf("PipelineRun: %s %s %q", cond.Status, cond.Reason, cond.Message)
+	}
+	sums := strings.Fields(pipelineResult(pr, "sums"))
+	if len(sums) != 2 {
+		t.Fatalf("the producer's sums = %v", sums)
+	}
+	restConfig, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := rmat.Clients{Kube: c.kube, Tekton: c.tekton}
+	fetch := rmat.Fetch{REST: restConfig, ControllerNamespace: controllerNamespace, Hold: 2 * time.Minute}
+	runs, err := rmat.Runs(ctx, clients, ns, pr.Name)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs %d, %v", len(runs), err)
+	}
+	entries, err := rmat.List(ctx, clients, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct{ result, location string }{{"one", "status"}, {"hundred", "persistentvolumeclaim/"}} {
+		e, err := rmat.Find(entries, "materialize."+tc.result)
+		if err != nil || !strings.HasPrefix(e.Location, tc.location) {
+			t.Fatalf("%s: %+v, %v; want it in %s", tc.result, e, err, tc.location)
+		}
+		h := sha256.New()
+		if err := rmat.Cat(ctx, clients, fetch, &runs[0], e, h); err != nil || hex.EncodeToString(h.Sum(nil)) != sums[i] {
+			t.Errorf("cat %s: %v, sha256 %x; want the producer's %s", tc.result, err, h.Sum(nil), sums[i])
+		}
+	}
+	noFetchPods(ctx, t, c, ns)
+}
