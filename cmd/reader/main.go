@@ -47,6 +47,11 @@ func run(rootDir, request string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	if plan.Export != nil && plan.Export.Seconds > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(plan.Export.Seconds)*time.Second)
+		defer cancel()
+	}
 	exp, err := exporter(ctx, plan.Export)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -63,6 +64,9 @@ func (c *counting) count(key string) int {
 	return c.requests[key]
 }
 
+// owner is the run target's artifacts belong to.
+var owner = Owner{Namespace: "ns", Run: "run-1"}
+
 func fileOf(name string, data []byte) (File, Opener) {
 	sum := sha256.Sum256(data)
 	return File{Name: name, Path: "out/" + name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])},
@@ -70,7 +74,7 @@ func fileOf(name string, data []byte) (File, Opener) {
 }
 
 func target(repo string) protocol.ExportTarget {
-	return protocol.ExportTarget{Repository: repo, Annotations: map[string]string{AnnotationRun: "run-1", AnnotationTask: "materialize"}}
+	return protocol.ExportTarget{Repository: repo, Annotations: map[string]string{AnnotationNamespace: "ns", AnnotationRun: "run-1", AnnotationTask: "materialize"}}
 }
 
 // TestPushThenVerify: the artifact's manifest has our type and one
@@ -113,17 +117,21 @@ func TestPushThenVerify(t *testing.T) {
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("the layer holds %d bytes (%v), want the file's %d", len(got), err, len(data))
 	}
-	if err := Verify(context.Background(), uri, false, authn.Anonymous, f); err != nil {
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, f, owner); err != nil {
 		t.Errorf("Verify(%s) = %v", uri, err)
 	}
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, f, Owner{Namespace: "ns", Run: "run-2"}); !errors.Is(err, ErrUnverified) {
+		t.Errorf("Verify for another run = %v, want ErrUnverified: a reader's word never publishes another run's artifact", err)
+	}
 	other, _ := fileOf("model", []byte("other"))
-	if err := Verify(context.Background(), uri, false, authn.Anonymous, other); !errors.Is(err, ErrUnverified) {
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, other, owner); !errors.Is(err, ErrUnverified) {
 		t.Errorf("Verify of another file = %v, want ErrUnverified", err)
 	}
 }
 
-// TestPushTwiceSendsNothingNew: the same artifact again is one HEAD; the
-// same file under another run sends only its manifest.
+// TestPushTwiceSendsNothingNew: the same artifact again starts no
+// upload, nor does the same file under another run, which gets a
+// manifest and tag of its own.
 func TestPushTwiceSendsNothingNew(t *testing.T) {
 	reg, repo := newRegistry(t)
 	f, open := fileOf("big", bytes.Repeat([]byte{7}, 1<<20))
@@ -221,7 +229,7 @@ func TestVerifyALyingRegistry(t *testing.T) {
 		}
 		return false
 	}
-	if err := Verify(context.Background(), uri, false, authn.Anonymous, f); !errors.Is(err, ErrUnverified) {
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, f, owner); !errors.Is(err, ErrUnverified) {
 		t.Errorf("Verify with the layer missing = %v, want ErrUnverified", err)
 	}
 	reg.answer = func(w http.ResponseWriter, r *http.Request) bool {
@@ -232,14 +240,14 @@ func TestVerifyALyingRegistry(t *testing.T) {
 		}
 		return false
 	}
-	err = Verify(context.Background(), uri, false, authn.Anonymous, f)
+	err = Verify(context.Background(), uri, false, authn.Anonymous, f, owner)
 	if !errors.Is(err, ErrUnverified) || Failure(repo, err).Reason != reasons.ExportUnverified {
 		t.Errorf("Verify of other manifest bytes = %v, want ErrUnverified", err)
 	}
 }
 
 // TestDeleteThenGone: Delete removes the manifest; deleting it again is
-// NotFound.
+// no error; another run's artifact is not deleted.
 func TestDeleteThenGone(t *testing.T) {
 	_, repo := newRegistry(t)
 	f, open := fileOf("model", []byte("bytes"))
@@ -248,14 +256,20 @@ func TestDeleteThenGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	uri := resultmaterialize.ArtifactURI(repo, digest)
-	if err := Delete(context.Background(), uri, false, authn.Anonymous); err != nil {
+	if err := Delete(context.Background(), uri, false, authn.Anonymous, Owner{Namespace: "other", Run: "run-1"}); !errors.Is(err, ErrUnverified) {
+		t.Fatalf("Delete for another namespace's run = %v, want ErrUnverified", err)
+	}
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, f, owner); err != nil {
+		t.Fatalf("the artifact is gone after a refused Delete: %v", err)
+	}
+	if err := Delete(context.Background(), uri, false, authn.Anonymous, owner); err != nil {
 		t.Fatal(err)
 	}
-	if err := Verify(context.Background(), uri, false, authn.Anonymous, f); !errors.Is(err, ErrUnverified) {
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, f, owner); !errors.Is(err, ErrUnverified) {
 		t.Errorf("Verify after Delete = %v, want ErrUnverified", err)
 	}
-	if err := Delete(context.Background(), uri, false, authn.Anonymous); !NotFound(err) {
-		t.Errorf("second Delete = %v, want NotFound", err)
+	if err := Delete(context.Background(), uri, false, authn.Anonymous, owner); err != nil {
+		t.Errorf("second Delete = %v, want nil: the artifact is already gone", err)
 	}
 }
 
@@ -279,5 +293,47 @@ func TestParseCredentials(t *testing.T) {
 	}
 	if creds, err := ParseCredentials(nil); err != nil || len(creds) != 0 {
 		t.Errorf("no config = %v, %v; want no credentials", creds, err)
+	}
+}
+
+// TestPushRepairsALostLayer: a manifest whose layer the registry lost
+// fails Verify; pushing again sends the layer, and it verifies.
+func TestPushRepairsALostLayer(t *testing.T) {
+	reg, repo := newRegistry(t)
+	f, open := fileOf("model", []byte("bytes to keep"))
+	digest, err := Push(context.Background(), target(repo), authn.Anonymous, f, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodDelete, "http://"+strings.TrimSuffix(repo, "/results")+"/v2/results/blobs/sha256:"+f.SHA256, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("deleting the layer: %v %v", resp, err)
+	}
+	uri := resultmaterialize.ArtifactURI(repo, digest)
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, f, owner); !errors.Is(err, ErrUnverified) {
+		t.Fatalf("Verify with the layer lost = %v, want ErrUnverified", err)
+	}
+	uploads := reg.count("POST uploads")
+	if again, err := Push(context.Background(), target(repo), authn.Anonymous, f, open); err != nil || again != digest {
+		t.Fatalf("Push again = %s, %v", again, err)
+	}
+	if err := Verify(context.Background(), uri, false, authn.Anonymous, f, owner); err != nil || reg.count("POST uploads") != uploads+1 {
+		t.Errorf("after pushing again: Verify %v, %d uploads; want the layer sent once more", err, reg.count("POST uploads")-uploads)
+	}
+}
+
+// TestTag: a tag registries accept, unique to the namespace, run and
+// result, within 128 characters.
+func TestTag(t *testing.T) {
+	a := Tag("model", target("r"))
+	other := target("r")
+	other.Annotations[AnnotationNamespace] = "other"
+	long := Tag(strings.Repeat("x", 63), protocol.ExportTarget{Annotations: map[string]string{AnnotationRun: strings.Repeat("r", 63)}})
+	tagFormat := regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	if !strings.HasPrefix(a, "run-1.model-") || a == Tag("model", other) || !tagFormat.MatchString(a) || !tagFormat.MatchString(long) {
+		t.Errorf("tags %q, %q, %q", a, Tag("model", other), long)
 	}
 }

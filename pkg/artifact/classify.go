@@ -1,8 +1,10 @@
 package artifact
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
@@ -19,18 +21,30 @@ var ErrChanged = errors.New("the file changed since it was read")
 var ErrUnverified = errors.New("the artifact does not resolve as pushed")
 
 // Failure turns a push's error into the export's error: ExportRefused for
-// credentials, permissions and requests the registry will never accept,
-// ExportTooLarge for a size or quota refusal, ExportUnverified for a file
-// that changed, and ExportUnavailable for anything that may pass (a
-// registry down, 5xx, 429, a timeout).
+// credentials, permissions, requests the registry will never accept, a
+// registry name that does not resolve and a certificate not trusted;
+// ExportTooLarge for a size or quota refusal; ExportUnverified for a file
+// that changed or an artifact that does not resolve as pushed; and
+// ExportUnavailable for anything that may pass (a registry down, what
+// go-containerregistry deems temporary: 5xx, 429, an expired upload, a
+// timeout).
 func Failure(repository string, err error) *protocol.FileError {
 	reason := reasons.ExportUnavailable
 	var te *transport.Error
+	var dns *net.DNSError
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
 	switch {
 	case errors.Is(err, ErrChanged) || errors.Is(err, ErrUnverified):
 		reason = reasons.ExportUnverified
+	case errors.As(err, &te) && te.Temporary():
 	case errors.As(err, &te):
 		reason = byStatus(te)
+	case errors.As(err, &dns) && dns.IsNotFound, errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid):
+		// A registry name that does not resolve or a certificate this
+		// reader does not trust: only a change of config helps.
+		reason = reasons.ExportRefused
 	}
 	msg := fmt.Sprintf("exporting to %s: %v", repository, err)
 	return &protocol.FileError{Reason: reason, Message: string(protocol.TruncateUTF8([]byte(msg), protocol.MaxMessage))}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -49,19 +50,35 @@ func Push(ctx context.Context, target protocol.ExportTarget, auth authn.Authenti
 		return "", err
 	}
 	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-reader")}
-	if _, err := remote.Head(repo.Digest(digest.String()), opts...); err == nil {
-		return digest.String(), nil
-	}
+	// Each write first asks whether the registry has the blob, so a
+	// manifest whose layer the registry lost is repaired, not trusted.
 	if err := remote.WriteLayer(repo, static.NewLayer(emptyConfig, ConfigMediaType), opts...); err != nil {
 		return "", err
 	}
 	if err := remote.WriteLayer(repo, &fileLayer{file: f, digest: layerDigest, open: open}, opts...); err != nil {
 		return "", err
 	}
-	if err := remote.Put(repo.Digest(digest.String()), rawManifest(raw), opts...); err != nil {
+	// Tagged, so registries that collect untagged manifests keep it; the
+	// run publishes it by digest.
+	if err := remote.Put(repo.Tag(Tag(f.Name, target)), rawManifest(raw), opts...); err != nil {
 		return "", err
 	}
 	return digest.String(), nil
+}
+
+// Tag is the artifact's tag: the run and result, as far as a tag may
+// hold them, and a digest of the namespace, run and result, so two
+// results never share one.
+func Tag(result string, target protocol.ExportTarget) string {
+	a := target.Annotations
+	h := sha256.Sum256([]byte(a[AnnotationNamespace] + "/" + a[AnnotationRun] + "/" + result))
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, a[AnnotationRun]+"."+result)
+	return fmt.Sprintf("%.100s-%s", strings.TrimLeft(name, ".-"), hex.EncodeToString(h[:6]))
 }
 
 // rawManifest is a manifest's bytes, put as an OCI image manifest.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -15,30 +16,31 @@ import (
 	"github.com/resultmaterialize/controller/pkg/protocol"
 )
 
-// Verify checks that uri resolves to f's artifact: a manifest with those
-// bytes (go-containerregistry checks the digest of what it gets), of our
-// artifact type, whose one layer is f's digest and size and is in the
-// registry. A source's word that it pushed is never published unchecked.
-func Verify(ctx context.Context, uri string, insecure bool, auth authn.Authenticator, f File) error {
-	repoName, digest := resultmaterialize.SplitURI(uri)
-	repo, err := Repository(protocol.ExportTarget{Repository: repoName, Insecure: insecure})
+// Owner is the run an artifact must name in its annotations before the
+// controller publishes or deletes it: a reader's word, or a status, never
+// makes it act on another run's artifact.
+type Owner struct {
+	Namespace, Run string
+}
+
+// Verify checks that uri resolves to f's artifact of owner: a manifest
+// with those bytes (go-containerregistry checks the digest of what it
+// gets), of our artifact type, annotated with owner and f's result, whose
+// one layer is f's digest and size and is in the registry. reuse may
+// share a remote.Puller between calls.
+func Verify(ctx context.Context, uri string, insecure bool, auth authn.Authenticator, f File, owner Owner, reuse ...remote.Option) error {
+	m, repoDigest, opts, err := manifest(ctx, uri, insecure, auth, reuse)
 	if err != nil {
 		return err
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-controller")}
-	desc, err := remote.Get(repo.Digest(digest), opts...)
-	if err != nil {
-		return unverified(uri, err)
-	}
-	var m v1.Manifest
-	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
-		return fmt.Errorf("%w: %s is not an OCI manifest: %w", ErrUnverified, uri, err)
-	}
 	want := "sha256:" + f.SHA256
-	if m.ArtifactType != ArtifactType || len(m.Layers) != 1 || m.Layers[0].Digest.String() != want || m.Layers[0].Size != f.Size {
-		return fmt.Errorf("%w: %s is not an artifact of %q (%d bytes, %s)", ErrUnverified, uri, f.Path, f.Size, want)
+	if len(m.Layers) != 1 || m.Layers[0].Digest.String() != want || m.Layers[0].Size != f.Size || m.Annotations[AnnotationResult] != f.Name {
+		return fmt.Errorf("%w: %s is not an artifact of result %q (%d bytes, %s)", ErrUnverified, uri, f.Name, f.Size, want)
 	}
-	layer, err := remote.Layer(repo.Digest(want), opts...)
+	if err := owned(uri, m, owner); err != nil {
+		return err
+	}
+	layer, err := remote.Layer(repoDigest(want), opts...)
 	if err != nil {
 		return err
 	}
@@ -52,15 +54,59 @@ func Verify(ctx context.Context, uri string, insecure bool, auth authn.Authentic
 	return nil
 }
 
-// Delete deletes the artifact at uri: its manifest. Its layer goes when
-// the registry's own garbage collection finds it unreferenced.
-func Delete(ctx context.Context, uri string, insecure bool, auth authn.Authenticator) error {
+// Delete deletes the artifact at uri, its manifest, once it is seen to be
+// owner's. Its layer goes when the registry's own garbage collection
+// finds it unreferenced. An artifact already gone is not an error.
+func Delete(ctx context.Context, uri string, insecure bool, auth authn.Authenticator, owner Owner) error {
+	m, _, _, err := manifest(ctx, uri, insecure, auth, nil)
+	if errors.Is(err, ErrUnverified) && NotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := owned(uri, m, owner); err != nil {
+		return err
+	}
 	repoName, digest := resultmaterialize.SplitURI(uri)
 	repo, err := Repository(protocol.ExportTarget{Repository: repoName, Insecure: insecure})
 	if err != nil {
 		return err
 	}
-	return remote.Delete(repo.Digest(digest), remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-controller"))
+	err = remote.Delete(repo.Digest(digest), remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-controller"))
+	if NotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// manifest gets the manifest uri names, of our artifact type.
+func manifest(ctx context.Context, uri string, insecure bool, auth authn.Authenticator, reuse []remote.Option) (v1.Manifest, func(string) name.Digest, []remote.Option, error) {
+	var m v1.Manifest
+	repoName, digest := resultmaterialize.SplitURI(uri)
+	repo, err := Repository(protocol.ExportTarget{Repository: repoName, Insecure: insecure})
+	if err != nil {
+		return m, nil, nil, err
+	}
+	opts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-controller")}, reuse...)
+	desc, err := remote.Get(repo.Digest(digest), opts...)
+	if err != nil {
+		return m, nil, nil, unverified(uri, err)
+	}
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		return m, nil, nil, fmt.Errorf("%w: %s is not an OCI manifest: %w", ErrUnverified, uri, err)
+	}
+	if m.ArtifactType != ArtifactType {
+		return m, nil, nil, fmt.Errorf("%w: %s has artifactType %q, not %q", ErrUnverified, uri, m.ArtifactType, ArtifactType)
+	}
+	return m, repo.Digest, opts, nil
+}
+
+func owned(uri string, m v1.Manifest, owner Owner) error {
+	if ns, run := m.Annotations[AnnotationNamespace], m.Annotations[AnnotationRun]; ns != owner.Namespace || run != owner.Run {
+		return fmt.Errorf("%w: %s belongs to run %q in namespace %q, not %q in %q", ErrUnverified, uri, run, ns, owner.Run, owner.Namespace)
+	}
+	return nil
 }
 
 // unverified says an artifact the registry does not have (404), or

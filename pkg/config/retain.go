@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Keys of the export of references as OCI artifacts (docs/durable-references.md).
@@ -22,7 +24,6 @@ const (
 	KeyOCIGCTimeout           = "oci-gc-timeout"
 	DefaultOCIGCTimeout       = 10 * time.Minute
 	maxRepositoryLength       = 255
-	maxCredentialsSecretBytes = 253
 )
 
 // Retain is how results kept by reference are retained.
@@ -85,8 +86,8 @@ func (c *Config) parseRetain(data map[string]string) error {
 	if r.Default == resultmaterialize.RetainOCI && r.Repository == "" {
 		return fmt.Errorf("%s: %q needs %s", KeyDefaultRetain, r.Default, KeyOCIRepository)
 	}
-	if v := data[KeyOCICredentialsSecret]; len(v) > maxCredentialsSecretBytes || strings.ContainsAny(v, "/ ") {
-		return fmt.Errorf("%s: %q is not a Secret name", KeyOCICredentialsSecret, v)
+	if v := data[KeyOCICredentialsSecret]; v != "" && len(validation.IsDNS1123Subdomain(v)) > 0 {
+		return fmt.Errorf("%s: %q is not a Secret name: want lower case letters, digits, '-' and '.', at most 253", KeyOCICredentialsSecret, v)
 	}
 	r.CredentialsSecret = data[KeyOCICredentialsSecret]
 	if v, ok := data[KeyOCIGC]; ok {
@@ -126,6 +127,9 @@ func checkRepository(v string) error {
 		return fmt.Errorf("%q names a tag or digest: want a repository only", v)
 	case strings.ToLower(path) != path:
 		return fmt.Errorf("%q has upper-case letters in its repository path, which registries refuse", v)
+	}
+	if _, err := name.NewRepository(v, name.StrictValidation); err != nil {
+		return fmt.Errorf("%q is not a repository: %w", v, err)
 	}
 	return nil
 }

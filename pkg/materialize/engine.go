@@ -52,12 +52,23 @@ func Materialize(plan Plan, reports []protocol.FileReport) (Outcome, error) {
 }
 
 // ByReference says which results end by reference, as Materialize
-// decides, for a source that exports them before the controller sees its
-// reports. Defaults count as DefaultCost; types are not checked.
+// decides, or the error that fails the run, for a source that exports
+// them before the controller sees its reports: a run that fails exports
+// nothing. Defaults count as DefaultCost; their types were checked by the
+// API.
 func ByReference(plan Plan, reports []protocol.FileReport) ([]bool, error) {
-	rows, _, err := decideAll(plan, reports)
+	rows, values, err := decideAll(plan, reports)
 	if err != nil {
 		return nil, err
+	}
+	for i, res := range plan.Results {
+		// A default is checked by the API; the reader does not carry it.
+		if rows[i].Reason == resultmaterialize.Defaulted {
+			continue
+		}
+		if err := checkType(res, values[i]); err != nil {
+			return nil, err
+		}
 	}
 	refs := make([]bool, len(rows))
 	for i, row := range rows {

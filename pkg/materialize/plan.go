@@ -127,7 +127,9 @@ func (p Plan) Requests() []protocol.FileRequest {
 func (p Plan) ReaderRequest() (string, error) {
 	p.Results = append([]Result(nil), p.Results...)
 	for i := range p.Results {
-		if p.Results[i].Default != "" {
+		// Only an exporting reader weighs defaults: a reader image older
+		// than the field still reads every other plan.
+		if p.Export != nil && p.Results[i].Default != "" {
 			p.Results[i].DefaultCost = JSONLen(p.Results[i].Default)
 		}
 		p.Results[i].Default = ""

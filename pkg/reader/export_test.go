@@ -116,3 +116,25 @@ func keys(m pushes) []string {
 	}
 	return out
 }
+
+// TestStreamExportsNothingForARunThatFails: a string result whose value
+// Tekton would read as an array fails the run, so the large file beside
+// it is not pushed.
+func TestStreamExportsNothingForARunThatFails(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "big"), bytes.Repeat([]byte("x"), 5000), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "list"), []byte(`["x"]`), 0o644))
+	root, err := os.OpenRoot(dir)
+	must(t, err)
+	defer root.Close()
+	big := text("big", "big", 100)
+	big.Retain = resultmaterialize.RetainOCI
+	plan := materialize.Plan{MaxInlineTotal: 1000, Export: &protocol.ExportTarget{Repository: "registry.example/results"},
+		Results: []materialize.Result{big, text("list", "list", 100)}}
+	got := pushes{}
+	var out bytes.Buffer
+	must(t, Stream(root, plan, &out, got.exporter(nil)))
+	if len(got) != 0 {
+		t.Errorf("pushed %v for a run that fails with ResultReadAsArray", keys(got))
+	}
+}

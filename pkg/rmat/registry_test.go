@@ -32,7 +32,8 @@ func TestExportedFromTheRegistry(t *testing.T) {
 	data := bytes.Repeat([]byte("weights "), 100000)
 	h := sha256.Sum256(data)
 	f := artifact.File{Name: "model", Path: "model.bin", Size: int64(len(data)), SHA256: hex.EncodeToString(h[:])}
-	digest, err := artifact.Push(context.Background(), protocol.ExportTarget{Repository: repo}, authn.Anonymous, f, func() (io.ReadCloser, error) {
+	target := protocol.ExportTarget{Repository: repo, Annotations: map[string]string{artifact.AnnotationNamespace: "ns", artifact.AnnotationRun: "exported"}}
+	digest, err := artifact.Push(context.Background(), target, authn.Anonymous, f, func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil
 	})
 	if err != nil {
@@ -58,7 +59,7 @@ func TestExportedFromTheRegistry(t *testing.T) {
 	if err := Cat(context.Background(), c, Fetch{}, run, changed, io.Discard); err == nil {
 		t.Errorf("Cat of a layer that is not the run's digest succeeded")
 	}
-	if err := artifact.Delete(context.Background(), uri, true, authn.Anonymous); err != nil {
+	if err := artifact.Delete(context.Background(), uri, true, authn.Anonymous, artifact.Owner{Namespace: "ns", Run: "exported"}); err != nil {
 		t.Fatal(err)
 	}
 	entries, err = List(context.Background(), c, []v1beta1.CustomRun{*run})

@@ -135,7 +135,7 @@ func (c *collector) deleteAll(ctx context.Context, run *v1beta1.CustomRun, cfg *
 			}
 		}
 		repoName, _ := resultmaterialize.SplitURI(row.URI)
-		err := deleteOne(ctx, row.URI, cfg.Retain.Insecure, creds, repoName)
+		err := deleteOne(ctx, row.URI, cfg.Retain.Insecure, creds, repoName, artifact.Owner{Namespace: run.Namespace, Run: run.Name})
 		if err != nil {
 			failed = append(failed, fmt.Sprintf("%s: %v", row.URI, err))
 		}
@@ -143,18 +143,14 @@ func (c *collector) deleteAll(ctx context.Context, run *v1beta1.CustomRun, cfg *
 	return uris, failed
 }
 
-func deleteOne(ctx context.Context, uri string, insecure bool, creds artifact.Credentials, repoName string) error {
+func deleteOne(ctx context.Context, uri string, insecure bool, creds artifact.Credentials, repoName string, owner artifact.Owner) error {
 	repo, err := artifact.Repository(protocol.ExportTarget{Repository: repoName, Insecure: insecure})
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
-	err = artifact.Delete(ctx, uri, insecure, creds.For(repo))
-	if artifact.NotFound(err) {
-		return nil
-	}
-	return err
+	return artifact.Delete(ctx, uri, insecure, creds.For(repo), owner)
 }
 
 // NewCollector returns the constructor sharedmain runs beside

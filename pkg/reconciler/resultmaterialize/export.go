@@ -2,10 +2,12 @@ package resultmaterialize
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/artifact"
 	"github.com/resultmaterialize/controller/pkg/config"
 	"github.com/resultmaterialize/controller/pkg/materialize"
@@ -14,6 +16,7 @@ import (
 	"github.com/resultmaterialize/controller/pkg/reasons"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,13 +24,19 @@ import (
 	"knative.dev/pkg/system"
 )
 
-// verifyTimeout bounds the registry calls that check one run's exports.
+// verifyTimeout bounds the registry calls that check one run's exports,
+// and those that delete one artifact.
 const verifyTimeout = 20 * time.Second
 
 // exportTarget sets the plan's export target when a result is retained
-// as an OCI artifact: the namespace's repository and the annotations that
-// name the run. With no repository for the namespace the run fails.
-func exportTarget(run *v1beta1.CustomRun, cfg *config.Config, plan *materialize.Plan) error {
+// as an OCI artifact and the binding is a volume Tekton may delete (not a
+// ConfigMap or Secret, nor a CSI volume of secrets): the namespace's
+// repository and the annotations that name the run. With no repository
+// for the namespace the run fails.
+func exportTarget(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, cfg *config.Config, plan *materialize.Plan) error {
+	if b.PersistentVolumeClaim == nil && (b.CSI == nil || slices.Contains(cfg.SecretCSIDrivers, b.CSI.Driver)) {
+		return nil
+	}
 	var names []string
 	for _, res := range plan.Results {
 		if res.Exports() {
@@ -41,7 +50,10 @@ func exportTarget(run *v1beta1.CustomRun, cfg *config.Config, plan *materialize.
 	if repo == "" {
 		return outcome.Fail(reasons.ExportNotConfigured, "results %q have retain: oci, but config-materialize sets no %s for namespace %q", names, config.KeyOCIRepository, run.Namespace)
 	}
-	plan.Export = &protocol.ExportTarget{Repository: repo, Insecure: cfg.Retain.Insecure, Annotations: map[string]string{
+	// The reader's exports end a tenth (at least 10 s) before its pod's
+	// deadline, so a stalled registry is reported, not a killed pod.
+	read := cfg.ReaderReadTimeout
+	plan.Export = &protocol.ExportTarget{Repository: repo, Insecure: cfg.Retain.Insecure, Seconds: int64((read - max(read/10, 10*time.Second)).Seconds()), Annotations: map[string]string{
 		artifact.AnnotationRun:         run.Name,
 		artifact.AnnotationNamespace:   run.Namespace,
 		artifact.AnnotationPipelineRun: run.Labels[pipeline.PipelineRunLabelKey],
@@ -51,41 +63,60 @@ func exportTarget(run *v1beta1.CustomRun, cfg *config.Config, plan *materialize.
 }
 
 // verifyExports checks every exported row's artifact in the registry
-// before the run publishes its URI. A registry the controller cannot
-// reach is an error the work queue retries, the reader pod's document
-// kept; an artifact that does not resolve as its file ends the attempt.
-func (r *Reconciler) verifyExports(ctx context.Context, plan materialize.Plan, out materialize.Outcome) error {
+// before the run publishes its URI: all rows at once, through one
+// puller, within verifyTimeout. An artifact that does not resolve as its
+// file of this run, or a registry the controller cannot reach, ends the
+// attempt (retried under spec.retries); the reader pod's document is
+// read again by the next attempt's pod only.
+func (r *Reconciler) verifyExports(ctx context.Context, run *v1beta1.CustomRun, plan materialize.Plan, out materialize.Outcome) error {
 	if plan.Export == nil {
 		return nil
 	}
-	var creds artifact.Credentials
+	var rows []resultmaterialize.Row
 	for _, row := range out.Rows {
-		if row.URI == "" {
-			continue
+		if row.URI != "" {
+			rows = append(rows, row)
 		}
-		if creds == nil {
-			var err error
-			if creds, err = registryCredentials(ctx, r.kube); err != nil {
-				return err
-			}
-		}
-		repo, err := artifact.Repository(*plan.Export)
-		if err != nil {
-			return outcome.Fail(reasons.ExportRefused, "repository %q: %v", plan.Export.Repository, err)
-		}
-		vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
-		err = artifact.Verify(vctx, row.URI, plan.Export.Insecure, creds.For(repo), artifact.File{Name: row.Name, Path: row.Path, Size: row.Size, SHA256: row.SHA256})
-		cancel()
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	creds, err := registryCredentials(ctx, r.kube)
+	if err != nil {
+		return err
+	}
+	repo, err := artifact.Repository(*plan.Export)
+	if err != nil {
+		return outcome.Fail(reasons.ExportRefused, "repository %q: %v", plan.Export.Repository, err)
+	}
+	auth := creds.For(repo)
+	puller, err := remote.NewPuller(remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-controller"))
+	if err != nil {
+		return err
+	}
+	vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	owner := artifact.Owner{Namespace: run.Namespace, Run: run.Name}
+	failures := make([]error, len(rows))
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i, row := range rows {
+		g.Go(func() error {
+			f := artifact.File{Name: row.Name, Path: row.Path, Size: row.Size, SHA256: row.SHA256}
+			failures[i] = artifact.Verify(vctx, row.URI, plan.Export.Insecure, auth, f, owner, remote.Reuse(puller))
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for i, err := range failures {
 		if err == nil {
 			continue
 		}
 		switch f := artifact.Failure(plan.Export.Repository, err); f.Reason {
-		case reasons.ExportUnavailable:
-			return fmt.Errorf("verifying result %q's artifact %s: %w", row.Name, row.URI, err)
-		case reasons.ExportUnverified:
-			return outcome.Retry(f.Reason, "result %q: %s", row.Name, f.Message)
+		case reasons.ExportUnavailable, reasons.ExportUnverified:
+			return outcome.Retry(f.Reason, "result %q: the controller could not verify %s: %s", rows[i].Name, rows[i].URI, f.Message)
 		default:
-			return outcome.Fail(f.Reason, "result %q: the controller could not verify %s with its %s: %s", row.Name, row.URI, config.KeyOCICredentialsSecret, f.Message)
+			return outcome.Fail(f.Reason, "result %q: the controller could not verify %s with its %s: %s", rows[i].Name, rows[i].URI, config.KeyOCICredentialsSecret, f.Message)
 		}
 	}
 	return nil
@@ -109,7 +140,7 @@ func registryCredentials(ctx context.Context, kube kubernetes.Interface) (artifa
 	}
 	creds, err := artifact.ParseCredentials(s.Data[corev1.DockerConfigJsonKey])
 	if err != nil {
-		return nil, outcome.Fail(reasons.ExportRefused, "Secret %s/%s (%s): %v", system.Namespace(), name, config.KeyOCICredentialsSecret, errors.Unwrap(err))
+		return nil, outcome.Fail(reasons.ExportRefused, "Secret %s/%s (%s): its %s is not a docker config JSON", system.Namespace(), name, config.KeyOCICredentialsSecret, corev1.DockerConfigJsonKey)
 	}
 	return creds, nil
 }

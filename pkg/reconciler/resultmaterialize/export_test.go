@@ -59,7 +59,7 @@ func exportedPod(t *testing.T, run *v1beta1.CustomRun, data map[string]string) (
 	for i := range plan.Results {
 		plan.Results[i].Retain = resultmaterialize.RetainOCI
 	}
-	if err := exportTarget(run, cfg, &plan); err != nil {
+	if err := exportTarget(run, run.Spec.Workspaces[0], cfg, &plan); err != nil {
 		t.Fatal(err)
 	}
 	pod, err := workspace.ReaderPod(run, run.Spec.Workspaces[0], plan, cfg, workspace.Placement{})
@@ -129,7 +129,7 @@ func TestExportPublishedOnceVerified(t *testing.T) {
 // it until oci-gc-timeout, then it is let go with ArtifactsNotDeleted.
 func TestCollectorDeletesArtifacts(t *testing.T) {
 	repo := exportRegistry(t)
-	target := protocol.ExportTarget{Repository: repo, Insecure: true}
+	target := protocol.ExportTarget{Repository: repo, Insecure: true, Annotations: map[string]string{artifact.AnnotationNamespace: ns, artifact.AnnotationRun: "pvc"}}
 	f := artifact.File{Name: "blob", Path: "blob", Size: 4, SHA256: sum("blob")}
 	digest, err := artifact.Push(context.Background(), target, authn.Anonymous, f, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("blob"))), nil })
 	if err != nil {
@@ -195,5 +195,37 @@ func TestConfigMapNotExported(t *testing.T) {
 	r := results(got)
 	if v, ok := r["blob-uri"]; !ok || v != "" || r["blob-inline"] != "false" || len(got.Finalizers) != 0 {
 		t.Errorf("blob-uri %q (present %v), blob-inline %q, finalizers %v; want an empty -uri for the reference and no finalizer", v, ok, r["blob-inline"], got.Finalizers)
+	}
+}
+
+// TestExportTargetOnlyForVolumes: only a claim or a CSI volume that holds
+// no secrets is exported; the reader's exports end before its pod's
+// deadline.
+func TestExportTargetOnlyForVolumes(t *testing.T) {
+	cfg, err := config.FromConfigMap(materializeConfig(exportConfig("registry.example/results")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		b    v1beta1.WorkspaceBinding
+		want bool
+	}{
+		"claim":      {v1beta1.WorkspaceBinding{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "c"}}, true},
+		"csi":        {v1beta1.WorkspaceBinding{CSI: &corev1.CSIVolumeSource{Driver: "ru.yandex.s3.csi"}}, true},
+		"secret csi": {v1beta1.WorkspaceBinding{CSI: &corev1.CSIVolumeSource{Driver: "secrets-store.csi.k8s.io"}}, false},
+		"config map": {v1beta1.WorkspaceBinding{ConfigMap: &corev1.ConfigMapVolumeSource{}}, false},
+		"secret":     {v1beta1.WorkspaceBinding{Secret: &corev1.SecretVolumeSource{}}, false},
+	} {
+		plan := planOf("blob")
+		plan.Results[0].Retain = resultmaterialize.RetainOCI
+		if err := exportTarget(pvcRun(), tc.b, cfg, &plan); err != nil {
+			t.Fatal(err)
+		}
+		if got := plan.Export != nil; got != tc.want {
+			t.Errorf("%s: exported %v, want %v", name, got, tc.want)
+		}
+		if plan.Export != nil && plan.Export.Seconds != int64((cfg.ReaderReadTimeout-18*time.Second).Seconds()) {
+			t.Errorf("%s: the reader exports for %d s of a %s deadline, want a tenth less", name, plan.Export.Seconds, cfg.ReaderReadTimeout)
+		}
 	}
 }

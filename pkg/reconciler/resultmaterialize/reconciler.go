@@ -194,10 +194,8 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 		if a.Binding, err = workspace.Select(run, res.workspace); err != nil {
 			return err
 		}
-		if a.Binding.PersistentVolumeClaim == nil && a.Binding.CSI == nil {
-			// A ConfigMap or Secret is not Tekton's to delete: nothing to
-			// export, and -uri stays empty.
-			res.plan.Export = nil
+		if err := exportTarget(run, a.Binding, cfg, &res.plan); err != nil {
+			return err
 		}
 		if src, err = r.Sources.For(ctx, run.Namespace, a.Binding, cfg); err != nil {
 			return err
@@ -237,7 +235,7 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 	if merr != nil {
 		return merr
 	}
-	if err := r.verifyExports(ctx, found.Plan, out); err != nil {
+	if err := r.verifyExports(ctx, run, found.Plan, out); err != nil {
 		return err
 	}
 	return r.succeed(ctx, run, out, found.ReadBy, a.Binding.Name)

@@ -62,9 +62,6 @@ func (r *Reconciler) resolve(ctx context.Context, run *v1beta1.CustomRun) (*reso
 	if err != nil {
 		return nil, err
 	}
-	if err := exportTarget(run, cfg, &plan); err != nil {
-		return nil, err
-	}
 	return &resolved{workspace: spec.Workspace, plan: plan}, nil
 }
 

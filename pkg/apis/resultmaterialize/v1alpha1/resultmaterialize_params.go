@@ -4,7 +4,6 @@ import (
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 
 	"fmt"
-	"strconv"
 	"strings"
 
 	"knative.dev/pkg/apis"
@@ -84,11 +83,10 @@ func (s *ResultMaterializeSpec) applyParam(p Param) *apis.FieldError {
 	case ParamRetain:
 		s.Retain = resultmaterialize.Retain(v)
 	case ParamProvenance:
-		b, err := strconv.ParseBool(v)
-		if err != nil {
+		if v != "true" && v != "false" {
 			return &apis.FieldError{Message: fmt.Sprintf("invalid value: %s", v), Paths: []string{"value"}, Details: `provenance is "true" or "false"`}
 		}
-		s.Provenance = &b
+		s.Provenance = ptr(v == "true")
 	default:
 		return &apis.FieldError{Message: fmt.Sprintf("unknown param %q", p.Name), Paths: []string{apis.CurrentField},
 			Details: fmt.Sprintf("accepted params are %q", ParamNames)}
@@ -149,3 +147,5 @@ func parseEntry(entry string, byName map[string]ResultSpec) (ResultSpec, *apis.F
 	}
 	return r, nil
 }
+
+func ptr[T any](v T) *T { return &v }
