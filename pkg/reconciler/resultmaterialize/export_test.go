@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
@@ -27,6 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
 	"knative.dev/pkg/controller"
 	pkgreconciler "knative.dev/pkg/reconciler"
 )
@@ -227,5 +229,31 @@ func TestExportTargetOnlyForVolumes(t *testing.T) {
 		if plan.Export != nil && plan.Export.Seconds != int64((cfg.ReaderReadTimeout-18*time.Second).Seconds()) {
 			t.Errorf("%s: the reader exports for %d s of a %s deadline, want a tenth less", name, plan.Export.Seconds, cfg.ReaderReadTimeout)
 		}
+	}
+}
+
+// TestReaderPodMountsRegistryCredentials: an exporting reader pod mounts
+// oci-credentials-secret of the run's namespace, read-only and optional,
+// its .dockerconfigjson as the file the reader reads; a pod that exports
+// nothing mounts no Secret.
+func TestReaderPodMountsRegistryCredentials(t *testing.T) {
+	data := exportConfig("registry.example/results")
+	data[config.KeyOCICredentialsSecret] = "registry-credentials"
+	run := pvcRun(withParam("retain", "oci"))
+	pod, _ := exportedPod(t, run, data)
+	want := corev1.Volume{Name: "oci-credentials", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+		SecretName: "registry-credentials", Optional: ptr.To(true), DefaultMode: ptr.To(int32(0o444)),
+		Items: []corev1.KeyToPath{{Key: corev1.DockerConfigJsonKey, Path: protocol.CredentialsFile}}}}}
+	mount := corev1.VolumeMount{Name: "oci-credentials", MountPath: protocol.CredentialsDir, ReadOnly: true}
+	if len(pod.Spec.Volumes) != 2 || cmp.Diff(want, pod.Spec.Volumes[1]) != "" || !slices.Contains(pod.Spec.Containers[0].VolumeMounts, mount) {
+		t.Errorf("volumes %+v, mounts %+v; want the Secret mounted read-only and optional", pod.Spec.Volumes, pod.Spec.Containers[0].VolumeMounts)
+	}
+	cfg, err := config.FromConfigMap(materializeConfig(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := workspace.ReaderPod(run, run.Spec.Workspaces[0], planOf("flag"), cfg, workspace.Placement{})
+	if err != nil || len(plain.Spec.Volumes) != 1 {
+		t.Errorf("a pod exporting nothing has volumes %+v (%v), want the workspace only", plain.Spec.Volumes, err)
 	}
 }
