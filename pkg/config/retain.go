@@ -14,16 +14,16 @@ import (
 
 // Keys of the export of references as OCI artifacts (docs/durable-references.md).
 const (
-	KeyDefaultRetain          = "default-retain"
-	KeyOCIRepository          = "oci-repository"
-	KeyOCINamespaceRepos      = "oci-namespace-repositories"
-	KeyOCIInsecure            = "oci-insecure"
-	KeyOCICredentialsSecret   = "oci-credentials-secret"
-	KeyProvenance             = "provenance"
-	KeyOCIGC                  = "oci-gc"
-	KeyOCIGCTimeout           = "oci-gc-timeout"
-	DefaultOCIGCTimeout       = 10 * time.Minute
-	maxRepositoryLength       = 255
+	KeyDefaultRetain        = "default-retain"
+	KeyOCIRepository        = "oci-repository"
+	KeyOCINamespaceRepos    = "oci-namespace-repositories"
+	KeyOCIInsecure          = "oci-insecure"
+	KeyOCICredentialsSecret = "oci-credentials-secret"
+	KeyProvenance           = "provenance"
+	KeyOCIGC                = "oci-gc"
+	KeyOCIGCTimeout         = "oci-gc-timeout"
+	DefaultOCIGCTimeout     = 10 * time.Minute
+	maxRepositoryLength     = 255
 )
 
 // Retain is how results kept by reference are retained.

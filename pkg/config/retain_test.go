@@ -40,7 +40,7 @@ func TestRetainErrors(t *testing.T) {
 		"upper case":    {map[string]string{KeyOCIRepository: "registry.example/Results"}, `oci-repository: "registry.example/Results" has upper-case letters in its repository path, which registries refuse`},
 		"namespaces":    {map[string]string{KeyOCINamespaceRepos: `{"a": "nope"}`}, `oci-namespace-repositories: namespace "a": "nope" is not REGISTRY/REPOSITORY (such as registry.example.com/results)`},
 		"secret":        {map[string]string{KeyOCICredentialsSecret: "Registry_Creds"}, `oci-credentials-secret: "Registry_Creds" is not a Secret name: want lower case letters, digits, '-' and '.', at most 253`},
-		"repository":    {map[string]string{KeyOCIRepository: "registry.example/a+b"}, `oci-repository: "registry.example/a+b" is not a repository: repository can only contain the characters `+"`abcdefghijklmnopqrstuvwxyz0123456789_-./`"+`: a+b`},
+		"repository":    {map[string]string{KeyOCIRepository: "registry.example/a+b"}, `oci-repository: "registry.example/a+b" is not a repository: repository can only contain the characters ` + "`abcdefghijklmnopqrstuvwxyz0123456789_-./`" + `: a+b`},
 		"gc":            {map[string]string{KeyOCIGC: "always"}, `oci-gc: "always" is not a gc: want one of ["never" "onRunDeletion"]`},
 		"gc timeout":    {map[string]string{KeyOCIGCTimeout: "0s"}, `oci-gc-timeout: "0s" is not a duration of at least 1s (such as "10m")`},
 		"provenance":    {map[string]string{KeyProvenance: "maybe"}, `provenance: "maybe" is not a boolean: want true or false`},
