@@ -96,6 +96,9 @@ type reader struct {
 type volumePod struct {
 	namespace, name string
 	binding         v1beta1.WorkspaceBinding
+	// unsure says its create got no answer: it may land after close's
+	// first delete.
+	unsure bool
 }
 
 func newReader(c Clients, f Fetch) *reader {
@@ -150,17 +153,28 @@ func readable(kind string) bool {
 	return kind == "configmap" || kind == "persistentvolumeclaim" || kind == "csi"
 }
 
-// close deletes the reader pods, even when ctx was cancelled.
+// close deletes the reader pods, even when ctx was cancelled. A pod whose
+// create got no answer is looked for again for unsureWait: a create that
+// lands late is deleted too.
 func (r *reader) close(ctx context.Context) {
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	for run, p := range r.pods {
-		if err := r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		err := r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, metav1.DeleteOptions{})
+		for waited := time.Duration(0); p.unsure && apierrors.IsNotFound(err) && waited < unsureWait; waited += unsureStep {
+			time.Sleep(unsureStep)
+			err = r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, metav1.DeleteOptions{})
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
 			r.f.warn("reader pod %q in namespace %q was not deleted (%v): delete it, or it ends by itself within --pod-timeout", p.name, p.namespace, err)
 		}
 		delete(r.pods, run)
 	}
 }
+
+// How long, and how often, close looks for a pod whose create got no
+// answer.
+var unsureWait, unsureStep = 5 * time.Second, 500 * time.Millisecond
 
 func check(h hash.Hash, name, want string) error {
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
@@ -267,6 +281,11 @@ func (r *reader) startPod(ctx context.Context, run *v1beta1.CustomRun, binding v
 	p := volumePod{namespace: run.Namespace, name: name, binding: binding}
 	r.pods[run.Name] = p
 	if _, err := r.c.Kube.CoreV1().Pods(run.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) {
+			p.unsure = true
+			r.pods[run.Name] = p
+		}
 		return volumePod{}, fmt.Errorf("creating reader pod %q in namespace %q: %w", name, run.Namespace, err)
 	}
 	return p, running(ctx, r.c, run.Namespace, name, cfg.ReaderStartTimeout)
