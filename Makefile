@@ -10,7 +10,7 @@ build: ## Build the controller and the reader
 	go build ./...
 
 plugin: ## Build kubectl-rmat into bin/, tkn-rmat (the same binary) and kubectl's completion hook beside it (docs/cli.md)
-	go build -o bin/kubectl-rmat ./cmd/kubectl-rmat
+	CGO_ENABLED=0 go build -trimpath -o bin/kubectl-rmat ./cmd/kubectl-rmat
 	cp bin/kubectl-rmat bin/tkn-rmat
 	printf '#!/bin/sh\nexec kubectl-rmat __complete "$$@"\n' > bin/kubectl_complete-rmat
 	chmod +x bin/kubectl_complete-rmat

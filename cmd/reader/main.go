@@ -47,9 +47,9 @@ func run(rootDir, request string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	if plan.Export != nil && plan.Export.Seconds > 0 {
+	if plan.Export != nil && plan.Export.Deadline > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(plan.Export.Seconds)*time.Second)
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(plan.Export.Deadline, 0))
 		defer cancel()
 	}
 	exp, err := exporter(ctx, plan.Export)

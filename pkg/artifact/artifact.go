@@ -27,8 +27,8 @@ const (
 )
 
 // Annotation keys. The manifest carries the result's name and size and
-// the target's annotations (run, PipelineRun, task, namespace); the layer
-// carries the file's name as OCI's title.
+// the target's annotations (run, its UID, PipelineRun, task, namespace);
+// the layer carries the file's name as OCI's title.
 const (
 	AnnotationResult      = "dev.resultmaterialize.result"
 	AnnotationSize        = "dev.resultmaterialize.size"
@@ -36,6 +36,7 @@ const (
 	AnnotationPipelineRun = "dev.resultmaterialize.pipelinerun"
 	AnnotationTask        = "dev.resultmaterialize.task"
 	AnnotationNamespace   = "dev.resultmaterialize.namespace"
+	AnnotationUID         = "dev.resultmaterialize.uid"
 	AnnotationTitle       = "org.opencontainers.image.title"
 )
 

@@ -189,6 +189,9 @@ func TestPushFailures(t *testing.T) {
 		{http.StatusForbidden, `{"errors":[{"code":"DENIED","message":"quota exceeded for project"}]}`, reasons.ExportTooLarge},
 		{http.StatusRequestEntityTooLarge, `{"errors":[{"code":"SIZE_INVALID","message":"too large"}]}`, reasons.ExportTooLarge},
 		{http.StatusServiceUnavailable, `{"errors":[{"code":"UNAVAILABLE","message":"down"}]}`, reasons.ExportUnavailable},
+		{http.StatusRequestEntityTooLarge, `{"errors":[{"code":"UNKNOWN","message":"blob too large"}]}`, reasons.ExportTooLarge},
+		{http.StatusBadRequest, `{"errors":[{"code":"UNKNOWN","message":"storage quota reached"}]}`, reasons.ExportTooLarge},
+		{http.StatusForbidden, `{"errors":[{"code":"UNKNOWN","message":"no"}]}`, reasons.ExportRefused},
 	} {
 		reg, repo := newRegistry(t)
 		reg.answer = func(w http.ResponseWriter, r *http.Request) bool {
@@ -335,5 +338,50 @@ func TestTag(t *testing.T) {
 	tagFormat := regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
 	if !strings.HasPrefix(a, "run-1.model-") || a == Tag("model", other) || !tagFormat.MatchString(a) || !tagFormat.MatchString(long) {
 		t.Errorf("tags %q, %q, %q", a, Tag("model", other), long)
+	}
+}
+
+// TestPushWithImmutableTags: a registry that refuses to move or rewrite a
+// tag still gets the artifact by digest, on the first push and a retried
+// one; Delete removes the tag and the manifest.
+func TestPushWithImmutableTags(t *testing.T) {
+	reg, repo := newRegistry(t)
+	tagged := map[string]bool{}
+	reg.answer = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/manifests/") || strings.Contains(r.URL.Path, "sha256:") {
+			return false
+		}
+		if tagged[r.URL.Path] {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"errors":[{"code":"TAG_INVALID","message":"the tag is immutable"}]}`))
+			return true
+		}
+		tagged[r.URL.Path] = true
+		return false
+	}
+	f, open := fileOf("model", []byte("bytes"))
+	for i := range 2 {
+		digest, err := Push(context.Background(), target(repo), authn.Anonymous, f, open)
+		if err != nil {
+			t.Fatalf("push %d: %v", i, err)
+		}
+		if err := Verify(context.Background(), resultmaterialize.ArtifactURI(repo, digest), false, authn.Anonymous, f, owner); err != nil {
+			t.Fatalf("push %d: Verify = %v", i, err)
+		}
+	}
+	ref, err := Repository(protocol.ExportTarget{Repository: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := ref.Tag(Tag("model", target(repo)))
+	desc, err := remote.Head(tag)
+	if err != nil {
+		t.Fatalf("the artifact's tag %s: %v", tag, err)
+	}
+	if err := Delete(context.Background(), resultmaterialize.ArtifactURI(repo, desc.Digest.String()), false, authn.Anonymous, owner); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Head(tag); !NotFound(err) {
+		t.Errorf("the tag after Delete: %v, want 404", err)
 	}
 }

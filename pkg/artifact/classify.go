@@ -38,7 +38,6 @@ func Failure(repository string, err error) *protocol.FileError {
 	switch {
 	case errors.Is(err, ErrChanged) || errors.Is(err, ErrUnverified):
 		reason = reasons.ExportUnverified
-	case errors.As(err, &te) && te.Temporary():
 	case errors.As(err, &te):
 		reason = byStatus(te)
 	case errors.As(err, &dns) && dns.IsNotFound, errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid):
@@ -59,7 +58,9 @@ func byStatus(te *transport.Error) reasons.Reason {
 	switch s := te.StatusCode; {
 	case s == http.StatusRequestEntityTooLarge || s == http.StatusInsufficientStorage:
 		return reasons.ExportTooLarge
-	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return reasons.ExportRefused
+	case te.Temporary() || s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
 		return reasons.ExportUnavailable
 	default:
 		return reasons.ExportRefused

@@ -34,8 +34,11 @@ func Repository(target protocol.ExportTarget) (name.Repository, error) {
 // Push exports f as an artifact in target's repository and returns its
 // manifest's digest. The layer is streamed from open, hashed on the way
 // and refused before its commit when the bytes are not f's, so memory
-// stays flat in the file's size; a blob or manifest the registry already
-// has is not sent again, so a retried push sends nothing new.
+// stays flat in the file's size; a blob the registry has is not sent
+// again (a manifest whose layer the registry lost is so repaired), and the
+// manifest is put by digest, then tagged (Tag) when the tag does not name
+// it yet: a registry that refuses the tag (immutable tags) still holds the
+// artifact by digest.
 func Push(ctx context.Context, target protocol.ExportTarget, auth authn.Authenticator, f File, open Opener) (string, error) {
 	repo, err := Repository(target)
 	if err != nil {
@@ -50,28 +53,28 @@ func Push(ctx context.Context, target protocol.ExportTarget, auth authn.Authenti
 		return "", err
 	}
 	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-reader")}
-	// Each write first asks whether the registry has the blob, so a
-	// manifest whose layer the registry lost is repaired, not trusted.
 	if err := remote.WriteLayer(repo, static.NewLayer(emptyConfig, ConfigMediaType), opts...); err != nil {
 		return "", err
 	}
 	if err := remote.WriteLayer(repo, &fileLayer{file: f, digest: layerDigest, open: open}, opts...); err != nil {
 		return "", err
 	}
-	// Tagged, so registries that collect untagged manifests keep it; the
-	// run publishes it by digest.
-	if err := remote.Put(repo.Tag(Tag(f.Name, target)), rawManifest(raw), opts...); err != nil {
+	if err := remote.Put(repo.Digest(digest.String()), rawManifest(raw), opts...); err != nil {
 		return "", err
+	}
+	tag := repo.Tag(Tag(f.Name, target))
+	if desc, err := remote.Head(tag, opts...); err != nil || desc.Digest != digest {
+		_ = remote.Put(tag, rawManifest(raw), opts...)
 	}
 	return digest.String(), nil
 }
 
 // Tag is the artifact's tag: the run and result, as far as a tag may
-// hold them, and a digest of the namespace, run and result, so two
-// results never share one.
+// hold them, and a digest of the namespace, run, its UID and the result,
+// so no two results, nor two runs of one name, share one.
 func Tag(result string, target protocol.ExportTarget) string {
 	a := target.Annotations
-	h := sha256.Sum256([]byte(a[AnnotationNamespace] + "/" + a[AnnotationRun] + "/" + result))
+	h := sha256.Sum256([]byte(a[AnnotationNamespace] + "/" + a[AnnotationRun] + "/" + a[AnnotationUID] + "/" + result))
 	name := strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
 			return r

@@ -18,9 +18,10 @@ import (
 
 // Owner is the run an artifact must name in its annotations before the
 // controller publishes or deletes it: a reader's word, or a status, never
-// makes it act on another run's artifact.
+// makes it act on another run's artifact, nor on an earlier run's of the
+// same name.
 type Owner struct {
-	Namespace, Run string
+	Namespace, Run, UID string
 }
 
 // Verify checks that uri resolves to f's artifact of owner: a manifest
@@ -54,9 +55,11 @@ func Verify(ctx context.Context, uri string, insecure bool, auth authn.Authentic
 	return nil
 }
 
-// Delete deletes the artifact at uri, its manifest, once it is seen to be
-// owner's. Its layer goes when the registry's own garbage collection
-// finds it unreferenced. An artifact already gone is not an error.
+// Delete deletes the artifact at uri once it is seen to be owner's: its
+// tag, where the tag still names it (registries that refuse to delete a
+// tagged manifest), then its manifest. Its layer goes when the registry's
+// own garbage collection finds it unreferenced. An artifact already gone
+// is not an error.
 func Delete(ctx context.Context, uri string, insecure bool, auth authn.Authenticator, owner Owner) error {
 	m, _, _, err := manifest(ctx, uri, insecure, auth, nil)
 	if errors.Is(err, ErrUnverified) && NotFound(err) {
@@ -73,7 +76,14 @@ func Delete(ctx context.Context, uri string, insecure bool, auth authn.Authentic
 	if err != nil {
 		return err
 	}
-	err = remote.Delete(repo.Digest(digest), remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-controller"))
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("resultmaterialize-controller")}
+	tag := repo.Tag(Tag(m.Annotations[AnnotationResult], protocol.ExportTarget{Annotations: m.Annotations}))
+	if desc, err := remote.Head(tag, opts...); err == nil && desc.Digest.String() == digest {
+		// A registry that deletes tags with their manifest, or not at
+		// all, answers here with what the manifest's delete settles.
+		_ = remote.Delete(tag, opts...)
+	}
+	err = remote.Delete(repo.Digest(digest), opts...)
 	if NotFound(err) {
 		return nil
 	}
@@ -103,8 +113,9 @@ func manifest(ctx context.Context, uri string, insecure bool, auth authn.Authent
 }
 
 func owned(uri string, m v1.Manifest, owner Owner) error {
-	if ns, run := m.Annotations[AnnotationNamespace], m.Annotations[AnnotationRun]; ns != owner.Namespace || run != owner.Run {
-		return fmt.Errorf("%w: %s belongs to run %q in namespace %q, not %q in %q", ErrUnverified, uri, run, ns, owner.Run, owner.Namespace)
+	a := m.Annotations
+	if ns, run, uid := a[AnnotationNamespace], a[AnnotationRun], a[AnnotationUID]; ns != owner.Namespace || run != owner.Run || uid != owner.UID {
+		return fmt.Errorf("%w: %s belongs to run %q (uid %q) in namespace %q, not %q (uid %q) in %q", ErrUnverified, uri, run, uid, ns, owner.Run, owner.UID, owner.Namespace)
 	}
 	return nil
 }

@@ -12,9 +12,9 @@ type ExportTarget struct {
 	Repository  string            `json:"repository"`
 	Insecure    bool              `json:"insecure,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
-	// Seconds bounds the reader's reading and exporting, counted from its
-	// start, so it prints its document before the pod's deadline.
-	Seconds int64 `json:"seconds,omitempty"`
+	// Deadline (Unix seconds) ends the reader's pushes, set before its
+	// pod's deadline, so it prints its document rather than being killed.
+	Deadline int64 `json:"deadline,omitempty"`
 }
 
 // Export is what became of one file's export: the artifact's manifest

@@ -31,6 +31,10 @@ const (
 	// ControllerMemoryBusy means the run's ConfigMap projections wait for
 	// their share of the controller's memory budget, held by other runs'.
 	ControllerMemoryBusy Reason = "ControllerMemoryBusy"
+	// RegistryUnreachable means the run waits because the controller
+	// cannot reach the registry to verify the artifacts its reader pod
+	// exported; it looks again until the run times out.
+	RegistryUnreachable Reason = "RegistryUnreachable"
 	// Materialized means every requested result was surfaced inline or by reference.
 	Materialized Reason = "Materialized"
 
@@ -162,12 +166,12 @@ const (
 
 // Waiting lists the reasons a running run (Succeeded=Unknown) gives for
 // what it waits on; none of them ends a run.
-var Waiting = []Reason{ReaderQuotaExceeded, ReaderCreateRetrying, ReaderPending, ReaderStatusUnknown, ControllerMemoryBusy}
+var Waiting = []Reason{ReaderQuotaExceeded, ReaderCreateRetrying, ReaderPending, ReaderStatusUnknown, ControllerMemoryBusy, RegistryUnreachable}
 
 // All lists every reason; docs/reasons.md must name each one.
 var All = []Reason{
 	Running, Materialized, InvalidSpec, ObjectNotFound,
-	ReaderQuotaExceeded, ReaderCreateRetrying, ReaderPending, ReaderStatusUnknown, ControllerMemoryBusy,
+	ReaderQuotaExceeded, ReaderCreateRetrying, ReaderPending, ReaderStatusUnknown, ControllerMemoryBusy, RegistryUnreachable,
 	WorkspaceMissing, WorkspaceAmbiguous, WorkspaceNotSupported, SecretWorkspaceRefused, WorkspaceSourceNotFound,
 	ResultMissing, ResultUnreadable, ResultInvalidUTF8, ResultOversize, ResultInvalidArray, ResultReadAsArray,
 	ProjectionInvalidDocument, ProjectionNoMatch, ProjectionTooLarge, ProjectionCostExceeded, ProjectionEvalFailed,

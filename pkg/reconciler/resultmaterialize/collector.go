@@ -3,6 +3,7 @@ package resultmaterialize
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -100,14 +101,14 @@ func (c *collector) Reconcile(ctx context.Context, key string) error {
 	}
 	ctx = c.store.ToContext(ctx)
 	cfg := config.FromContext(ctx)
-	uris, failed := c.deleteAll(ctx, run, cfg)
+	uris, failed, skipped := c.deleteAll(ctx, run, cfg)
 	rec := c.events
 	switch {
 	case len(failed) > 0 && c.clock.Since(run.DeletionTimestamp.Time) < cfg.Retain.GCTimeout:
 		logging.FromContext(ctx).Warnw("Deleting the run's artifacts failed; trying again", "failed", failed)
 		return controller.NewRequeueAfter(gcRetry)
-	case len(failed) > 0:
-		rec.Eventf(run, corev1.EventTypeWarning, reasons.ArtifactsNotDeleted.String(), "artifacts not deleted within %s (%s), let go: %s", cfg.Retain.GCTimeout, config.KeyOCIGCTimeout, strings.Join(failed, "; "))
+	case len(failed)+len(skipped) > 0:
+		rec.Eventf(run, corev1.EventTypeWarning, reasons.ArtifactsNotDeleted.String(), "artifacts not deleted (failing past %s, %s, or not this run's), let go: %s", cfg.Retain.GCTimeout, config.KeyOCIGCTimeout, strings.Join(append(failed, skipped...), "; "))
 	case len(uris) > 0:
 		rec.Eventf(run, corev1.EventTypeNormal, reasons.ArtifactsDeleted.String(), "deleted %d artifacts: %s", len(uris), strings.Join(uris, ", "))
 	}
@@ -120,7 +121,7 @@ func (c *collector) Reconcile(ctx context.Context, key string) error {
 
 // deleteAll deletes every artifact the run's status names, and returns
 // them with the failures (a manifest already gone counts as deleted).
-func (c *collector) deleteAll(ctx context.Context, run *v1beta1.CustomRun, cfg *config.Config) (uris, failed []string) {
+func (c *collector) deleteAll(ctx context.Context, run *v1beta1.CustomRun, cfg *config.Config) (uris, failed, skipped []string) {
 	ef := recorded(run)
 	var creds artifact.Credentials
 	for _, row := range ef.Results {
@@ -131,16 +132,21 @@ func (c *collector) deleteAll(ctx context.Context, run *v1beta1.CustomRun, cfg *
 		if creds == nil {
 			var err error
 			if creds, err = registryCredentials(ctx, c.kube); err != nil {
-				return uris, []string{err.Error()}
+				return uris, []string{err.Error()}, nil
 			}
 		}
 		repoName, _ := resultmaterialize.SplitURI(row.URI)
-		err := deleteOne(ctx, row.URI, cfg.Retain.Insecure, creds, repoName, artifact.Owner{Namespace: run.Namespace, Run: run.Name})
-		if err != nil {
+		err := deleteOne(ctx, row.URI, cfg.Retain.Insecure, creds, repoName, artifact.Owner{Namespace: run.Namespace, Run: run.Name, UID: string(run.UID)})
+		switch {
+		case errors.Is(err, artifact.ErrUnverified):
+			// Not this run's artifact, or not ours: never deleted, and
+			// trying again would not change that.
+			skipped = append(skipped, fmt.Sprintf("%s: %v", row.URI, err))
+		case err != nil:
 			failed = append(failed, fmt.Sprintf("%s: %v", row.URI, err))
 		}
 	}
-	return uris, failed
+	return uris, failed, skipped
 }
 
 func deleteOne(ctx context.Context, uri string, insecure bool, creds artifact.Credentials, repoName string, owner artifact.Owner) error {

@@ -28,12 +28,16 @@ import (
 // and those that delete one artifact.
 const verifyTimeout = 20 * time.Second
 
+// registryRecheck is how often a run whose registry the controller
+// cannot reach looks again.
+const registryRecheck = 10 * time.Second
+
 // exportTarget sets the plan's export target when a result is retained
 // as an OCI artifact and the binding is a volume Tekton may delete (not a
 // ConfigMap or Secret, nor a CSI volume of secrets): the namespace's
 // repository and the annotations that name the run. With no repository
 // for the namespace the run fails.
-func exportTarget(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, cfg *config.Config, plan *materialize.Plan) error {
+func exportTarget(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, cfg *config.Config, plan *materialize.Plan, now time.Time) error {
 	if b.PersistentVolumeClaim == nil && (b.CSI == nil || slices.Contains(cfg.SecretCSIDrivers, b.CSI.Driver)) {
 		return nil
 	}
@@ -50,11 +54,14 @@ func exportTarget(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, cfg *confi
 	if repo == "" {
 		return outcome.Fail(reasons.ExportNotConfigured, "results %q have retain: oci, but config-materialize sets no %s for namespace %q", names, config.KeyOCIRepository, run.Namespace)
 	}
-	// The reader's exports end a tenth (at least 10 s) before its pod's
-	// deadline, so a stalled registry is reported, not a killed pod.
+	// The reader's pushes end a tenth (at least 10 s, at most half) of
+	// reader-read-timeout before its pod's deadline, counted from now: the
+	// pod's deadline counts from its start, which comes later.
 	read := cfg.ReaderReadTimeout
-	plan.Export = &protocol.ExportTarget{Repository: repo, Insecure: cfg.Retain.Insecure, Seconds: int64((read - max(read/10, 10*time.Second)).Seconds()), Annotations: map[string]string{
+	deadline := now.Add(read - max(read/10, min(10*time.Second, read/2)))
+	plan.Export = &protocol.ExportTarget{Repository: repo, Insecure: cfg.Retain.Insecure, Deadline: deadline.Unix(), Annotations: map[string]string{
 		artifact.AnnotationRun:         run.Name,
+		artifact.AnnotationUID:         string(run.UID),
 		artifact.AnnotationNamespace:   run.Namespace,
 		artifact.AnnotationPipelineRun: run.Labels[pipeline.PipelineRunLabelKey],
 		artifact.AnnotationTask:        run.Labels[pipeline.PipelineTaskLabelKey],
@@ -64,13 +71,17 @@ func exportTarget(run *v1beta1.CustomRun, b v1beta1.WorkspaceBinding, cfg *confi
 
 // verifyExports checks every exported row's artifact in the registry
 // before the run publishes its URI: all rows at once, through one
-// puller, within verifyTimeout. An artifact that does not resolve as its
-// file of this run, or a registry the controller cannot reach, ends the
-// attempt (retried under spec.retries); the reader pod's document is
-// read again by the next attempt's pod only.
+// puller, within verifyTimeout, in the repository the attempt recorded
+// when it started (never one only the reader pod's plan names). An
+// artifact that does not resolve as its file of this run ends the
+// attempt; a registry the controller cannot reach makes the run wait
+// (RegistryUnreachable), its reader pod kept.
 func (r *Reconciler) verifyExports(ctx context.Context, run *v1beta1.CustomRun, plan materialize.Plan, out materialize.Outcome) error {
 	if plan.Export == nil {
 		return nil
+	}
+	if rec := recorded(run); rec.Repository != plan.Export.Repository || rec.Insecure != plan.Export.Insecure {
+		return outcome.Retry(reasons.ReaderOutputInvalid, "the reader pod's plan exports to %q, the attempt to %q", plan.Export.Repository, rec.Repository)
 	}
 	var rows []resultmaterialize.Row
 	for _, row := range out.Rows {
@@ -96,7 +107,7 @@ func (r *Reconciler) verifyExports(ctx context.Context, run *v1beta1.CustomRun, 
 	}
 	vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
-	owner := artifact.Owner{Namespace: run.Namespace, Run: run.Name}
+	owner := artifact.Owner{Namespace: run.Namespace, Run: run.Name, UID: string(run.UID)}
 	failures := make([]error, len(rows))
 	var g errgroup.Group
 	g.SetLimit(8)
@@ -113,10 +124,12 @@ func (r *Reconciler) verifyExports(ctx context.Context, run *v1beta1.CustomRun, 
 			continue
 		}
 		switch f := artifact.Failure(plan.Export.Repository, err); f.Reason {
-		case reasons.ExportUnavailable, reasons.ExportUnverified:
-			return outcome.Retry(f.Reason, "result %q: the controller could not verify %s: %s", rows[i].Name, rows[i].URI, f.Message)
+		case reasons.ExportUnavailable:
+			return outcome.WaitOn(reasons.RegistryUnreachable, registryRecheck, "verifying result %q's artifact %s: %s", rows[i].Name, rows[i].URI, f.Message)
+		case reasons.ExportUnverified:
+			return outcome.Retry(f.Reason, "result %q: %s", rows[i].Name, f.Message)
 		default:
-			return outcome.Fail(f.Reason, "result %q: the controller could not verify %s with its %s: %s", rows[i].Name, rows[i].URI, config.KeyOCICredentialsSecret, f.Message)
+			return outcome.Fail(f.Reason, "result %q: the controller could not verify %s: %s", rows[i].Name, rows[i].URI, f.Message)
 		}
 	}
 	return nil

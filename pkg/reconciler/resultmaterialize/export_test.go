@@ -61,7 +61,7 @@ func exportedPod(t *testing.T, run *v1beta1.CustomRun, data map[string]string) (
 	for i := range plan.Results {
 		plan.Results[i].Retain = resultmaterialize.RetainOCI
 	}
-	if err := exportTarget(run, run.Spec.Workspaces[0], cfg, &plan); err != nil {
+	if err := exportTarget(run, run.Spec.Workspaces[0], cfg, &plan, epoch); err != nil {
 		t.Fatal(err)
 	}
 	pod, err := workspace.ReaderPod(run, run.Spec.Workspaces[0], plan, cfg, workspace.Placement{})
@@ -76,23 +76,29 @@ func exportedPod(t *testing.T, run *v1beta1.CustomRun, data map[string]string) (
 // TestExportPublishedOnceVerified: a run under retain: oci whose reader
 // pushed blob publishes blob-uri once the controller finds the artifact
 // in the registry, keeps flag's -uri empty, and got its finalizer (one
-// patch) before anything else was written; a reader that reports an
+// patch) before anything else was written. A reader that reports an
 // artifact the registry does not have fails the attempt with
-// ExportUnverified instead.
+// ExportUnverified; a reader pod whose plan names another repository than
+// the attempt's is not believed; a registry the controller cannot reach
+// makes the run wait, its pod kept.
 func TestExportPublishedOnceVerified(t *testing.T) {
 	repo := exportRegistry(t)
 	big := strings.Repeat("B", 5000)
 	for name, tc := range map[string]struct {
-		push    bool
-		want    reasons.Reason
-		deletes []string
+		push          bool
+		podRepo, repo string
+		want          reasons.Reason
+		deletes       []string
 	}{
-		"pushed":       {true, reasons.Materialized, nil},
-		"not in there": {false, reasons.ExportUnverified, []string{"pods/pvc-reader-0"}},
+		"pushed":        {true, repo, repo, reasons.Materialized, nil},
+		"not in there":  {false, repo, repo, reasons.ExportUnverified, []string{"pods/pvc-reader-0"}},
+		"forged plan":   {true, repo, "registry.example/other", reasons.ReaderOutputInvalid, []string{"pods/pvc-reader-0"}},
+		"registry down": {false, "127.0.0.1:1/results", "127.0.0.1:1/results", reasons.RegistryUnreachable, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			run := pvcRun(withParam("retain", "oci"))
-			pod, plan := exportedPod(t, run, exportConfig(repo))
+			run.UID = "uid-1"
+			pod, plan := exportedPod(t, run, exportConfig(tc.podRepo))
 			digest := "sha256:" + strings.Repeat("0", 64)
 			if tc.push {
 				f := artifact.File{Name: "blob", Path: "blob", Size: 5000, SHA256: sum(big)}
@@ -106,17 +112,25 @@ func TestExportPublishedOnceVerified(t *testing.T) {
 				{Path: "flag", Found: true, Size: 4, SHA256: sum("true"), Head: []byte("true")},
 				{Path: "blob", Found: true, Size: 5000, SHA256: sum(big), Export: &protocol.Export{Digest: digest}},
 			}}
-			e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{pod}}, nil, exportConfig(repo), logOf(out))
+			e := newEnvWithLogs(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, Pods: []*corev1.Pod{pod}}, nil, exportConfig(tc.repo), logOf(out))
 			got, err := e.reconcile(t, run.Name)
-			if tc.want == reasons.Materialized {
+			c := condition(got)
+			switch tc.want {
+			case reasons.Materialized:
 				if err != nil || !got.IsSuccessful() {
-					t.Fatalf("err %v condition %+v: want Succeeded", err, condition(got))
+					t.Fatalf("err %v condition %+v: want Succeeded", err, c)
 				}
 				if uri := results(got)["blob-uri"]; uri != resultmaterialize.ArtifactURI(repo, digest) || results(got)["flag-uri"] != "" {
 					t.Errorf("blob-uri %q flag-uri %q; want blob's artifact and nothing for the inline flag", uri, results(got)["flag-uri"])
 				}
-			} else if c := condition(got); c == nil || c.Reason != string(tc.want) && !strings.Contains(c.Message, string(tc.want)) {
-				t.Errorf("condition %+v (err %v): want the attempt to end with %s", c, err, tc.want)
+			case reasons.RegistryUnreachable:
+				if ok, after := controller.IsRequeueKey(err); !ok || after != registryRecheck || got.IsDone() || c.Reason != string(tc.want) {
+					t.Errorf("err %v condition %+v: want the run waiting on %s, looking again in %s", err, c, tc.want, registryRecheck)
+				}
+			default:
+				if c == nil || c.Reason != string(tc.want) && !strings.Contains(c.Message, string(tc.want)) {
+					t.Errorf("condition %+v (err %v): want the attempt to end with %s", c, err, tc.want)
+				}
 			}
 			if !slices.Contains(got.Finalizers, ArtifactsFinalizer) {
 				t.Errorf("finalizers %v, want %s", got.Finalizers, ArtifactsFinalizer)
@@ -127,31 +141,40 @@ func TestExportPublishedOnceVerified(t *testing.T) {
 }
 
 // TestCollectorDeletesArtifacts: a deleted run held by its finalizer has
-// its artifact deleted and is let go; a registry that keeps failing holds
-// it until oci-gc-timeout, then it is let go with ArtifactsNotDeleted.
+// its artifact deleted and is let go; an artifact of an earlier run of
+// the same name is not deleted, and the run is let go at once; a registry
+// that keeps failing holds it until oci-gc-timeout, then it is let go
+// with ArtifactsNotDeleted.
 func TestCollectorDeletesArtifacts(t *testing.T) {
-	repo := exportRegistry(t)
-	target := protocol.ExportTarget{Repository: repo, Insecure: true, Annotations: map[string]string{artifact.AnnotationNamespace: ns, artifact.AnnotationRun: "pvc"}}
-	f := artifact.File{Name: "blob", Path: "blob", Size: 4, SHA256: sum("blob")}
-	digest, err := artifact.Push(context.Background(), target, authn.Anonymous, f, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("blob"))), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
 	for name, tc := range map[string]struct {
-		uri     string
+		down    bool
+		uid     string
 		elapsed time.Duration
 		requeue bool
 		event   reasons.Reason
 	}{
-		"deleted":          {resultmaterialize.ArtifactURI(repo, digest), 0, false, reasons.ArtifactsDeleted},
-		"failing":          {resultmaterialize.ArtifactURI("127.0.0.1:1/results", digest), time.Minute, true, ""},
-		"failing too long": {resultmaterialize.ArtifactURI("127.0.0.1:1/results", digest), time.Hour, false, reasons.ArtifactsNotDeleted},
+		"another run's":    {false, "uid-2", 0, false, reasons.ArtifactsNotDeleted},
+		"deleted":          {false, "uid-1", 0, false, reasons.ArtifactsDeleted},
+		"failing":          {true, "uid-1", time.Minute, true, ""},
+		"failing too long": {true, "uid-1", time.Hour, false, reasons.ArtifactsNotDeleted},
 	} {
 		t.Run(name, func(t *testing.T) {
+			repo := exportRegistry(t)
+			target := protocol.ExportTarget{Repository: repo, Insecure: true, Annotations: map[string]string{artifact.AnnotationNamespace: ns, artifact.AnnotationRun: "pvc", artifact.AnnotationUID: "uid-1"}}
+			f := artifact.File{Name: "blob", Path: "blob", Size: 4, SHA256: sum("blob")}
+			digest, err := artifact.Push(context.Background(), target, authn.Anonymous, f, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("blob"))), nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			uri := resultmaterialize.ArtifactURI(repo, digest)
+			if tc.down {
+				uri = resultmaterialize.ArtifactURI("127.0.0.1:1/results", digest)
+			}
 			run := pvcRun()
+			run.UID = types.UID(tc.uid)
 			run.Finalizers = []string{"other", ArtifactsFinalizer}
 			run.DeletionTimestamp = &metav1.Time{Time: epoch}
-			if err := run.Status.EncodeExtraFields(map[string]any{"results": []resultmaterialize.Row{{Name: "blob", URI: tc.uri}}}); err != nil {
+			if err := run.Status.EncodeExtraFields(map[string]any{"results": []resultmaterialize.Row{{Name: "blob", URI: uri}}}); err != nil {
 				t.Fatal(err)
 			}
 			e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, exportConfig(repo))
@@ -161,7 +184,7 @@ func TestCollectorDeletesArtifacts(t *testing.T) {
 			if err := c.Promote(pkgreconciler.UniversalBucket(), func(pkgreconciler.Bucket, types.NamespacedName) {}); err != nil {
 				t.Fatal(err)
 			}
-			err := c.Reconcile(e.ctx, ns+"/"+run.Name)
+			err = c.Reconcile(e.ctx, ns+"/"+run.Name)
 			if ok, _ := controller.IsRequeueKey(err); ok != tc.requeue {
 				t.Fatalf("Reconcile = %v, requeue %v", err, tc.requeue)
 			}
@@ -220,14 +243,14 @@ func TestExportTargetOnlyForVolumes(t *testing.T) {
 	} {
 		plan := planOf("blob")
 		plan.Results[0].Retain = resultmaterialize.RetainOCI
-		if err := exportTarget(pvcRun(), tc.b, cfg, &plan); err != nil {
+		if err := exportTarget(pvcRun(), tc.b, cfg, &plan, epoch); err != nil {
 			t.Fatal(err)
 		}
 		if got := plan.Export != nil; got != tc.want {
 			t.Errorf("%s: exported %v, want %v", name, got, tc.want)
 		}
-		if plan.Export != nil && plan.Export.Seconds != int64((cfg.ReaderReadTimeout-18*time.Second).Seconds()) {
-			t.Errorf("%s: the reader exports for %d s of a %s deadline, want a tenth less", name, plan.Export.Seconds, cfg.ReaderReadTimeout)
+		if want := epoch.Add(cfg.ReaderReadTimeout - 18*time.Second).Unix(); plan.Export != nil && plan.Export.Deadline != want {
+			t.Errorf("%s: the reader's pushes end at %d, want %d: a tenth of its %s before its pod's deadline", name, plan.Export.Deadline, want, cfg.ReaderReadTimeout)
 		}
 	}
 }

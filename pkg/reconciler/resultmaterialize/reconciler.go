@@ -194,7 +194,7 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 		if a.Binding, err = workspace.Select(run, res.workspace); err != nil {
 			return err
 		}
-		if err := exportTarget(run, a.Binding, cfg, &res.plan); err != nil {
+		if err := exportTarget(run, a.Binding, cfg, &res.plan, r.Clock.Now()); err != nil {
 			return err
 		}
 		if src, err = r.Sources.For(ctx, run.Namespace, a.Binding, cfg); err != nil {
@@ -215,7 +215,11 @@ func (r *Reconciler) reconcile(ctx context.Context, run *v1beta1.CustomRun) erro
 		event(ctx, run, corev1.EventTypeNormal, reasons.ReadThroughReaderPod, "read by a reader pod, not from the object store: "+found.Fallback)
 	}
 	if found.ReaderPod != "" && found.ReaderPod != rec.ReaderPod {
-		if rerr := run.Status.EncodeExtraFields(rmv1alpha1.ExtraFields{ReaderPod: found.ReaderPod, Workspace: a.Binding.Name}); rerr != nil {
+		ef := rmv1alpha1.ExtraFields{ReaderPod: found.ReaderPod, Workspace: a.Binding.Name}
+		if a.Plan.Export != nil {
+			ef.Repository, ef.Insecure = a.Plan.Export.Repository, a.Plan.Export.Insecure
+		}
+		if rerr := run.Status.EncodeExtraFields(ef); rerr != nil {
 			return fmt.Errorf("recording the reader pod: %w", rerr)
 		}
 	}

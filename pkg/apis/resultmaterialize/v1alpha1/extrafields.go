@@ -13,6 +13,11 @@ type ExtraFields struct {
 	// finishes on the binding it started with; a finished run keeps the
 	// binding its results were read from.
 	Workspace string `json:"workspace,omitempty"`
+	// Repository is where the attempt exports (retain: oci), as the
+	// controller resolved it when the attempt started, and Insecure
+	// whether over plain HTTP: the reader pod's plan must name the same.
+	Repository string `json:"repository,omitempty"`
+	Insecure   bool   `json:"insecure,omitempty"`
 	// ReadBy says how a finished run's files were read: configMap (through
 	// the API), readerPod, or objectStore (from the bucket, no pod).
 	ReadBy string `json:"readBy,omitempty"`
