@@ -312,8 +312,13 @@ func TestPushRepairsALostLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("deleting the layer: %v %v", resp, err)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("deleting the layer: %s", resp.Status)
 	}
 	uri := resultmaterialize.ArtifactURI(repo, digest)
 	if err := Verify(context.Background(), uri, false, authn.Anonymous, f, owner); !errors.Is(err, ErrUnverified) {
