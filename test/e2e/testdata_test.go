@@ -33,6 +33,11 @@ func TestTestdataDecodesStrictly(t *testing.T) {
 	data := map[string]any{
 		"pipeline.yaml":     struct{ Name, Approved, OnOversize string }{"approved", "true", "reference"},
 		"object-store.yaml": struct{ Name, StorageClass string }{"s3fs", "csi-s3-s3fs"},
+		"retain.yaml": struct {
+			Name, Seed string
+			BigBytes   int
+		}{"retain", "seed", 1 << 20},
+		"sizes.yaml": struct{ Name string }{"sizes"},
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "*.yaml"))
 	if err != nil || len(files) == 0 {
