@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -99,6 +100,9 @@ type volumePod struct {
 	// unsure says its create got no answer: it may land after close's
 	// first delete.
 	unsure bool
+	// uid is the pod the create made: a pod of the same name made by
+	// anyone else is neither waited for nor deleted.
+	uid types.UID
 }
 
 func newReader(c Clients, f Fetch) *reader {
@@ -160,10 +164,19 @@ func (r *reader) close(ctx context.Context) {
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	for run, p := range r.pods {
-		err := r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, metav1.DeleteOptions{})
+		// A pod created late has a UID close never learnt: only then is it
+		// deleted by name alone.
+		opts := metav1.DeleteOptions{}
+		if p.uid != "" {
+			opts.Preconditions = &metav1.Preconditions{UID: &p.uid}
+		}
+		err := r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, opts)
 		for waited := time.Duration(0); p.unsure && apierrors.IsNotFound(err) && waited < unsureWait; waited += unsureStep {
 			time.Sleep(unsureStep)
-			err = r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, metav1.DeleteOptions{})
+			err = r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, opts)
+		}
+		if apierrors.IsConflict(err) {
+			err = nil
 		}
 		if err != nil && !apierrors.IsNotFound(err) {
 			r.f.warn("reader pod %q in namespace %q was not deleted (%v): delete it, or it ends by itself within --pod-timeout", p.name, p.namespace, err)
@@ -279,8 +292,8 @@ func (r *reader) startPod(ctx context.Context, run *v1beta1.CustomRun, binding v
 	// The name is this read's alone: close deletes it even when the
 	// create's answer was lost.
 	p := volumePod{namespace: run.Namespace, name: name, binding: binding}
-	r.pods[run.Name] = p
-	if _, err := r.c.Kube.CoreV1().Pods(run.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+	created, err := r.c.Kube.CoreV1().Pods(run.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
 		var status apierrors.APIStatus
 		if !errors.As(err, &status) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) {
 			p.unsure = true
@@ -288,16 +301,22 @@ func (r *reader) startPod(ctx context.Context, run *v1beta1.CustomRun, binding v
 		}
 		return volumePod{}, fmt.Errorf("creating reader pod %q in namespace %q: %w", name, run.Namespace, err)
 	}
-	return p, running(ctx, r.c, run.Namespace, name, cfg.ReaderStartTimeout)
+	p.uid = created.UID
+	r.pods[run.Name] = p
+	return p, running(ctx, r.c, p, cfg.ReaderStartTimeout)
 }
 
 // running waits until the pod's container runs, or says why it does not.
-func running(ctx context.Context, c Clients, ns, name string, timeout time.Duration) error {
+func running(ctx context.Context, c Clients, p volumePod, timeout time.Duration) error {
+	ns, name := p.namespace, p.name
 	var last *corev1.Pod
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		pod, err := c.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
+		}
+		if pod.UID != p.uid {
+			return false, fmt.Errorf("reader pod %q in namespace %q was replaced by another pod of that name", name, ns)
 		}
 		last = pod
 		if pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded {
