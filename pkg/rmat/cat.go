@@ -161,27 +161,33 @@ func readable(kind string) bool {
 // create got no answer is looked for again for unsureWait: a create that
 // lands late is deleted too.
 func (r *reader) close(ctx context.Context) {
-	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
 	for run, p := range r.pods {
-		// A pod created late has a UID close never learnt: only then is it
-		// deleted by name alone.
-		opts := metav1.DeleteOptions{}
-		if p.uid != "" {
-			opts.Preconditions = &metav1.Preconditions{UID: &p.uid}
-		}
-		err := r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, opts)
-		for waited := time.Duration(0); p.unsure && apierrors.IsNotFound(err) && waited < unsureWait; waited += unsureStep {
-			time.Sleep(unsureStep)
-			err = r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, opts)
-		}
-		if apierrors.IsConflict(err) {
-			err = nil
-		}
-		if err != nil && !apierrors.IsNotFound(err) {
-			r.f.warn("reader pod %q in namespace %q was not deleted (%v): delete it, or it ends by itself within --pod-timeout", p.name, p.namespace, err)
-		}
+		r.closeOne(ctx, p)
 		delete(r.pods, run)
+	}
+}
+
+// closeOne deletes one reader pod within 10 s of its own (and unsureWait
+// for a pod whose create got no answer), even when ctx was cancelled.
+func (r *reader) closeOne(ctx context.Context, p volumePod) {
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second+unsureWait)
+	defer cancel()
+	// A pod created late has a UID close never learnt: only then is it
+	// deleted by name alone.
+	opts := metav1.DeleteOptions{}
+	if p.uid != "" {
+		opts.Preconditions = &metav1.Preconditions{UID: &p.uid}
+	}
+	err := r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, opts)
+	for waited := time.Duration(0); p.unsure && apierrors.IsNotFound(err) && waited < unsureWait; waited += unsureStep {
+		time.Sleep(unsureStep)
+		err = r.c.Kube.CoreV1().Pods(p.namespace).Delete(bg, p.name, opts)
+	}
+	if apierrors.IsConflict(err) {
+		err = nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		r.f.warn("reader pod %q in namespace %q was not deleted (%v): delete it, or it ends by itself within --pod-timeout", p.name, p.namespace, err)
 	}
 }
 

@@ -173,7 +173,7 @@ func List(ctx context.Context, c Clients, runs []v1beta1.CustomRun) ([]Entry, er
 			case row.Inline && row.Reason != resultmaterialize.Truncated:
 				e.Location, e.Exists = "status", "-"
 			case row.URI != "":
-				e.Location, e.Exists, e.uri = row.URI, c.Registry.exists(ctx, row.URI), row.URI
+				e.Location, e.uri = row.URI, row.URI
 			default:
 				e.Location = e.workspace.String()
 				object := e.workspace.kind + "/" + e.workspace.object
@@ -187,6 +187,7 @@ func List(ctx context.Context, c Clients, runs []v1beta1.CustomRun) ([]Entry, er
 			entries = append(entries, e)
 		}
 	}
+	c.Registry.existAll(ctx, entries)
 	return entries, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -11,6 +12,7 @@ import (
 	"github.com/resultmaterialize/controller/pkg/apis/resultmaterialize"
 	"github.com/resultmaterialize/controller/pkg/artifact"
 	"github.com/resultmaterialize/controller/pkg/protocol"
+	"golang.org/x/sync/errgroup"
 )
 
 // Registry reads exported artifacts (retain: oci) with the user's docker
@@ -41,6 +43,32 @@ func (r Registry) exists(ctx context.Context, uri string) string {
 		return "gone"
 	default:
 		return "unknown"
+	}
+}
+
+// existAll sets Exists of every exported entry, asking the registries
+// about each artifact once, eight at a time.
+func (r Registry) existAll(ctx context.Context, entries []Entry) {
+	var uris []string
+	for _, e := range entries {
+		if e.uri != "" && !slices.Contains(uris, e.uri) {
+			uris = append(uris, e.uri)
+		}
+	}
+	exists := make([]string, len(uris))
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i, uri := range uris {
+		g.Go(func() error {
+			exists[i] = r.exists(ctx, uri)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for i := range entries {
+		if j := slices.Index(uris, entries[i].uri); j >= 0 {
+			entries[i].Exists = exists[j]
+		}
 	}
 }
 
