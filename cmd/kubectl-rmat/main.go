@@ -89,8 +89,9 @@ func cat(flags *genericclioptions.ConfigFlags) *cobra.Command {
 		Long: `Write a result's bytes to stdout, checked against the sha256 the run published.
 An inline value comes from the run's status, a ConfigMap's through the API,
 an exported result (retain: oci) from its artifact in the registry, with
-your docker credentials, and a file left in a claim through a short-lived reader pod like the
-controller's, read through pods/exec and deleted afterwards (Ctrl-C too).
+your docker credentials, and a file left in a claim through a short-lived
+reader pod like the controller's, read through pods/exec and deleted
+afterwards (Ctrl-C too).
 Bytes whose digest differs were still written: the exit code is then 3.
 From 16 MiB, a progress line goes to stderr when it is a terminal.`,
 		Example:           `  kubectl rmat cat my-pipeline-run materialize.model > model.bin`,

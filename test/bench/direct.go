@@ -129,23 +129,13 @@ func (e *env) allowDirect(ctx context.Context) (func(), error) {
 	if _, err := e.kube.RbacV1().RoleBindings(meta.Namespace).Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, err
 	}
-	cms := e.kube.CoreV1().ConfigMaps(controllerNamespace)
-	cm, err := cms.Get(ctx, "config-materialize", metav1.GetOptions{})
+	restoreConfig, err := e.setConfig(ctx, map[string]string{configProfilesKey: directProfile})
 	if err != nil {
 		return nil, err
 	}
-	saved := cm.Data[configProfilesKey]
-	cm.Data[configProfilesKey] = directProfile
-	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
-		return nil, err
-	}
-	time.Sleep(3 * time.Second)
 	return func() {
 		bg := context.Background()
-		if cm, err := cms.Get(bg, "config-materialize", metav1.GetOptions{}); err == nil {
-			cm.Data[configProfilesKey] = saved
-			_, _ = cms.Update(bg, cm, metav1.UpdateOptions{})
-		}
+		restoreConfig()
 		_ = e.kube.RbacV1().RoleBindings(meta.Namespace).Delete(bg, meta.Name, metav1.DeleteOptions{})
 		_ = e.kube.RbacV1().Roles(meta.Namespace).Delete(bg, meta.Name, metav1.DeleteOptions{})
 	}, nil
@@ -173,11 +163,7 @@ func (e *env) directFixture(ctx context.Context, class string) (string, error) {
 	case <-time.After(5 * time.Minute):
 		return "", fmt.Errorf("the pod writing the object-store claim did not finish in 5m")
 	}
-	got, err := e.kube.CoreV1().PersistentVolumeClaims(e.ns).Get(ctx, directClaim, metav1.GetOptions{})
-	if err != nil {
-		return "", err
-	}
-	pv, err := e.kube.CoreV1().PersistentVolumes().Get(ctx, got.Spec.VolumeName, metav1.GetOptions{})
+	pv, err := e.volumeOf(ctx, directClaim)
 	if err != nil {
 		return "", err
 	}

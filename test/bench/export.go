@@ -127,11 +127,7 @@ func (e *env) setConfig(ctx context.Context, data map[string]string) (func(), er
 
 // claimDir is where the bench's claim lives on this node.
 func (e *env) claimDir(ctx context.Context) (string, error) {
-	pvc, err := e.kube.CoreV1().PersistentVolumeClaims(e.ns).Get(ctx, claimName, metav1.GetOptions{})
-	if err != nil {
-		return "", err
-	}
-	pv, err := e.kube.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
+	pv, err := e.volumeOf(ctx, claimName)
 	if err != nil {
 		return "", err
 	}
@@ -142,6 +138,15 @@ func (e *env) claimDir(ctx context.Context) (string, error) {
 		return pv.Spec.Local.Path, nil
 	}
 	return "", fmt.Errorf("volume %s is not a local path on this node", pv.Name)
+}
+
+// volumeOf is the volume bound to claim in the bench's namespace.
+func (e *env) volumeOf(ctx context.Context, claim string) (*corev1.PersistentVolume, error) {
+	pvc, err := e.kube.CoreV1().PersistentVolumeClaims(e.ns).Get(ctx, claim, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return e.kube.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
 }
 
 // writeFile writes size random bytes to file in the claim.

@@ -28,18 +28,30 @@ func pipelineRun(t *testing.T, name, approved, onOversize string) string {
 
 func runPipeline(ctx context.Context, t *testing.T, c *clients, ns, doc string) (*v1.PipelineRun, *apis.Condition) {
 	t.Helper()
+	return waitPipeline(ctx, t, c, ns, createPipeline(ctx, t, c, ns, doc))
+}
+
+// createPipeline creates the PipelineRun doc and returns its name.
+func createPipeline(ctx context.Context, t *testing.T, c *clients, ns, doc string) string {
+	t.Helper()
 	var pr v1.PipelineRun
 	decode(t, doc, &pr)
 	created, err := c.tekton.TektonV1().PipelineRuns(ns).Create(ctx, &pr, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return created.Name
+}
+
+// waitPipeline waits until PipelineRun name is done.
+func waitPipeline(ctx context.Context, t *testing.T, c *clients, ns, name string) (*v1.PipelineRun, *apis.Condition) {
+	t.Helper()
 	var got *v1.PipelineRun
 	cond := waitDone(ctx, t, func(ctx context.Context) (apis.ConditionAccessor, error) {
 		var err error
-		got, err = c.tekton.TektonV1().PipelineRuns(ns).Get(ctx, created.Name, metav1.GetOptions{})
+		got, err = c.tekton.TektonV1().PipelineRuns(ns).Get(ctx, name, metav1.GetOptions{})
 		return &got.Status, err
-	}, "PipelineRun "+created.Name)
+	}, "PipelineRun "+name)
 	return got, cond
 }
 

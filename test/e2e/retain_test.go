@@ -23,7 +23,6 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"knative.dev/pkg/apis"
 )
 
 // registry is the harness's registry as the host and pods reach it, and
@@ -169,13 +168,9 @@ func TestRetainOCIOutlivesTheClaim(t *testing.T) {
 		}
 	}
 	clients := rmat.Clients{Kube: c.kube, Tekton: c.tekton, Registry: rmat.Registry{Insecure: true}}
-	runs, err := rmat.Runs(ctx, clients, ns, pr.Name)
-	if err != nil || len(runs) != 1 {
-		t.Fatalf("kubectl rmat: runs %d, %v", len(runs), err)
-	}
-	entries, err := rmat.List(ctx, clients, runs)
-	if err != nil {
-		t.Fatal(err)
+	runs, entries := listed(ctx, t, clients, ns, pr.Name)
+	if len(runs) != 1 {
+		t.Fatalf("kubectl rmat: runs %d, want the materialize run", len(runs))
 	}
 	big, err := rmat.Find(entries, "materialize.big")
 	if err != nil || big.Location != got["big-uri"] || big.Exists != "yes" || big.Surfaced != "reference, exported" {
@@ -221,11 +216,7 @@ func TestExportSurvivesControllerRestart(t *testing.T) {
 	reg := registries(t)
 	repo := reg.pod + "/e2e/" + ns
 	setConfig(ctx, t, c, map[string]string{"oci-repository": repo, "oci-insecure": "true"})
-	var pr pipelinev1.PipelineRun
-	decode(t, retainRun(t, "restart", ns, 200<<20), &pr)
-	if _, err := c.tekton.TektonV1().PipelineRuns(ns).Create(ctx, &pr, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	name := createPipeline(ctx, t, c, ns, retainRun(t, "restart", ns, 200<<20))
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 		for _, p := range readerPods(ctx, t, c, ns) {
 			if p.Status.Phase == "Running" {
@@ -246,17 +237,12 @@ func TestExportSurvivesControllerRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var got *pipelinev1.PipelineRun
-	cond := waitDone(ctx, t, func(ctx context.Context) (apis.ConditionAccessor, error) {
-		var err error
-		got, err = c.tekton.TektonV1().PipelineRuns(ns).Get(ctx, pr.Name, metav1.GetOptions{})
-		return &got.Status, err
-	}, "PipelineRun "+pr.Name)
+	got, cond := waitPipeline(ctx, t, c, ns, name)
 	if !cond.IsTrue() {
 		t.Fatalf("PipelineRun: %s %s %q", cond.Status, cond.Reason, cond.Message)
 	}
 	sums := strings.Fields(pipelineResult(got, "sums"))
-	res := results(customRunOf(ctx, t, c, ns, pr.Name))
+	res := results(customRunOf(ctx, t, c, ns, name))
 	if _, _, sum := reg.fetch(ctx, t, res["big-uri"]); len(sums) != 2 || sum != sums[1] {
 		t.Errorf("big-uri %s hashes to %s, the producer's sha256 is %v", res["big-uri"], sum, sums)
 	}

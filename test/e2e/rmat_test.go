@@ -79,19 +79,8 @@ func TestRmatCat(t *testing.T) {
 	}
 	clients := rmat.Clients{Kube: c.kube, Tekton: c.tekton}
 	fetch := rmat.Fetch{REST: restConfig, ControllerNamespace: controllerNamespace, Hold: 2 * time.Minute}
-	listed := func(ctx context.Context) ([]v1beta1.CustomRun, []rmat.Entry) {
-		runs, err := rmat.Runs(ctx, clients, ns, pr.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries, err := rmat.List(ctx, clients, runs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return runs, entries
-	}
 	cat := func(ctx context.Context, result string, w *limited) error {
-		runs, entries := listed(ctx)
+		runs, entries := listed(ctx, t, clients, ns, pr.Name)
 		e, err := rmat.Find(entries, "materialize."+result)
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +99,7 @@ func TestRmatCat(t *testing.T) {
 	noFetchPods(ctx, t, c, ns)
 
 	dir := t.TempDir()
-	runs, entries := listed(ctx)
+	runs, entries := listed(ctx, t, clients, ns, pr.Name)
 	m, err := rmat.CopyAll(ctx, clients, fetch, runs, entries, dir, "", "")
 	copied, rerr := os.ReadFile(filepath.Join(dir, "materialize", "model"))
 	if err != nil || rerr != nil || len(m.Results) != 2 || !m.Results[0].Verified || !m.Results[1].Verified || sum(copied) != published["model-sha256"] {
@@ -212,13 +201,9 @@ func TestRmatCatSizes(t *testing.T) {
 	}
 	clients := rmat.Clients{Kube: c.kube, Tekton: c.tekton}
 	fetch := rmat.Fetch{REST: restConfig, ControllerNamespace: controllerNamespace, Hold: 2 * time.Minute}
-	runs, err := rmat.Runs(ctx, clients, ns, pr.Name)
-	if err != nil || len(runs) != 1 {
-		t.Fatalf("runs %d, %v", len(runs), err)
-	}
-	entries, err := rmat.List(ctx, clients, runs)
-	if err != nil {
-		t.Fatal(err)
+	runs, entries := listed(ctx, t, clients, ns, pr.Name)
+	if len(runs) != 1 {
+		t.Fatalf("runs %d, want the materialize run", len(runs))
 	}
 	for i, tc := range []struct{ result, location string }{{"one", "status"}, {"hundred", "persistentvolumeclaim/"}} {
 		e, err := rmat.Find(entries, "materialize."+tc.result)
@@ -231,4 +216,19 @@ func TestRmatCatSizes(t *testing.T) {
 		}
 	}
 	noFetchPods(ctx, t, c, ns)
+}
+
+// listed is what kubectl rmat sees of PipelineRun pr: its
+// ResultMaterialize runs and their results.
+func listed(ctx context.Context, t *testing.T, clients rmat.Clients, ns, pr string) ([]v1beta1.CustomRun, []rmat.Entry) {
+	t.Helper()
+	runs, err := rmat.Runs(ctx, clients, ns, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := rmat.List(ctx, clients, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs, entries
 }
