@@ -153,6 +153,10 @@ const (
 	// ArtifactsDeleted is the Event a deleted run gets when its exported
 	// artifacts were deleted under oci-gc: onRunDeletion.
 	ArtifactsDeleted Reason = "ArtifactsDeleted"
+	// ArtifactsUncollected is the Event a run gets under oci-gc:
+	// onRunDeletion when the controller may not add its finalizer: its
+	// artifacts stay when it is deleted.
+	ArtifactsUncollected Reason = "ArtifactsUncollected"
 	// ArtifactsNotDeleted is the Event a deleted run gets when its
 	// artifacts could not be deleted within oci-gc-timeout (a registry
 	// that refuses deletes or keeps failing): the run is let go.
@@ -179,7 +183,7 @@ var All = []Reason{
 	ReaderFailed, ReaderRefused, ReaderUnschedulable, ReaderPlacementUnknown, ReaderLogUnavailable, ReaderOutputInvalid, ReaderOutputCut,
 	ObjectStoreCredentialsRefused, ReadThroughReaderPod,
 	ExportNotConfigured, ExportRefused, ExportTooLarge, ExportUnavailable, ExportUnverified,
-	ArtifactsDeleted, ArtifactsNotDeleted,
+	ArtifactsDeleted, ArtifactsNotDeleted, ArtifactsUncollected,
 	Cancelled, TimedOut,
 }
 

@@ -46,12 +46,21 @@ const gcRetry = 10 * time.Second
 // keepForCollection adds ArtifactsFinalizer to a run whose attempt
 // exports under oci-gc: onRunDeletion, before anything is pushed: one
 // patch per run, guarded by its resourceVersion. The run in hand takes
-// the patched copy's version, so its status write does not conflict.
+// the patched copy's version, so its status write does not conflict. A
+// patch the API server forbids leaves the run uncollected, said in an
+// Event, rather than stopping its export.
 func (r *Reconciler) keepForCollection(ctx context.Context, run *v1beta1.CustomRun, plan materialize.Plan) error {
 	if plan.Export == nil || config.FromContext(ctx).Retain.GC != resultmaterialize.GCOnRunDeletion || slices.Contains(run.Finalizers, ArtifactsFinalizer) {
 		return nil
 	}
 	patched, err := patchFinalizers(ctx, r.pipeline, run, append(slices.Clone(run.Finalizers), ArtifactsFinalizer))
+	if apierrors.IsForbidden(err) {
+		// An install whose ClusterRole predates the patch verb: the run
+		// still exports, and says its artifacts will stay.
+		event(ctx, run, corev1.EventTypeWarning, reasons.ArtifactsUncollected, fmt.Sprintf(
+			"oci-gc is onRunDeletion, but the controller may not add finalizer %s (%v): this run's artifacts stay when it is deleted; apply config/200-clusterrole.yaml", ArtifactsFinalizer, err))
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("adding finalizer %s: %w", ArtifactsFinalizer, err)
 	}

@@ -3,6 +3,7 @@ package resultmaterialize
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -25,8 +26,11 @@ import (
 	listers "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/test"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	ktesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
 	"knative.dev/pkg/controller"
@@ -278,5 +282,24 @@ func TestReaderPodMountsRegistryCredentials(t *testing.T) {
 	plain, err := workspace.ReaderPod(run, run.Spec.Workspaces[0], planOf("flag"), cfg, workspace.Placement{})
 	if err != nil || len(plain.Spec.Volumes) != 1 {
 		t.Errorf("a pod exporting nothing has volumes %+v (%v), want the workspace only", plain.Spec.Volumes, err)
+	}
+}
+
+// TestFinalizerForbiddenStillExports: a ClusterRole without patch on
+// customruns does not stop the export: the reader pod is made, the run
+// gets no finalizer, and an ArtifactsUncollected Event says its
+// artifacts will stay.
+func TestFinalizerForbiddenStillExports(t *testing.T) {
+	run := pvcRun(withParam("retain", "oci"))
+	e := newEnv(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}}, nil, exportConfig("registry.example/results"))
+	e.clients.Pipeline.PrependReactor("patch", "customruns", func(ktesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(v1beta1.Resource("customruns"), run.Name, errors.New("no patch"))
+	})
+	got, _ := e.reconcile(t, run.Name)
+	if got.IsDone() || len(got.Finalizers) != 0 || !slices.Contains(podNames(t, e), "pvc-reader-0") {
+		t.Fatalf("done %v, finalizers %v, pods %v: want the reader pod made and no finalizer", got.IsDone(), got.Finalizers, podNames(t, e))
+	}
+	if evs := events(e.ctx); !slices.ContainsFunc(evs, func(ev string) bool { return strings.Contains(ev, string(reasons.ArtifactsUncollected)) }) {
+		t.Errorf("events %v, want %s", evs, reasons.ArtifactsUncollected)
 	}
 }
